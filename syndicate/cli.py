@@ -1,0 +1,168 @@
+"""The command line: parse options, call the library, print. Nothing else lives here.
+
+Exit codes: 0 success, 1 an error the user can fix (one line saying where and
+what), 2 a usage error (click's own).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import Config, find_config, load_config
+from .errors import SyndicateError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+def _today(value: str | None, config: Config) -> date:
+    if value is None:
+        return datetime.now(config.site.timezone).date()  # the clock, read once, at the edge
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2013-04-30", param_hint="--today") from None
+
+
+def _config(site: Path, out: Path | None = None) -> Config:
+    return load_config(find_config(site), output_dir=out)
+
+
+class SyndicateGroup(click.Group):
+    """Turns our errors into one line and exit code 1, in one place."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SyndicateError as exc:
+            for line in getattr(exc, "errors", ()):
+                click.echo(f"error: {line}", err=True)
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+site_option = click.option(
+    "--site",
+    type=click.Path(path_type=Path, file_okay=True, dir_okay=True),
+    default=Path("."),
+    show_default=True,
+    help="The site's folder (or its syndicate.toml).",
+)
+
+
+@click.group(cls=SyndicateGroup, context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="syndicate")
+def main() -> None:
+    """Turn a blog's posts into RSS, Atom and JSON feeds and a weekly email digest.
+
+    \b
+    Example:
+      syndicate build            # build the site in this folder
+    """
+
+
+@main.command(context_settings=CONTEXT)
+@site_option
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Output folder (default: [output] dir).")
+@click.option("--today", "today_s", metavar="DATE", help="Treat this date as today (posts after it stay out).")
+@click.option("--keep-going", is_flag=True, help="Build what can be built when some posts have errors (still exits 1).")
+def build(site: Path, out: Path | None, today_s: str | None, keep_going: bool) -> None:
+    """Build every feed, newsletter issue and index page.
+
+    \b
+    Example:
+      syndicate build --site samples --out /tmp/feeds --today 2013-04-30
+    """
+    from .build import build as run_build
+
+    config = _config(site, out)
+    result = run_build(config, _today(today_s, config), warn, keep_going=keep_going)
+    for error in result.errors:
+        click.echo(f"error: {error}", err=True)
+    changed = len(result.report.written)
+    posts = "post" if result.posts == 1 else "posts"
+    click.echo(
+        f"built {result.files} files from {result.posts} {posts} in {result.seconds:.2f} s "
+        f"({changed} written, {result.report.unchanged} unchanged, {len(result.report.removed)} removed) → {config.output_dir}"
+    )
+    if result.errors:
+        sys.exit(1)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False, exists=True))
+@site_option
+def check(directory: Path | None, site: Path) -> None:
+    """Parse every feed in DIRECTORY back and check it strictly.
+
+    Without DIRECTORY, checks the site's output folder. Prints one line per
+    problem and exits 1 when there is any.
+
+    \b
+    Example:
+      syndicate check feeds/
+    """
+    from .check import check_directory
+
+    folder = directory if directory is not None else _config(site).output_dir
+    problems, count = check_directory(folder)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problems in {count} feeds")
+    click.echo(f"checked {count} feeds in {folder}: no problems")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--title", default="My Blog", show_default=True, help="The site's title.")
+@click.option("--url", default="https://blog.example.org/", show_default=True, help="Where the blog lives.")
+def init(directory: Path, title: str, url: str) -> None:
+    """Create a new site: syndicate.toml, a posts folder and a first post.
+
+    \b
+    Example:
+      syndicate init myblog --title "My Blog" --url https://me.example.org/
+    """
+    from .scaffold import init_site
+
+    created = init_site(directory, title, url)
+    for path in created:
+        click.echo(f"created {path}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("title")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeat for more).")
+@click.option("--category", "categories", multiple=True, help="A category (repeat for more).")
+@click.option("--date", "when", metavar="DATETIME", help="Publication date (default: now).")
+@click.option("--draft", is_flag=True, help="Mark it as a draft.")
+@site_option
+def new(title: str, tags: tuple[str, ...], categories: tuple[str, ...], when: str | None, draft: bool, site: Path) -> None:
+    """Start a new post in the site's posts folder.
+
+    \b
+    Example:
+      syndicate new "Grizzly to Havana" --tag OpenStack --tag DevOps
+    """
+    from .scaffold import new_post
+
+    config = _config(site)
+    now = datetime.now(config.site.timezone).replace(microsecond=0)
+    if when:
+        try:
+            now = datetime.fromisoformat(when)
+        except ValueError:
+            raise click.BadParameter(f"{when!r} is not a date like 2013-04-15 14:00", param_hint="--date") from None
+    path = new_post(config, title, now, tags, categories, draft)
+    click.echo(f"created {path}")

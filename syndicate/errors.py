@@ -1,0 +1,46 @@
+"""One error root for everything syndicate reports to a user.
+
+Messages are one line: where (file and line when known), what is wrong, and
+what to do about it. The CLI turns any SyndicateError into exit code 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SyndicateError(Exception):
+    """Base of every error that is the user's to fix (never a bug of ours)."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None, line: int | None = None) -> None:
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = self.path if self.line is None else f"{self.path}:{self.line}"
+            where += ": "
+        return f"{where}{self.message}"
+
+
+class ConfigError(SyndicateError):
+    """syndicate.toml is missing, unreadable or has a wrong value."""
+
+
+class SourceError(SyndicateError):
+    """A post file or feed cannot be read into a Post."""
+
+
+class FetchError(SourceError):
+    """A feed could not be fetched (network, size cap, scheme)."""
+
+
+class BuildError(SyndicateError):
+    """The site's posts conflict with each other (duplicate ids, slug collisions)."""
+
+
+class DeliveryError(SyndicateError):
+    """Sending or subscriber management failed."""

@@ -1,0 +1,236 @@
+"""Entries → RSS 2.0, Atom 1.0 and JSON Feed 1.1 bytes (the only module importing feedgen).
+
+feedgen is the authority on element structure. To stay fast with thousands of
+feeds, each entry is serialized once per format (one feedgen document holding
+every entry, cut into per-entry fragments) and each feed is a feedgen shell
+with those fragments spliced in. Known feedgen quirks handled here:
+- it stamps `updated`/`lastBuildDate` with the current time: always set from the newest item;
+- it prepends entries unless told to append: order="append";
+- the RSS channel <link> is the last alternate link added: self link first, home last;
+- `type="CDATA"` yields invalid Atom: content is always passed as escaped type="html".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from .model import Author, Entry
+
+GENERATOR = "syndicate"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+MEDIA_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
+FILE_NAMES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
+
+_RSS_ITEM = re.compile(r"^    <item>\n.*?^    </item>\n", re.M | re.S)
+_ATOM_ENTRY = re.compile(r"^  <entry>\n.*?^  </entry>\n", re.M | re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMeta:
+    """What a feed says about itself."""
+
+    title: str
+    description: str
+    self_url: str
+    home_url: str
+    language: str
+    author: Author
+
+
+def newest_update(entries: Sequence[Entry]) -> datetime:
+    """A feed's updated time is its newest item's, never the build time."""
+    return max((e.updated for e in entries), default=EPOCH)
+
+
+def _names(entry: Entry) -> list[str]:
+    seen: dict[str, str] = {}
+    for name in (*entry.post.categories, *entry.post.tags):
+        seen.setdefault(name.casefold(), name)
+    return list(seen.values())
+
+
+def _authors(entry: Entry, fallback: Author) -> tuple[Author, ...]:
+    return entry.post.authors or (fallback,)
+
+
+def _shell(meta: FeedMeta, updated: datetime) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.load_extension("dc", atom=False, rss=True)
+    fg.id(meta.self_url)
+    fg.title(meta.title)
+    fg.description(meta.description)
+    fg.language(meta.language)
+    fg.author({"name": meta.author.name, **({"email": meta.author.email} if meta.author.email else {})})
+    fg.link(href=meta.self_url, rel="self")
+    fg.link(href=meta.home_url, rel="alternate")  # last, so RSS takes it as the channel link
+    fg.generator(GENERATOR)
+    fg.updated(updated)
+    return fg
+
+
+def _rss_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author) -> None:
+    fe.title(entry.title)
+    fe.link(href=entry.link)
+    fe.guid(entry.id, permalink=entry.id == entry.link)
+    fe.description(entry.summary_html)
+    if full_content:
+        fe.content(entry.content_html, type="html")
+    fe.pubDate(entry.published)
+    for name in _names(entry):
+        fe.category(term=name)
+    for author in _authors(entry, fallback):
+        fe.dc.dc_creator(author.name)
+    if entry.post.enclosures:  # RSS allows one enclosure per item
+        enc = entry.post.enclosures[0]
+        fe.enclosure(enc.url, str(enc.length), enc.type)
+
+
+class _AtomEnclosures(BaseEntryExtension):  # type: ignore[misc]
+    """Atom enclosure links. feedgen 1.0 drops rel/type/length of entry links
+    (its atom_entry rebinds `link` to the new element before reading them), so an
+    enclosure would come out as a second alternate link."""
+
+    def __init__(self) -> None:
+        self.links: list[tuple[str, str, int]] = []
+
+    def extend_atom(self, entry: Any) -> Any:
+        for url, media_type, length in self.links:
+            attrs = {"href": url, "rel": "enclosure", "type": media_type}
+            if length:
+                attrs["length"] = str(length)
+            etree.SubElement(entry, "link", attrs)  # feedgen writes Atom elements unqualified under a literal xmlns
+        return entry
+
+
+def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author) -> None:
+    fe.id(entry.id)
+    fe.title(entry.title)
+    fe.updated(entry.updated)
+    fe.published(entry.published)
+    fe.link(href=entry.link, rel="alternate")
+    if entry.post.enclosures:
+        fe.register_extension("enclosures", _AtomEnclosures, atom=True, rss=False)
+        fe.enclosures.links.extend((e.url, e.type, e.length) for e in entry.post.enclosures)
+    for author in _authors(entry, fallback):
+        fe.author({"name": author.name, **({"email": author.email} if author.email else {}), **({"uri": author.url} if author.url else {})})
+    for name in _names(entry):
+        fe.category(term=name)
+    fe.summary(entry.summary_html, type="html")
+    if full_content:
+        fe.content(entry.content_html, type="html")
+
+
+_PLACEHOLDER = FeedMeta("x", "x", "https://invalid.example/", "https://invalid.example/", "en", Author("x"))
+
+
+def rss_fragments(entries: Sequence[Entry], *, full_content: bool, fallback: Author) -> list[str]:
+    """One serialized <item> per entry, in the given order."""
+    if not entries:
+        return []
+    fg = _shell(_PLACEHOLDER, EPOCH)
+    for entry in entries:
+        _rss_entry(fg.add_entry(order="append"), entry, full_content, fallback)
+    text = fg.rss_str(pretty=True).decode("utf-8")
+    fragments = _RSS_ITEM.findall(text)
+    assert len(fragments) == len(entries), "feedgen output no longer splits into items"
+    return fragments
+
+
+def atom_fragments(entries: Sequence[Entry], *, full_content: bool, fallback: Author) -> list[str]:
+    """One serialized <entry> per entry, in the given order."""
+    if not entries:
+        return []
+    fg = _shell(_PLACEHOLDER, EPOCH)
+    for entry in entries:
+        _atom_entry(fg.add_entry(order="append"), entry, full_content, fallback)
+    text = fg.atom_str(pretty=True).decode("utf-8")
+    fragments = _ATOM_ENTRY.findall(text)
+    assert len(fragments) == len(entries), "feedgen output no longer splits into entries"
+    return fragments
+
+
+def json_item(entry: Entry, *, full_content: bool, fallback: Author) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": entry.id,
+        "url": entry.link,
+        "title": entry.title,
+        "content_html": entry.content_html if full_content else entry.summary_html,
+        "summary": entry.summary_text,
+        "date_published": entry.published.isoformat(),
+        "date_modified": entry.updated.isoformat(),
+    }
+    if entry.image:
+        item["image"] = entry.image
+    names = _names(entry)
+    if names:
+        item["tags"] = names
+    item["authors"] = [
+        {"name": a.name, **({"url": a.url} if a.url else {})} for a in _authors(entry, fallback)
+    ]
+    if entry.post.enclosures:
+        item["attachments"] = [
+            {"url": e.url, "mime_type": e.type, **({"size_in_bytes": e.length} if e.length else {})}
+            for e in entry.post.enclosures
+        ]
+    return item
+
+
+def json_fragments(entries: Sequence[Entry], *, full_content: bool, fallback: Author) -> list[str]:
+    """One serialized JSON Feed item per entry, indented for its place in the document."""
+    result = []
+    for entry in entries:
+        text = json.dumps(json_item(entry, full_content=full_content, fallback=fallback), indent=2, ensure_ascii=False)
+        result.append("    " + text.replace("\n", "\n    "))
+    return result
+
+
+def _splice(document: str, closing: str, fragments: Sequence[str]) -> bytes:
+    at = document.rindex(closing)
+    return (document[:at] + "".join(fragments) + document[at:]).encode("utf-8")
+
+
+def rss_document(meta: FeedMeta, fragments: Sequence[str], updated: datetime) -> bytes:
+    shell = _shell(meta, updated).rss_str(pretty=True).decode("utf-8")
+    return _splice(shell, "  </channel>\n", fragments)
+
+
+def atom_document(meta: FeedMeta, fragments: Sequence[str], updated: datetime) -> bytes:
+    shell = _shell(meta, updated).atom_str(pretty=True).decode("utf-8")
+    return _splice(shell, "</feed>", fragments)
+
+
+def json_document(meta: FeedMeta, fragments: Sequence[str], updated: datetime) -> bytes:
+    del updated  # JSON Feed has no feed-level date
+    head: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": meta.title,
+        "home_page_url": meta.home_url,
+        "feed_url": meta.self_url,
+        "description": meta.description,
+        "language": meta.language,
+        "authors": [{"name": meta.author.name}],
+    }
+    text = json.dumps(head, indent=2, ensure_ascii=False)
+    items = ",\n".join(fragments)
+    body = text[: text.rindex("\n}")] + ',\n  "items": [' + ("\n" + items + "\n  " if items else "") + "]\n}\n"
+    return body.encode("utf-8")
+
+
+FRAGMENTERS = {"rss": rss_fragments, "atom": atom_fragments, "json": json_fragments}
+DOCUMENTS = {"rss": rss_document, "atom": atom_document, "json": json_document}

@@ -1,0 +1,105 @@
+"""The frozen data that travels between layers.
+
+Sources produce `Post`s; `content` turns each into an `Entry` (rendered, with
+absolute URLs); writers and the digest only ever see `Entry`s and `Site`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+# Values front matter may carry in `extra`: YAML/TOML scalars, frozen lists and maps.
+ExtraValue = str | int | float | bool | date | datetime | None | tuple["ExtraValue", ...] | Mapping[str, "ExtraValue"]
+
+EMPTY_EXTRA: Mapping[str, ExtraValue] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    name: str
+    email: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallToAction:
+    text: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A post that also runs for a while in every digest whose week overlaps it."""
+
+    starts: date  # first day, in the site's time zone
+    ends: date  # last day, inclusive
+    rules: tuple[str, ...] = ()
+    prize: str | None = None
+    cta: CallToAction | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    url: str
+    length: int
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A post as its source gave it: nothing rendered, nothing resolved."""
+
+    source: str  # where it came from, for messages: a path or "URL#item-3"
+    title: str
+    published: datetime  # aware
+    slug: str
+    body: str
+    body_format: Literal["markdown", "html"] = "markdown"
+    id: str | None = None  # explicit id (front matter, or a feed's guid)
+    url: str | None = None  # explicit link, absolute or relative to the site
+    updated: datetime | None = None
+    tags: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    authors: tuple[Author, ...] = ()
+    summary: str | None = None  # same format as the body
+    draft: bool = False
+    image: str | None = None
+    enclosures: tuple[Enclosure, ...] = ()
+    announcement: Announcement | None = None
+    extra: Mapping[str, ExtraValue] = field(default_factory=lambda: EMPTY_EXTRA)
+    line: int | None = None  # line of the front matter's first key, for messages
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    title: str
+    url: str  # absolute, ends with "/"
+    description: str
+    language: str
+    timezone: ZoneInfo
+    author: Author
+    permalink: str = "/{year}/{month}/{day}/{slug}/"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A post ready to be written: rendered HTML, absolute URLs, a stable id."""
+
+    post: Post
+    id: str
+    link: str  # absolute
+    title: str  # plain text, safe for XML
+    content_html: str  # sanitized, absolute URLs
+    summary_html: str
+    summary_text: str
+    updated: datetime  # post.updated or post.published
+    image: str | None = None  # absolute
+
+    @property
+    def published(self) -> datetime:
+        return self.post.published

@@ -1,0 +1,60 @@
+"""The pages that help a reader subscribe: index.html (with autodiscovery) and an OPML list."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import Site
+from .templating import render
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    """One written feed, as a reader would subscribe to it."""
+
+    title: str
+    url: str
+    media_type: str
+    format: str  # rss, atom, json
+    group: str  # "site", "tags", "categories", "newsletter"
+    name: str  # the tag or category name; the site title for the site feeds
+    count: int  # items in the feed
+
+
+def index_page(site: Site, feeds: Sequence[FeedLink], templates: Path | None) -> bytes:
+    return render(templates, "index.html", site=site, feeds=feeds).encode("utf-8")
+
+
+def opml_document(site: Site, feeds: Sequence[FeedLink]) -> bytes:
+    """OPML 2.0 listing every feed once (Atom preferred, then RSS), grouped by kind."""
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = f"{site.title}: all feeds"
+    body = ET.SubElement(root, "body")
+    labels = {"site": site.title, "categories": "Categories", "tags": "Tags", "newsletter": "Newsletter"}
+    preferred: dict[tuple[str, str], FeedLink] = {}
+    rank = {"atom": 0, "rss": 1, "json": 2}
+    for feed in feeds:
+        key = (feed.group, feed.name)
+        if key not in preferred or rank[feed.format] < rank[preferred[key].format]:
+            preferred[key] = feed
+    for group in ("site", "categories", "tags", "newsletter"):
+        chosen = [f for (g, _), f in preferred.items() if g == group]
+        if not chosen:
+            continue
+        outline = ET.SubElement(body, "outline", text=labels[group], title=labels[group])
+        for feed in chosen:
+            ET.SubElement(
+                outline,
+                "outline",
+                type="rss",
+                text=feed.title,
+                title=feed.title,
+                xmlUrl=feed.url,
+                htmlUrl=site.url,
+            )
+    ET.indent(root)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"

@@ -1,0 +1,1 @@
+"""Everything that produces Posts: Markdown files, feeds, and the bytes they come from."""

@@ -1,0 +1,57 @@
+"""The Jinja2 environment: autoescaping on, undefined variables are errors.
+
+A site overrides any template by putting a file of the same name in its own
+templates directory ([content] templates in syndicate.toml); everything else
+comes from the templates shipped with syndicate.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from .errors import SyndicateError
+
+_PACKAGED = Path(__file__).parent / "templates"  # inside an installed wheel
+_CHECKOUT = Path(__file__).parent.parent / "templates"  # a source checkout or editable install
+
+
+def builtin_templates() -> Path:
+    return _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
+
+
+@lru_cache(maxsize=8)
+def environment(site_templates: Path | None) -> jinja2.Environment:
+    search = [str(site_templates)] if site_templates is not None else []
+    search.append(str(builtin_templates()))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "xml", "htm"), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env
+
+
+def render(site_templates: Path | None, name: str, **context: object) -> str:
+    try:
+        return environment(site_templates).get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise SyndicateError(f"template error: {exc.message}", path=exc.filename or name, line=exc.lineno) from None
+    except jinja2.UndefinedError as exc:
+        raise SyndicateError(f"template uses an undefined value: {exc.message}", path=name) from None
+    except jinja2.TemplateNotFound as exc:
+        raise SyndicateError(f"template not found: {exc.name}", path=name) from None
+
+
+def load_text(site_templates: Path | None, name: str) -> str:
+    """A template's raw text (for the stylesheet), honouring site overrides."""
+    for folder in ([site_templates] if site_templates else []) + [builtin_templates()]:
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    raise SyndicateError(f"template not found: {name}")

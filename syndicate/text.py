@@ -1,0 +1,53 @@
+"""Small pure text helpers every layer may use: safe slugs and clean one-line text."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from slugify import slugify as _slugify
+
+# XML 1.0 forbids C0 controls except tab/LF/CR, surrogates and U+FFFE/U+FFFF.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Invisible characters that can disguise a title: bidi overrides/isolates, zero-width, BOM.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"\s+")
+
+# Characters with meaning in tag names that would otherwise vanish from a slug.
+_SLUG_REPLACEMENTS = [["+", "-plus"], ["#", "-sharp"], ["&", "-and-"], ["@", "-at-"]]
+_RESERVED = {"con", "prn", "aux", "nul", "index", "tags", "categories", "newsletter"}
+_RESERVED |= {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
+MAX_SLUG = 80
+
+
+def xml_safe(text: str) -> str:
+    """Remove the characters XML 1.0 cannot carry at all."""
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def one_line(text: str) -> str:
+    """A title or name as one clean line: no controls, no invisible tricks, single spaces."""
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    text = _CONTROL.sub(" ", text)
+    return _SPACES.sub(" ", xml_safe(text)).strip()
+
+
+def short_hash(text: str, length: int = 8) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
+
+
+def slugify(name: str) -> str:
+    """A readable, path-safe slug: lowercase ASCII letters, digits and single hyphens.
+
+    Never empty, never a reserved or special path name; a name with nothing
+    readable in it (such as ``..``) gets a short hash so it stays unique.
+    """
+    slug = _slugify(one_line(name), replacements=_SLUG_REPLACEMENTS, max_length=MAX_SLUG, word_boundary=True)
+    if not slug:
+        return "x-" + short_hash(name)
+    if slug in _RESERVED:
+        return f"{slug}-{short_hash(name, 4)}"
+    return slug
