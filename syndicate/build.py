@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from .config import Config, FeedFormat
-from .content import render_entry
-from .errors import SourceError, SyndicateError
+from .errors import SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
-from .model import Entry, Post
+from .loading import LoadedSite, Warn, load_site
+from .model import Entry
 from .output import OutputPlan, WriteReport, write_plan
 from .pages import FeedLink, index_page, opml_document
-from .select import Group, check_unique, group_by, is_visible, newest_first
-from .sources.markdown import read_markdown_dir
-
-Warn = Callable[[str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedSite:
-    """Everything read and rendered for one build, before anything is written."""
-
-    config: Config
-    entries: tuple[Entry, ...]  # visible, newest first
-    today: date
+from .select import Group, group_by, newest_first
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,33 +24,6 @@ class BuildResult:
     report: WriteReport
     seconds: float
     errors: tuple[SyndicateError, ...] = ()
-
-
-def read_posts(config: Config, warn: Warn) -> tuple[list[Post], list[SyndicateError]]:
-    """Every post from every source, and every error that kept one out."""
-    posts: list[Post] = []
-    errors: list[SyndicateError] = []
-    for source in config.sources:
-        if source.kind == "markdown":
-            for item in read_markdown_dir(Path(source.location), config.site.timezone, relative_to=config.root):
-                (errors if isinstance(item, SourceError) else posts).append(item)  # type: ignore[arg-type]
-        else:
-            from .sources.feed import read_feed_source  # imported lazily: feedparser is slow to import
-
-            found, problems = read_feed_source(source, config, warn)
-            posts.extend(found)
-            errors.extend(problems)
-    return posts, errors
-
-
-def load_site(config: Config, today: date, warn: Warn, *, keep_going: bool = False) -> tuple[LoadedSite, list[SyndicateError]]:
-    posts, errors = read_posts(config, warn)
-    if errors and not keep_going:
-        return LoadedSite(config, (), today), errors
-    tz = config.site.timezone
-    entries = newest_first(render_entry(p, config.site) for p in posts if is_visible(p, today, tz))
-    check_unique(entries)
-    return LoadedSite(config, tuple(entries), today), errors
 
 
 def feed_meta(config: Config, rel_dir: str, fmt: FeedFormat, title: str, description: str) -> FeedMeta:
@@ -120,14 +80,14 @@ def plan_feeds(site: LoadedSite, plan: OutputPlan) -> list[FeedLink]:
     return links
 
 
-def plan_site(site: LoadedSite) -> OutputPlan:
+def plan_site(site: LoadedSite, warn: Warn) -> OutputPlan:
     plan = OutputPlan()
     links = plan_feeds(site, plan)
     config = site.config
-    if config.digest.enabled and False:
+    if config.digest.enabled:
         from .digest_build import plan_digest
 
-        links.extend(plan_digest(site.config, site.entries, plan))
+        links.extend(plan_digest(site.config, site.entries, plan, site.today, warn))
     plan.add("index.html", index_page(config.site, links, config.templates_dir), "the feed index page")
     plan.add("feeds.opml", opml_document(config.site, links), "the OPML list")
     return plan
@@ -145,7 +105,7 @@ def build(
     site, errors = load_site(config, today, warn, keep_going=keep_going)
     if errors and not keep_going:
         raise BuildFailed(tuple(errors))
-    plan = plan_site(site)
+    plan = plan_site(site, warn)
     report = write_plan(config.output_dir, plan, durable=durable)
     return BuildResult(len(site.entries), len(plan.files), report, time.perf_counter() - started, tuple(errors))
 

@@ -166,3 +166,59 @@ def new(title: str, tags: tuple[str, ...], categories: tuple[str, ...], when: st
             raise click.BadParameter(f"{when!r} is not a date like 2013-04-15 14:00", param_hint="--date") from None
     path = new_post(config, title, now, tags, categories, draft)
     click.echo(f"created {path}")
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--week", metavar="YYYY-Www", help="The ISO week, such as 2013-W16.")
+@click.option("--since", metavar="DATE", help="With --until: any window instead of a week.")
+@click.option("--until", metavar="DATE", help="Last day of the window (inclusive).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Folder for the issue (default: a temporary folder).")
+@click.option("--today", "today_s", metavar="DATE", help="Treat this date as today (posts after it stay out).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the web version in a browser.")
+@site_option
+def digest(
+    week: str | None,
+    since: str | None,
+    until: str | None,
+    out: Path | None,
+    today_s: str | None,
+    open_browser: bool,
+    site: Path,
+) -> None:
+    """Compose one issue of the weekly digest and say where it went.
+
+    Writes the web version (index.html), the plain text (issue.txt) and the
+    complete message (issue.eml).
+
+    \b
+    Example:
+      syndicate digest --week 2013-W16 --out /tmp/digest --open
+    """
+    import tempfile
+    import webbrowser
+
+    from .digest_build import compose_window
+    from .message import build_message
+    from .output import atomic_write
+
+    config = _config(site)
+    if bool(week) == bool(since or until) or (since and not until) or (until and not since):
+        raise click.UsageError("give either --week 2013-W16, or --since DATE and --until DATE")
+    today = _today(today_s, config)
+    rendered = compose_window(config, today, warn, week=week, since=since, until=until)
+    if rendered is None:
+        raise click.ClickException(f"no posts in {week or f'{since} to {until}'}: nothing to send")
+    for message in rendered.warnings:
+        warn(message)
+    folder = out or Path(tempfile.mkdtemp(prefix=f"syndicate-{rendered.key}-"))
+    web = folder / "index.html"
+    atomic_write(web, rendered.web_html.encode("utf-8"))
+    message = build_message(config, rendered, None)
+    atomic_write(folder / "issue.txt", message.get_body(("plain",)).get_content().encode("utf-8"))  # type: ignore[union-attr]
+    atomic_write(folder / "issue.eml", message.as_bytes())
+    click.echo(f"{rendered.subject}")
+    click.echo(f"  web:  {web}")
+    click.echo(f"  text: {folder / 'issue.txt'}")
+    click.echo(f"  eml:  {folder / 'issue.eml'}")
+    if open_browser:
+        webbrowser.open(web.resolve().as_uri())

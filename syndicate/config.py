@@ -237,7 +237,8 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
             sources.append(SourceConfig("feed", str((root / feed).resolve()), assume))
 
     output_t = top.table("output")
-    out = output_dir.resolve() if output_dir else (root / output_t.text("dir", "public")).resolve()
+    configured_out = root / output_t.text("dir", "public")  # read even when overridden, so the key counts as known
+    out = output_dir.resolve() if output_dir else configured_out.resolve()
     output_url = _absolute_url(output_t, "url", output_t.text("url", site.url))
     output_t.check_unknown()
     for source in sources:

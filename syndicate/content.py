@@ -39,14 +39,31 @@ _URL_SCHEMES = {"http", "https", "mailto", "tel"}
 _CLEAN_CONTENT = {"script", "style", "iframe", "object", "embed", "form", "noscript", "template", "svg", "math", "select", "textarea", "button"}
 
 
+# A numeric character reference, such as &#11; or &#xFFFE;
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _drop_forbidden_ref(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    if code == 0 or code > 0x10FFFF or xml_safe(chr(code)) == "":
+        return ""
+    return match.group(0)
+
+
+def drop_forbidden_refs(text: str) -> str:
+    """Remove references to characters XML forbids: cmark crashes on &#xFFFE;, and
+    every HTML parser turns &#11; back into the raw character a feed cannot carry."""
+    return _CHAR_REF.sub(_drop_forbidden_ref, text) if "&#" in text else text
+
+
 def render_markdown(text: str) -> str:
-    return cmarkgfm.github_flavored_markdown_to_html(xml_safe(text), options=_MD_OPTIONS)
+    return cmarkgfm.github_flavored_markdown_to_html(drop_forbidden_refs(xml_safe(text)), options=_MD_OPTIONS)
 
 
 def sanitize_html(fragment: str, base_url: str) -> str:
     """Allowlist-sanitize an HTML fragment and make every URL in it absolute."""
     cleaned = nh3.clean(
-        xml_safe(fragment),
+        drop_forbidden_refs(xml_safe(fragment)),
         tags=_TAGS,
         clean_content_tags=_CLEAN_CONTENT,
         attributes=_ATTRIBUTES,
@@ -55,7 +72,7 @@ def sanitize_html(fragment: str, base_url: str) -> str:
         filter_style_properties={"text-align"},
         link_rel=None,
     )
-    return cleaned.strip()
+    return xml_safe(cleaned).strip()  # nh3 decodes entities, so check again what it wrote
 
 
 def html_to_text(fragment: str) -> str:

@@ -99,10 +99,11 @@ class Week:
     week: int
     start: datetime  # aware, Monday 00:00 local
     end: datetime  # aware, the next Monday 00:00 local (exclusive)
+    label: str = ""  # set for a custom window (--since/--until) instead of a whole week
 
     @property
     def key(self) -> str:
-        return f"{self.year}-W{self.week:02d}"
+        return self.label or f"{self.year}-W{self.week:02d}"
 
     @property
     def first_day(self) -> date:
@@ -110,7 +111,7 @@ class Week:
 
     @property
     def last_day(self) -> date:
-        return self.first_day + timedelta(days=6)
+        return self.end.date() - timedelta(days=1)
 
 
 def week_of(moment: datetime, tz: ZoneInfo) -> Week:

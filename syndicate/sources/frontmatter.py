@@ -38,7 +38,30 @@ FrontMatterLoader.add_implicit_resolver(
     list("-+0123456789."),
 )
 
+
+
+class SourceFloat(float):
+    """A YAML float that remembers how it was written: `title: 1.10` is the text "1.10", not "1.1"."""
+
+    source: str
+
+    def __new__(cls, value: float, source: str) -> SourceFloat:
+        number = super().__new__(cls, value)
+        number.source = source
+        return number
+
+    def __str__(self) -> str:
+        return self.source
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    return SourceFloat(yaml.SafeLoader.construct_yaml_float(loader, node), str(node.value))
+
+
+FrontMatterLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+
 MAX_NODES = 10_000  # more values than any real front matter; stops alias bombs
+MAX_DEPTH = 50  # deeper nesting would exhaust Python's recursion limit further on
 
 
 def split_front_matter(text: str, path: str) -> tuple[str, str, int, int]:
@@ -64,17 +87,19 @@ def split_front_matter(text: str, path: str) -> tuple[str, str, int, int]:
     return kind, front, body, 2
 
 
-def _count_nodes(value: Any, budget: list[int], path: str) -> None:
+def _count_nodes(value: Any, budget: list[int], path: str, line: int, depth: int = 0) -> None:
     budget[0] -= 1
     if budget[0] < 0:
-        raise SourceError(f"front matter has more than {MAX_NODES} values (an alias bomb?); simplify it", path=path)
+        raise SourceError(f"front matter has more than {MAX_NODES} values (an alias bomb?); simplify it", path=path, line=line)
+    if depth > MAX_DEPTH:
+        raise SourceError(f"front matter is nested more than {MAX_DEPTH} levels deep; simplify it", path=path, line=line)
     if isinstance(value, dict):
         for k, v in value.items():
-            _count_nodes(k, budget, path)
-            _count_nodes(v, budget, path)
+            _count_nodes(k, budget, path, line, depth + 1)
+            _count_nodes(v, budget, path, line, depth + 1)
     elif isinstance(value, list):
         for v in value:
-            _count_nodes(v, budget, path)
+            _count_nodes(v, budget, path, line, depth + 1)
 
 
 def parse_front_matter(kind: str, front: str, path: str, first_line: int) -> dict[str, Any]:
@@ -93,11 +118,15 @@ def parse_front_matter(kind: str, front: str, path: str, first_line: int) -> dic
             data = yaml.load(front, Loader=FrontMatterLoader)  # noqa: S506 - a safe loader subclass
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            problem = exc.problem or exc.context or "invalid YAML"
+            # An unclosed quote or bracket is noticed lines later (often at the closing fence);
+            # the line where it was opened is the one to fix.
+            if exc.context_mark and (exc.context or "").startswith(("while scanning a quoted", "while parsing a flow")):
+                mark = exc.context_mark
+            problem = f"{exc.problem or exc.context or 'invalid YAML'}; check quoting and indentation"
             if "could not determine a constructor" in str(exc):
                 problem = "YAML tags such as '!!python/object' are not allowed in front matter"
             raise SourceError(
-                f"YAML front matter: {problem}; check quoting and indentation",
+                f"YAML front matter: {problem}",
                 path=path,
                 line=first_line + mark.line if mark else first_line,
             ) from None
@@ -109,7 +138,7 @@ def parse_front_matter(kind: str, front: str, path: str, first_line: int) -> dic
         data = {}
     if not isinstance(data, dict):
         raise SourceError("front matter must be a set of 'key: value' lines", path=path, line=first_line)
-    _count_nodes(data, [MAX_NODES], path)
+    _count_nodes(data, [MAX_NODES], path, first_line)
     return {str(k): v for k, v in data.items()}
 
 

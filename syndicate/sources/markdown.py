@@ -104,6 +104,8 @@ def read_post_bytes(data: bytes, path: str, tz: ZoneInfo, stem: str) -> Post:
 def _pick(meta: Mapping[str, Any], field: str) -> tuple[str | None, Any]:
     for key in _ALIASES[field]:
         if key in meta:
+            if key == "published" and isinstance(meta[key], bool):
+                continue  # Jekyll's `published: false` is a draft flag, not a date
             return key, meta[key]
     return None, None
 

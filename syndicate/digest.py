@@ -1,0 +1,222 @@
+"""Posts + announcements for one week → a rendered newsletter issue (Jinja2, premailer).
+
+Pure apart from template loading: the week's window, the grouping by day, the
+announcements running during the week, the HTML (CSS inlined once per issue),
+the plain text (its own template, wrapped, links as footnotes) and the web page.
+Personal details are left as placeholders that message.py fills in per recipient.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from urllib.parse import urljoin
+
+from .config import Config
+from .content import absolute_url
+from .model import Entry
+from .select import Week, in_window
+from .templating import environment, load_text
+from .text import one_line
+
+# Placeholders personalised per recipient; message.py substitutes them in one pass.
+GREETING = "%%syndicate:greeting:5d1c%%"
+UNSUBSCRIBE = "%%syndicate:unsubscribe:5d1c%%"
+GMAIL_CLIP_BYTES = 102 * 1024
+WARN_BYTES = 90 * 1024
+_LOG_LEVEL = logging.CRITICAL  # cssutils complains about email-only CSS it does not know
+
+
+@dataclass(frozen=True, slots=True)
+class IssueDay:
+    day: date
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One week of the newsletter, before rendering."""
+
+    week: Week
+    days: tuple[IssueDay, ...]
+    announcements: tuple[Entry, ...]
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return tuple(e for d in self.days for e in d.entries)
+
+    @property
+    def post_count(self) -> int:
+        return sum(len(d.entries) for d in self.days)
+
+    @property
+    def key(self) -> str:
+        return self.week.key
+
+    @property
+    def date(self) -> datetime:
+        """When the issue is dated: the end of its week (the next Monday, 00:00 local)."""
+        return self.week.end
+
+
+def announcement_window(entry: Entry, tz_week: Week) -> tuple[datetime, datetime]:
+    ann = entry.post.announcement
+    assert ann is not None
+    tz = tz_week.start.tzinfo
+    start = datetime.combine(ann.starts, time(), tzinfo=tz)
+    end = datetime.combine(ann.ends + timedelta(days=1), time(), tzinfo=tz)
+    return start, end
+
+
+def collect_issue(entries: Sequence[Entry], week: Week, *, tags: frozenset[str] | None = None) -> Issue | None:
+    """The issue for `week`, or None when the week has no posts (for these tags)."""
+    chosen = in_window(entries, week.start, week.end)
+    if tags is not None:
+        wanted = {t.casefold() for t in tags}
+        chosen = [e for e in chosen if wanted & {n.casefold() for n in (*e.post.tags, *e.post.categories)}]
+    if not chosen:
+        return None
+    tz = week.start.tzinfo
+    days: dict[date, list[Entry]] = {}
+    for entry in chosen:
+        days.setdefault(entry.published.astimezone(tz).date(), []).append(entry)
+    running = []
+    for entry in entries:
+        if entry.post.announcement is None:
+            continue
+        start, end = announcement_window(entry, week)
+        if start < week.end and week.start < end:
+            running.append(entry)
+    running.sort(key=lambda e: (e.post.announcement.ends if e.post.announcement else date.min, e.id))
+    return Issue(week, tuple(IssueDay(d, tuple(es)) for d, es in sorted(days.items())), tuple(running))
+
+
+def issues_of(entries: Sequence[Entry], tz_weeks: Sequence[Week]) -> list[Issue]:
+    return [issue for week in tz_weeks if (issue := collect_issue(entries, week)) is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """An issue rendered once: the email HTML (CSS inlined), the text, the web page."""
+
+    issue: Issue
+    subject: str
+    preheader: str
+    email_html: str  # with GREETING / UNSUBSCRIBE placeholders
+    email_text: str  # likewise
+    web_html: str
+    web_url: str
+    detail: str  # "full", "compact" or "titles": how much fit under Gmail's clipping limit
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.issue.key
+
+    @property
+    def post_count(self) -> int:
+        return self.issue.post_count
+
+
+def long_date(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def issue_url(config: Config, key: str) -> str:
+    return urljoin(config.output_url, f"newsletter/{key}/")
+
+
+def unsubscribe_url(config: Config) -> str:
+    return config.digest.unsubscribe_url or urljoin(config.site.url, "unsubscribe")
+
+
+def subject_for(config: Config, issue: Issue) -> str:
+    count = issue.post_count
+    values = {
+        "site": config.site.title,
+        "count": count,
+        "posts": "post" if count == 1 else "posts",
+        "week": issue.key,
+        "week_start": f"{issue.week.first_day.day} {issue.week.first_day:%B %Y}",
+    }
+    try:
+        return one_line(config.digest.subject.format(**values))
+    except (KeyError, IndexError, ValueError):
+        return one_line(f"{config.site.title}: {count} new {values['posts']}, week of {values['week_start']}")
+
+
+class Footnotes:
+    """Collects links for the plain-text version: `[3]` in the text, the URL at the end."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def __call__(self, url: str) -> str:
+        if url not in self.urls:
+            self.urls.append(url)
+        return f"[{self.urls.index(url) + 1}]"
+
+
+def _detail_levels() -> tuple[str, ...]:
+    return ("full", "compact", "titles")
+
+
+def render_issue(config: Config, issue: Issue, templates: Path | None = None) -> Rendered:
+    """Render all three forms; fall back to shorter forms rather than be clipped by Gmail."""
+    from premailer import Premailer  # imported here: it pulls in cssutils, slow at start-up
+
+    templates = templates if templates is not None else config.templates_dir
+    env = environment(templates)
+    css = load_text(templates, "digest.css")
+    subject = subject_for(config, issue)
+    titles = [e.title for e in issue.entries]
+    preheader = one_line(f"{issue.post_count} new: " + "; ".join(titles))[:150]
+    web_url = issue_url(config, issue.key)
+    base = {
+        "site": config.site,
+        "config": config,
+        "issue": issue,
+        "subject": subject,
+        "preheader": preheader,
+        "web_url": web_url,
+        "archive_url": urljoin(config.output_url, "newsletter/"),
+        "long_date": long_date,
+        "greeting": GREETING,
+        "unsubscribe_url": UNSUBSCRIBE,
+        "postal_address": config.digest.postal_address,
+        "sender": config.digest.sender or config.site.author,
+        "absolute": lambda url: absolute_url(str(url), config.site.url),
+    }
+    warnings: list[str] = []
+    email_html = ""
+    detail = "full"
+    for detail in _detail_levels():
+        html = env.get_template("email.html").render(**base, detail=detail)
+        email_html = Premailer(
+            html,
+            allow_network=False,
+            css_text=[css],
+            disable_basic_attributes=["width", "height"],  # keep the img/table sizes the template set
+            strip_important=False,
+            keep_style_tags=False,
+            disable_validation=True,
+            cssutils_logging_level=_LOG_LEVEL,
+            remove_classes=False,
+        ).transform()
+        size = len(email_html.encode("utf-8"))
+        if size < WARN_BYTES:
+            break
+        if size < GMAIL_CLIP_BYTES:
+            warnings.append(f"issue {issue.key}: the email HTML is {size // 1024} KB, close to Gmail's 102 KB clipping limit")
+            break
+    else:
+        warnings.append(f"issue {issue.key}: even the titles-only email is over Gmail's clipping limit")
+    if detail != "full":
+        warnings.append(f"issue {issue.key}: too long for one email; sent as {detail} with links to the web version")
+    notes = Footnotes()
+    email_text = env.get_template("email.txt").render(**base, detail="full", link=notes, footnotes=notes)
+    web_html = env.get_template("web.html").render(**base, detail="full", stylesheet=css)
+    return Rendered(issue, subject, preheader, email_html, email_text, web_html, web_url, detail, tuple(warnings))

@@ -1,0 +1,101 @@
+"""A rendered issue + a recipient → a real MIME message (email.message.EmailMessage).
+
+premailer has already run once for the issue; personalising is a single-pass
+substitution of placeholders with escaped values, so a subscriber's name can
+never become markup, a template expression or a header.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from urllib.parse import urlsplit
+
+from .config import Config
+from .digest import GREETING, UNSUBSCRIBE, Rendered, unsubscribe_url
+from .errors import DeliveryError
+from .text import one_line, short_hash
+
+ComposedIssue = Rendered  # the name the delivery side uses
+_PLACEHOLDER = re.compile(f"{re.escape(GREETING)}|{re.escape(UNSUBSCRIBE)}")
+MAX_NAME = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    email: str
+    name: str = ""
+    unsubscribe_url: str = ""  # https URL carrying this recipient's signed token
+
+
+def _domain(config: Config) -> str:
+    return urlsplit(config.site.url).hostname or "localhost"
+
+
+def _address(name: str, email: str, what: str) -> Address:
+    if any(c in email for c in "\r\n\x00") or "@" not in email:
+        raise DeliveryError(f"{what} address {email!r} is not a valid e-mail address")
+    local, _, domain = email.rpartition("@")
+    try:
+        return Address(display_name=one_line(name)[:MAX_NAME], username=local, domain=domain)
+    except (ValueError, IndexError) as exc:
+        raise DeliveryError(f"{what} address {email!r} is not valid: {exc}") from None
+
+
+def greeting_for(name: str) -> str:
+    clean = one_line(name)[:MAX_NAME]
+    return f"Hi {clean}," if clean else "Hello,"
+
+
+def _fill(text: str, greeting: str, unsubscribe: str, *, escape: bool) -> str:
+    values = {GREETING: greeting, UNSUBSCRIBE: unsubscribe}
+    if escape:
+        values = {k: html.escape(v, quote=True) for k, v in values.items()}
+    return _PLACEHOLDER.sub(lambda m: values[m.group(0)], text)
+
+
+def build_message(config: Config, issue: Rendered, recipient: Recipient | None) -> EmailMessage:
+    """The issue as one multipart/alternative message: text first, then HTML.
+
+    Without a recipient it is the generic copy written next to the web version.
+    Every header value is deterministic: the same issue and recipient give the same bytes.
+    """
+    sender = config.digest.sender or config.site.author
+    if not sender.email:
+        raise DeliveryError("the digest needs a sender address: set [site] author email or [digest] sender")
+    domain = _domain(config)
+    list_unsubscribe = recipient.unsubscribe_url if recipient and recipient.unsubscribe_url else unsubscribe_url(config)
+    mailto = config.digest.unsubscribe_mailto or sender.email
+    greeting = greeting_for(recipient.name) if recipient else "Hello,"
+
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = _address(sender.name, sender.email, "sender")
+    if recipient is not None:
+        msg["To"] = _address(recipient.name, recipient.email, "recipient")
+        salt = short_hash(recipient.email.strip().lower(), 16)
+        msg["Message-ID"] = f"<{issue.issue.key}.{salt}.digest@{domain}>"
+    else:
+        msg["To"] = _address(f"{config.site.title} readers", sender.email, "sender")
+        msg["Message-ID"] = f"<{issue.issue.key}.digest@{domain}>"
+    msg["Subject"] = issue.subject
+    msg["Date"] = format_datetime(issue.issue.date)
+    msg["List-Id"] = config.digest.list_id or f"{one_line(config.site.title)} <digest.{domain}>"
+    msg["List-Unsubscribe"] = f"<{list_unsubscribe}>, <mailto:{mailto}?subject=unsubscribe>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["List-Archive"] = f"<{issue.web_url}>"
+    text = _fill(issue.email_text, greeting, list_unsubscribe, escape=False)
+    body = _fill(issue.email_html, greeting, list_unsubscribe, escape=True)
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(body, subtype="html", charset="utf-8", cte="quoted-printable")
+    # a fixed boundary (random by default) keeps the written .eml byte-identical between builds
+    msg.set_boundary(f"=_syndicate_{short_hash(msg['Message-ID'] + text + body, 24)}")
+    return msg
+
+
+def personalize(config: Config, issue: Rendered, recipient: Recipient) -> EmailMessage:
+    return build_message(config, issue, recipient)
