@@ -6,7 +6,9 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
+from .cache import BuildRecord, EntryCache, build_salt, digest_of
 from .config import Config, FeedFormat
 from .errors import SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
@@ -14,7 +16,8 @@ from .loading import LoadedSite, Warn, load_site
 from .model import Entry
 from .output import OutputPlan, WriteReport, write_plan
 from .pages import FeedLink, index_page, opml_document
-from .select import Group, group_by, newest_first
+from .select import group_by, newest_first
+from .templating import builtin_templates
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,25 @@ class BuildResult:
     report: WriteReport
     seconds: float
     errors: tuple[SyndicateError, ...] = ()
+    regenerated: int = 0  # outputs whose inputs changed (the rest came straight from the build record)
+
+
+@dataclass(frozen=True, slots=True)
+class Reuse:
+    """Answers "was this output made from exactly these inputs last time?" (never, without a cache)."""
+
+    record: BuildRecord
+    out_dir: Path
+
+    def unchanged(self, rel: str, recipe: str) -> bool:
+        return self.record.unchanged(self.out_dir, rel, recipe)
+
+
+NO_REUSE = Reuse(BuildRecord(None), Path("."))
+
+
+def entry_key(entry: Entry) -> str:
+    return entry.key or digest_of(repr(entry))
 
 
 def feed_meta(config: Config, rel_dir: str, fmt: FeedFormat, title: str, description: str) -> FeedMeta:
@@ -37,17 +59,32 @@ def feed_meta(config: Config, rel_dir: str, fmt: FeedFormat, title: str, descrip
     )
 
 
-def plan_feeds(site: LoadedSite, plan: OutputPlan) -> list[FeedLink]:
-    """Site, per-tag and per-category feeds in every configured format."""
+@dataclass(frozen=True, slots=True)
+class FeedJob:
+    rel: str
+    fmt: FeedFormat
+    meta: FeedMeta
+    entries: Sequence[Entry]
+    origin: str
+
+
+def plan_feeds(site: LoadedSite, plan: OutputPlan, reuse: Reuse = NO_REUSE) -> list[FeedLink]:
+    """Site, per-tag and per-category feeds in every configured format.
+
+    A feed is regenerated only when its recipe (its own settings and the keys
+    of its items, in order) differs from the last build's. Each entry needed is
+    serialized once per format and spliced into every feed it belongs to; the
+    work grows with posts plus tag memberships, never posts × tags.
+    """
     config = site.config
     limit = config.feeds.max_items
     groups: list[tuple[str, str, str, str, Sequence[Entry]]] = [
-        ("site", "", config.site.title, config.site.description, site.entries)
+        ("site", "", config.site.title, config.site.description, site.entries[:limit])
     ]
-    for kind, enabled, label in (("categories", config.feeds.categories, "category"), ("tags", config.feeds.tags, "tag")):
+    kinds = (("categories", config.feeds.categories, "category"), ("tags", config.feeds.tags, "tag"))
+    for kind, enabled, label in kinds:
         if not enabled:
             continue
-        group: Group
         for group in group_by(site.entries, kind):
             groups.append(
                 (
@@ -55,39 +92,48 @@ def plan_feeds(site: LoadedSite, plan: OutputPlan) -> list[FeedLink]:
                     f"{kind}/{group.slug}/",
                     f"{config.site.title}: {group.name}",
                     f"Posts in the {label} “{group.name}” on {config.site.title}",
-                    group.entries,
+                    group.entries[:limit],
                 )
             )
-    # each entry is serialized once per format, then spliced into every feed it belongs to
-    needed = {e.id: e for *_, entries in groups for e in entries[:limit]}
-    ordered = newest_first(needed.values())
     links: list[FeedLink] = []
+    stale: list[FeedJob] = []
     for fmt in config.feeds.formats:
+        for kind, rel_dir, title, description, chosen in groups:
+            meta = feed_meta(config, rel_dir, fmt, title, description)
+            rel = rel_dir + FILE_NAMES[fmt]
+            origin = f"the {kind} feed {title!r}"
+            recipe = digest_of(repr(meta), str(config.feeds.full_content), *(entry_key(e) for e in chosen))
+            if reuse.unchanged(rel, recipe):
+                plan.keep(rel, origin, recipe)
+            else:
+                plan.recipes[rel] = recipe
+                stale.append(FeedJob(rel, fmt, meta, chosen, origin))
+            name = config.site.title if kind == "site" else title.split(": ", 1)[1]
+            links.append(FeedLink(title, meta.self_url, MEDIA_TYPES[fmt], fmt, kind, name, len(chosen)))
+    for fmt in config.feeds.formats:
+        jobs = [job for job in stale if job.fmt == fmt]
+        needed = newest_first({e.id: e for job in jobs for e in job.entries}.values())
         fragments = dict(
             zip(
-                (e.id for e in ordered),
-                FRAGMENTERS[fmt](ordered, full_content=config.feeds.full_content, fallback=config.site.author),
+                (e.id for e in needed),
+                FRAGMENTERS[fmt](needed, full_content=config.feeds.full_content, fallback=config.site.author),
                 strict=True,
             )
         )
-        for kind, rel_dir, title, description, entries in groups:
-            chosen = entries[:limit]
-            meta = feed_meta(config, rel_dir, fmt, title, description)
-            data = DOCUMENTS[fmt](meta, [fragments[e.id] for e in chosen], newest_update(chosen))
-            plan.add(rel_dir + FILE_NAMES[fmt], data, f"the {kind} feed {title!r}")
-            name = config.site.title if kind == "site" else title.split(": ", 1)[1]
-            links.append(FeedLink(title, meta.self_url, MEDIA_TYPES[fmt], fmt, kind, name, len(chosen)))
+        for job in jobs:
+            data = DOCUMENTS[fmt](job.meta, [fragments[e.id] for e in job.entries], newest_update(job.entries))
+            plan.add(job.rel, data, job.origin, plan.recipes[job.rel])
     return links
 
 
-def plan_site(site: LoadedSite, warn: Warn) -> OutputPlan:
-    plan = OutputPlan()
-    links = plan_feeds(site, plan)
+def plan_site(site: LoadedSite, warn: Warn, reuse: Reuse = NO_REUSE, plan: OutputPlan | None = None) -> OutputPlan:
+    plan = plan if plan is not None else OutputPlan()
+    links = plan_feeds(site, plan, reuse)
     config = site.config
     if config.digest.enabled:
         from .digest_build import plan_digest
 
-        links.extend(plan_digest(site.config, site.entries, plan, site.today, warn))
+        links.extend(plan_digest(site.config, site.entries, plan, site.today, warn, reuse))
     plan.add("index.html", index_page(config.site, links, config.templates_dir), "the feed index page")
     plan.add("feeds.opml", opml_document(config.site, links), "the OPML list")
     return plan
@@ -100,14 +146,25 @@ def build(
     *,
     keep_going: bool = False,
     durable: bool = True,
+    use_cache: bool = True,
 ) -> BuildResult:
+    """Read, render and write the whole site; with the cache, only what changed is redone."""
     started = time.perf_counter()
-    site, errors = load_site(config, today, warn, keep_going=keep_going)
+    salt = build_salt(config.path.read_bytes(), (config.templates_dir, builtin_templates()))
+    cache = EntryCache.open(config.root, salt, enabled=use_cache)
+    record = BuildRecord.open(config.root, salt, config.output_dir, enabled=use_cache)
+    site, errors = load_site(config, today, warn, keep_going=keep_going, cache=cache)
     if errors and not keep_going:
         raise BuildFailed(tuple(errors))
-    plan = plan_site(site, warn)
+    record.invalidate()  # from here until the new record is saved, a crash means "regenerate everything"
+    plan = OutputPlan()
+    plan.stream_to(config.output_dir, durable=durable)  # outputs go to disk as made: memory stays bounded
+    plan_site(site, warn, Reuse(record, config.output_dir), plan)
     report = write_plan(config.output_dir, plan, durable=durable)
-    return BuildResult(len(site.entries), len(plan.files), report, time.perf_counter() - started, tuple(errors))
+    cache.save()
+    record.save(config.output_dir, plan.recipes)
+    seconds = time.perf_counter() - started
+    return BuildResult(len(site.entries), len(plan), report, seconds, tuple(errors), len(plan.files))
 
 
 class BuildFailed(SyndicateError):

@@ -76,17 +76,37 @@ def main() -> None:
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Output folder (default: [output] dir).")
 @click.option("--today", "today_s", metavar="DATE", help="Treat this date as today (posts after it stay out).")
 @click.option("--keep-going", is_flag=True, help="Build what can be built when some posts have errors (still exits 1).")
-def build(site: Path, out: Path | None, today_s: str | None, keep_going: bool) -> None:
+@click.option("--no-cache", is_flag=True, help="Ignore the build cache: parse, render and write everything.")
+@click.option("--watch", is_flag=True, help="Rebuild on every change to posts, templates or the config.")
+def build(site: Path, out: Path | None, today_s: str | None, keep_going: bool, no_cache: bool, watch: bool) -> None:
     """Build every feed, newsletter issue and index page.
 
     \b
-    Example:
+    Examples:
+      syndicate build
       syndicate build --site samples --out /tmp/feeds --today 2013-04-30
+      syndicate build --watch
     """
+    config = _config(site, out)
+    _build_once(config, today_s, keep_going, no_cache, exit_on_error=not watch)
+    if watch:
+        from .watch import watch_and_rebuild
+
+        watch_and_rebuild(config, lambda: _build_once(_config(site, out), today_s, keep_going, False, exit_on_error=False))
+
+
+def _build_once(config: Config, today_s: str | None, keep_going: bool, no_cache: bool, *, exit_on_error: bool) -> None:
     from .build import build as run_build
 
-    config = _config(site, out)
-    result = run_build(config, _today(today_s, config), warn, keep_going=keep_going)
+    try:
+        result = run_build(config, _today(today_s, config), warn, keep_going=keep_going, use_cache=not no_cache)
+    except SyndicateError as exc:
+        if exit_on_error:
+            raise
+        for line in getattr(exc, "errors", ()):
+            click.echo(f"error: {line}", err=True)
+        click.echo(f"error: {exc}", err=True)
+        return
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
     changed = len(result.report.written)
@@ -95,7 +115,7 @@ def build(site: Path, out: Path | None, today_s: str | None, keep_going: bool) -
         f"built {result.files} files from {result.posts} {posts} in {result.seconds:.2f} s "
         f"({changed} written, {result.report.unchanged} unchanged, {len(result.report.removed)} removed) → {config.output_dir}"
     )
-    if result.errors:
+    if result.errors and exit_on_error:
         sys.exit(1)
 
 
@@ -222,3 +242,10 @@ def digest(
     click.echo(f"  eml:  {folder / 'issue.eml'}")
     if open_browser:
         webbrowser.open(web.resolve().as_uri())
+
+
+from .cli_delivery import send, serve, subscribers  # noqa: E402 (the commands need `main` defined first)
+
+main.add_command(subscribers)
+main.add_command(send)
+main.add_command(serve)

@@ -19,9 +19,9 @@ from .errors import ConfigError
 from .model import Author, Site
 
 CONFIG_NAME = "syndicate.toml"
-FEED_FORMATS = ("rss", "atom", "json")
-DEFAULT_SUBJECT = "{site}: {count} new {posts}, week of {week_start}"
 FeedFormat = Literal["rss", "atom", "json"]
+FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "json")
+DEFAULT_SUBJECT = "{site}: {count} new {posts}, week of {week_start}"
 T = TypeVar("T")
 
 
@@ -94,7 +94,8 @@ class _Table:
         self.used: set[str] = set()
 
     def _fail(self, key: str, expected: str, value: object) -> ConfigError:
-        return ConfigError(f"[{self.name}] {key} must be {expected}, got {value!r}", path=self.path)
+        where = f"[{self.name}] " if self.name else ""  # top-level keys have no table
+        return ConfigError(f"{where}{key} must be {expected}, got {value!r}", path=self.path)
 
     def get(self, key: str, kind: type[T], default: T | None = None, *, expected: str = "") -> T:
         self.used.add(key)
@@ -187,7 +188,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     site_url = _absolute_url(site_t, "url", site_t.text("url"))
     author = _author(site_t, "author", None)
     if author is None:
-        raise ConfigError("[site] author is required: author = { name = \"…\", email = \"…\" }", path=path)
+        raise ConfigError('[site] author is required: author = { name = "…", email = "…" }', path=path)
     permalink = site_t.text("permalink", "/{year}/{month}/{day}/{slug}/")
     if "{slug}" not in permalink:
         raise site_t._fail("permalink", "a pattern containing {slug}", permalink)
@@ -226,9 +227,11 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         assume = st.get("assume_date", bool, False, expected="true or false")
         st.check_unknown()
         if kind:
-            raise ConfigError(f"[[sources]] #{n}: use markdown = \"DIR\" or feed = \"FILE or URL\"", path=path)
+            raise ConfigError(f'[[sources]] #{n}: use markdown = "DIR" or feed = "FILE or URL"', path=path)
         if bool(markdown) == bool(feed):
-            raise ConfigError(f"[[sources]] #{n} needs exactly one of markdown = \"DIR\" or feed = \"FILE or URL\"", path=path)
+            raise ConfigError(
+                f'[[sources]] #{n} needs exactly one of markdown = "DIR" or feed = "FILE or URL"', path=path
+            )
         if markdown:
             sources.append(SourceConfig("markdown", str((root / markdown).resolve())))
         elif urlsplit(feed).scheme in ("http", "https"):
@@ -306,7 +309,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     max_bytes = top.get("max_feed_bytes", int, 20 * 1024 * 1024, expected="a number of bytes")
     top.check_unknown()
     return Config(
-        path=path,
+        path=path.resolve(),  # absolute, so posts can be shown relative to the site's folder from any cwd
         site=site,
         sources=tuple(sources),
         output_dir=out,

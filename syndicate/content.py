@@ -36,7 +36,21 @@ _ATTRIBUTES.setdefault("abbr", set()).add("title")
 _ATTRIBUTES.setdefault("td", set()).add("style")
 _ATTRIBUTES.setdefault("th", set()).add("style")
 _URL_SCHEMES = {"http", "https", "mailto", "tel"}
-_CLEAN_CONTENT = {"script", "style", "iframe", "object", "embed", "form", "noscript", "template", "svg", "math", "select", "textarea", "button"}
+_CLEAN_CONTENT = {
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "form",
+    "noscript",
+    "template",
+    "svg",
+    "math",
+    "select",
+    "textarea",
+    "button",
+}
 
 
 # A numeric character reference, such as &#11; or &#xFFFE;
@@ -57,7 +71,8 @@ def drop_forbidden_refs(text: str) -> str:
 
 
 def render_markdown(text: str) -> str:
-    return cmarkgfm.github_flavored_markdown_to_html(drop_forbidden_refs(xml_safe(text)), options=_MD_OPTIONS)
+    html_text: str = cmarkgfm.github_flavored_markdown_to_html(drop_forbidden_refs(xml_safe(text)), options=_MD_OPTIONS)
+    return html_text
 
 
 def sanitize_html(fragment: str, base_url: str) -> str:

@@ -8,7 +8,7 @@ Personal details are left as placeholders that message.py fills in per recipient
 
 from __future__ import annotations
 
-import logging
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -27,7 +27,6 @@ GREETING = "%%syndicate:greeting:5d1c%%"
 UNSUBSCRIBE = "%%syndicate:unsubscribe:5d1c%%"
 GMAIL_CLIP_BYTES = 102 * 1024
 WARN_BYTES = 90 * 1024
-_LOG_LEVEL = logging.CRITICAL  # cssutils complains about email-only CSS it does not know
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +70,18 @@ def announcement_window(entry: Entry, tz_week: Week) -> tuple[datetime, datetime
     return start, end
 
 
-def collect_issue(entries: Sequence[Entry], week: Week, *, tags: frozenset[str] | None = None) -> Issue | None:
-    """The issue for `week`, or None when the week has no posts (for these tags)."""
+def collect_issue(
+    entries: Sequence[Entry],
+    week: Week,
+    *,
+    tags: frozenset[str] | None = None,
+    announcements: Sequence[Entry] | None = None,
+) -> Issue | None:
+    """The issue for `week`, or None when the week has no posts (for these tags).
+
+    `entries` may be all posts or just those of the week; `announcements`, when
+    given, are the posts that carry one (saves scanning every post per week).
+    """
     chosen = in_window(entries, week.start, week.end)
     if tags is not None:
         wanted = {t.casefold() for t in tags}
@@ -84,7 +93,7 @@ def collect_issue(entries: Sequence[Entry], week: Week, *, tags: frozenset[str] 
     for entry in chosen:
         days.setdefault(entry.published.astimezone(tz).date(), []).append(entry)
     running = []
-    for entry in entries:
+    for entry in entries if announcements is None else announcements:
         if entry.post.announcement is None:
             continue
         start, end = announcement_window(entry, week)
@@ -164,19 +173,52 @@ def _detail_levels() -> tuple[str, ...]:
     return ("full", "compact", "titles")
 
 
+# Above this many bytes before inlining, the inlined HTML cannot fit under Gmail's limit either
+# (inlining adds a style attribute to nearly every element); the margin covers entities lxml shortens.
+_NOT_WORTH_INLINING = GMAIL_CLIP_BYTES * 5 // 4
+
+
+def _first_posts(days: tuple[IssueDay, ...], limit: int | None) -> tuple[IssueDay, ...]:
+    """The issue's days cut after `limit` posts (all of them when limit is None)."""
+    if limit is None:
+        return days
+    kept: list[IssueDay] = []
+    for day in days:
+        if limit <= 0:
+            break
+        kept.append(IssueDay(day.day, day.entries[:limit]))
+        limit -= len(kept[-1].entries)
+    return tuple(kept)
+
+
+def _clean(value: object) -> str:
+    """A front-matter value (presenter, affiliation) as one clean line of text."""
+    if isinstance(value, tuple | list):
+        return ", ".join(_clean(v) for v in value)
+    return one_line(str(value)) if value is not None else ""
+
+
+def preheader_for(issue: Issue) -> str:
+    """The inbox preview line: what is new, cut at a word boundary."""
+    text = one_line(f"{issue.post_count} new: " + "; ".join(e.title for e in issue.entries))
+    if len(text) > 150:
+        text = text[:150].rsplit(" ", 1)[0].rstrip(";:,") + "…"
+    return text
+
+
 def render_issue(config: Config, issue: Issue, templates: Path | None = None) -> Rendered:
     """Render all three forms; fall back to shorter forms rather than be clipped by Gmail."""
-    from premailer import Premailer  # imported here: it pulls in cssutils, slow at start-up
+    from .inline import inline_css  # imported here: premailer pulls in cssutils, slow at start-up
 
     templates = templates if templates is not None else config.templates_dir
     env = environment(templates)
     css = load_text(templates, "digest.css")
     subject = subject_for(config, issue)
-    titles = [e.title for e in issue.entries]
-    preheader = one_line(f"{issue.post_count} new: " + "; ".join(titles))[:150]
+    preheader = preheader_for(issue)
     web_url = issue_url(config, issue.key)
     base = {
-        "site": config.site,
+        "site": dataclasses.replace(config.site, title=one_line(config.site.title)),
+        "clean": _clean,
         "config": config,
         "issue": issue,
         "subject": subject,
@@ -191,32 +233,45 @@ def render_issue(config: Config, issue: Issue, templates: Path | None = None) ->
         "absolute": lambda url: absolute_url(str(url), config.site.url),
     }
     warnings: list[str] = []
-    email_html = ""
-    detail = "full"
+
+    def email_form(detail: str, limit: int | None, *, force: bool = False) -> tuple[str, int]:
+        """The inlined email HTML and its size; ("", size) when clearly too big to be worth inlining."""
+        days = _first_posts(issue.days, limit)
+        shown = sum(len(d.entries) for d in days)
+        html = env.get_template("email.html").render(**base, detail=detail, days=days, omitted=issue.post_count - shown)
+        raw = len(html.encode("utf-8"))
+        if not force and raw > _NOT_WORTH_INLINING:  # inlining only adds bytes: skip the slow step
+            return "", raw
+        inlined = inline_css(html, css)
+        return inlined, len(inlined.encode("utf-8"))
+
+    email_html, detail, size = "", "full", 0
     for detail in _detail_levels():
-        html = env.get_template("email.html").render(**base, detail=detail)
-        email_html = Premailer(
-            html,
-            allow_network=False,
-            css_text=[css],
-            disable_basic_attributes=["width", "height"],  # keep the img/table sizes the template set
-            strip_important=False,
-            keep_style_tags=False,
-            disable_validation=True,
-            cssutils_logging_level=_LOG_LEVEL,
-            remove_classes=False,
-        ).transform()
-        size = len(email_html.encode("utf-8"))
-        if size < WARN_BYTES:
-            break
+        email_html, size = email_form(detail, None)
         if size < GMAIL_CLIP_BYTES:
-            warnings.append(f"issue {issue.key}: the email HTML is {size // 1024} KB, close to Gmail's 102 KB clipping limit")
             break
     else:
-        warnings.append(f"issue {issue.key}: even the titles-only email is over Gmail's clipping limit")
-    if detail != "full":
-        warnings.append(f"issue {issue.key}: too long for one email; sent as {detail} with links to the web version")
+        # even one line per post is too long: list as many titles as fit (aiming below the
+        # warning size) and count the rest, which the web version has in full
+        limit = issue.post_count
+        while size >= GMAIL_CLIP_BYTES and limit > 1:
+            limit = max(1, min(limit - 1, int(limit * WARN_BYTES * 0.95 / size)))
+            email_html, size = email_form("titles", limit)
+        if not email_html:  # one absurdly long title: send it anyway
+            email_html, size = email_form("titles", limit, force=True)
+        warnings.append(
+            f"issue {issue.key}: {issue.post_count} posts are too many for one email ({size // 1024} KB for the "
+            f"first {limit} titles); the rest are counted and linked to the web version"
+        )
+    if not warnings and detail != "full":
+        warnings.append(
+            f"issue {issue.key}: too long for one email with summaries; sent as {detail} ({size // 1024} KB) "
+            "with links to the web version"
+        )
+    elif not warnings and size >= WARN_BYTES:
+        warnings.append(f"issue {issue.key}: the email HTML is {size // 1024} KB, close to Gmail's 102 KB limit")
     notes = Footnotes()
-    email_text = env.get_template("email.txt").render(**base, detail="full", link=notes, footnotes=notes)
-    web_html = env.get_template("web.html").render(**base, detail="full", stylesheet=css)
+    everything = {"days": issue.days, "omitted": 0}
+    email_text = env.get_template("email.txt").render(**base, **everything, detail="full", link=notes, footnotes=notes)
+    web_html = env.get_template("web.html").render(**base, **everything, detail="full", stylesheet=css)
     return Rendered(issue, subject, preheader, email_html, email_text, web_html, web_url, detail, tuple(warnings))

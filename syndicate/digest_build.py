@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
-from collections.abc import Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
+from .cache import digest_of
 from .config import Config
 from .content import render_entry
-from .digest import GREETING, UNSUBSCRIBE, Issue, Rendered, collect_issue, render_issue, unsubscribe_url
+from .digest import (
+    GREETING,
+    UNSUBSCRIBE,
+    Issue,
+    Rendered,
+    collect_issue,
+    issue_url,
+    preheader_for,
+    render_issue,
+    subject_for,
+    unsubscribe_url,
+)
 from .errors import SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
 from .loading import Warn, load_site
@@ -18,8 +34,11 @@ from .message import build_message, greeting_for
 from .model import Entry, Post
 from .output import OutputPlan
 from .pages import FeedLink
-from .select import Week, newest_first, parse_week, week_of
+from .select import Week, iso_week, newest_first, parse_week
 from .templating import render
+
+if TYPE_CHECKING:
+    from .build import Reuse
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,57 +48,82 @@ class ArchiveItem:
     url: str
 
 
-def completed_weeks(entries: Sequence[Entry], config: Config, today: date) -> list[Week]:
-    """Every week that has posts and has ended by `today`, oldest first."""
+def weeks_with_posts(entries: Sequence[Entry], config: Config, today: date) -> list[tuple[Week, list[Entry]]]:
+    """Every week that has posts and has ended by `today`, oldest first, with its posts."""
     tz = config.site.timezone
-    weeks = {week_of(e.published, tz).key: week_of(e.published, tz) for e in entries}
-    return [w for _, w in sorted(weeks.items()) if w.end.date() <= today]
+    weeks: dict[tuple[int, int], list[Entry]] = {}
+    for entry in entries:
+        year, week, _ = entry.published.astimezone(tz).isocalendar()
+        weeks.setdefault((year, week), []).append(entry)
+    result = []
+    for (year, number), members in sorted(weeks.items()):
+        week = iso_week(year, number, tz)
+        if week.end.date() <= today:
+            result.append((week, members))
+    return result
 
 
-def issue_entry(config: Config, rendered: Rendered) -> Entry:
+def issue_entry(config: Config, issue: Issue, subject: str) -> Entry:
     """An issue as a feed item: links to the posts, dated when its week ends."""
-    issue = rendered.issue
     items = "".join(f'<li><a href="{html.escape(e.link)}">{html.escape(e.title)}</a></li>' for e in issue.entries)
     notes = "".join(
         f'<p>Running: <a href="{html.escape(e.link)}">{html.escape(e.title)}</a></p>' for e in issue.announcements
     )
     post = Post(
         source=f"newsletter {issue.key}",
-        title=rendered.subject,
+        title=subject,
         published=issue.date,
         slug=issue.key.lower(),
         body=f"<p>{issue.post_count} new posts this week.</p><ul>{items}</ul>{notes}",
         body_format="html",
-        url=rendered.web_url,
-        summary=html.escape(rendered.preheader),
+        url=issue_url(config, issue.key),
+        summary=html.escape(preheader_for(issue)),
     )
     entry = render_entry(post, config.site)
     day = issue.date.astimezone(config.site.timezone).date().isoformat()
     host = config.site.url.split("//", 1)[1].split("/", 1)[0].split(":")[0]
-    return Entry(**{**_fields(entry), "id": f"tag:{host},{day}:newsletter/{issue.key}"})
+    return dataclasses.replace(entry, id=f"tag:{host},{day}:newsletter/{issue.key}")
 
 
-def _fields(entry: Entry) -> dict[str, object]:
-    return {name: getattr(entry, name) for name in Entry.__dataclass_fields__}
+def plan_digest(
+    config: Config,
+    entries: Sequence[Entry],
+    plan: OutputPlan,
+    today: date,
+    warn: Warn,
+    reuse: Reuse | None = None,
+) -> list[FeedLink]:
+    """Write every completed week's issue, the archive page and the issues' feeds.
 
-
-def plan_digest(config: Config, entries: Sequence[Entry], plan: OutputPlan, today: date, warn: Warn) -> list[FeedLink]:
-    """Write every completed week's issue, the archive page and the issues' feeds."""
-    rendered: list[Rendered] = []
-    for week in completed_weeks(entries, config, today):
-        issue = collect_issue(entries, week)
+    An issue whose posts and announcements are unchanged since the last build
+    (same keys: the build record's salt covers templates and settings) is kept
+    as it is: premailer and the MIME writer run only for issues that changed.
+    """
+    issues: list[tuple[Issue, str]] = []
+    stale: list[tuple[Issue, str]] = []
+    names = ("index.html", "issue.txt", "issue.eml")
+    announcements = [e for e in entries if e.post.announcement is not None]
+    for week, members in weeks_with_posts(entries, config, today):
+        issue = collect_issue(members, week, announcements=announcements)
         if issue is None:
             continue
-        result = render_issue(config, issue)
-        for message in result.warnings:
-            warn(message)
-        rendered.append(result)
+        subject = subject_for(config, issue)
+        issues.append((issue, subject))
         base = f"newsletter/{issue.key}/"
-        plan.add(base + "index.html", result.web_html.encode("utf-8"), f"newsletter issue {issue.key}")
-        plan.add(base + "issue.txt", _text_file(config, result), f"newsletter issue {issue.key}")
-        plan.add(base + "issue.eml", build_message(config, result, None).as_bytes(), f"newsletter issue {issue.key}")
+        origin = f"newsletter issue {issue.key}"
+        recipe = digest_of(issue.key, *(e.key for e in issue.entries), "|", *(e.key for e in issue.announcements))
+        if reuse is not None and all(reuse.unchanged(base + name, recipe) for name in names):
+            for name in names:
+                plan.keep(base + name, origin, recipe)
+            continue
+        stale.append((_light(issue), recipe))
+    for key, recipe, files, warnings in _render_many(config, stale):
+        for message in warnings:
+            warn(message)
+        for name, data in zip(names, files, strict=True):
+            plan.add(f"newsletter/{key}/{name}", data, f"newsletter issue {key}", recipe)
     archive_url = urljoin(config.output_url, "newsletter/")
-    archive = [ArchiveItem(r.issue, r.subject, r.web_url) for r in reversed(rendered)]
+    archive = [ArchiveItem(issue, subject, issue_url(config, issue.key)) for issue, subject in reversed(issues)]
     page = render(
         config.templates_dir,
         "archive.html",
@@ -89,7 +133,7 @@ def plan_digest(config: Config, entries: Sequence[Entry], plan: OutputPlan, toda
         long_date=lambda d: f"{d:%A} {d.day} {d:%B}",
     )
     plan.add("newsletter/index.html", page.encode("utf-8"), "the newsletter archive")
-    issue_entries = newest_first(issue_entry(config, r) for r in rendered)
+    issue_entries = newest_first(issue_entry(config, issue, subject) for issue, subject in issues)
     if config.digest.max_items:
         issue_entries = issue_entries[: config.digest.max_items]
     links = []
@@ -108,6 +152,49 @@ def plan_digest(config: Config, entries: Sequence[Entry], plan: OutputPlan, toda
         plan.add("newsletter/" + FILE_NAMES[fmt], data, "the newsletter feed")
         links.append(FeedLink(title, meta.self_url, MEDIA_TYPES[fmt], fmt, "newsletter", "Weekly digest", len(issue_entries)))
     return links
+
+
+def _light(issue: Issue) -> Issue:
+    """The issue without the posts' full HTML, which no email part uses: cheap to send to a worker."""
+
+    def strip(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
+        return tuple(replace(e, content_html="") for e in entries)
+
+    days = tuple(replace(day, entries=strip(day.entries)) for day in issue.days)
+    return replace(issue, days=days, announcements=strip(issue.announcements))
+
+
+def _render_files(config: Config, issue: Issue) -> tuple[list[bytes], tuple[str, ...]]:
+    result = render_issue(config, issue)
+    eml = build_message(config, result, None).as_bytes()
+    return [result.web_html.encode("utf-8"), _text_file(config, result), eml], result.warnings
+
+
+def _render_chunk(config: Config, chunk: list[tuple[Issue, str]]) -> list[tuple[str, str, list[bytes], tuple[str, ...]]]:
+    return [(issue.key, recipe, *_render_files(config, issue)) for issue, recipe in chunk]
+
+
+PARALLEL_ISSUES = 24  # fewer issues than this render faster in one process
+
+
+def _render_many(
+    config: Config, stale: list[tuple[Issue, str]]
+) -> Iterator[tuple[str, str, list[bytes], tuple[str, ...]]]:
+    """Render issues (premailer and MIME included), across processes when there are many."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(stale) < PARALLEL_ISSUES or workers < 2:
+        yield from _render_chunk(config, stale)
+        return
+    size = max(4, len(stale) // (workers * 4))
+    chunks = [stale[i : i + size] for i in range(0, len(stale), size)]
+    try:
+        pool = ProcessPoolExecutor(max_workers=workers)
+    except (OSError, RuntimeError):
+        yield from _render_chunk(config, stale)
+        return
+    with pool:
+        for part in pool.map(_render_chunk, [config] * len(chunks), chunks):
+            yield from part
 
 
 def _text_file(config: Config, result: Rendered) -> bytes:

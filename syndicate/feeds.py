@@ -13,8 +13,7 @@ with those fragments spliced in. Known feedgen quirks handled here:
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,8 +36,24 @@ MEDIA_TYPES = {
 }
 FILE_NAMES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
 
-_RSS_ITEM = re.compile(r"^    <item>\n.*?^    </item>\n", re.M | re.S)
-_ATOM_ENTRY = re.compile(r"^  <entry>\n.*?^  </entry>\n", re.M | re.S)
+FRAGMENT_CHUNK = 256
+_RSS_ITEM = ("    <item>\n", "    </item>\n")
+_ATOM_ENTRY = ("  <entry>\n", "  </entry>\n")
+
+
+def _cut(document: str, marks: tuple[str, str]) -> list[str]:
+    """The serialized entries of a pretty-printed feedgen document, each with its own tags.
+
+    Entry text is escaped, so the literal open/close lines can only be element
+    boundaries; cutting at them is exact (and far faster than a regex).
+    """
+    opening, closing = marks
+    start = document.find(opening)
+    if start < 0:
+        return []
+    end = document.rindex(closing) + len(closing)
+    body = document[start + len(opening) : end - len(closing)]
+    return [opening + part + closing for part in body.split(closing + opening)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +143,13 @@ def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Autho
         fe.register_extension("enclosures", _AtomEnclosures, atom=True, rss=False)
         fe.enclosures.links.extend((e.url, e.type, e.length) for e in entry.post.enclosures)
     for author in _authors(entry, fallback):
-        fe.author({"name": author.name, **({"email": author.email} if author.email else {}), **({"uri": author.url} if author.url else {})})
+        fe.author(
+            {
+                "name": author.name,
+                **({"email": author.email} if author.email else {}),
+                **({"uri": author.url} if author.url else {}),
+            }
+        )
     for name in _names(entry):
         fe.category(term=name)
     fe.summary(entry.summary_html, type="html")
@@ -139,30 +160,36 @@ def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Autho
 _PLACEHOLDER = FeedMeta("x", "x", "https://invalid.example/", "https://invalid.example/", "en", Author("x"))
 
 
+def _fragments(
+    entries: Sequence[Entry],
+    add: Callable[[FeedEntry, Entry, bool, Author], None],
+    serialize: Callable[[FeedGenerator], bytes],
+    marks: tuple[str, str],
+    full_content: bool,
+    fallback: Author,
+) -> list[str]:
+    """Entries through feedgen in chunks: one document per chunk, cut into
+    per-entry fragments (bounded memory, one feedgen pass per entry)."""
+    fragments: list[str] = []
+    for start in range(0, len(entries), FRAGMENT_CHUNK):
+        chunk = entries[start : start + FRAGMENT_CHUNK]
+        fg = _shell(_PLACEHOLDER, EPOCH)
+        for entry in chunk:
+            add(fg.add_entry(order="append"), entry, full_content, fallback)
+        cut = _cut(serialize(fg).decode("utf-8"), marks)
+        assert len(cut) == len(chunk), "feedgen output no longer splits into entries"
+        fragments.extend(cut)
+    return fragments
+
+
 def rss_fragments(entries: Sequence[Entry], *, full_content: bool, fallback: Author) -> list[str]:
     """One serialized <item> per entry, in the given order."""
-    if not entries:
-        return []
-    fg = _shell(_PLACEHOLDER, EPOCH)
-    for entry in entries:
-        _rss_entry(fg.add_entry(order="append"), entry, full_content, fallback)
-    text = fg.rss_str(pretty=True).decode("utf-8")
-    fragments = _RSS_ITEM.findall(text)
-    assert len(fragments) == len(entries), "feedgen output no longer splits into items"
-    return fragments
+    return _fragments(entries, _rss_entry, lambda fg: fg.rss_str(pretty=True), _RSS_ITEM, full_content, fallback)
 
 
 def atom_fragments(entries: Sequence[Entry], *, full_content: bool, fallback: Author) -> list[str]:
     """One serialized <entry> per entry, in the given order."""
-    if not entries:
-        return []
-    fg = _shell(_PLACEHOLDER, EPOCH)
-    for entry in entries:
-        _atom_entry(fg.add_entry(order="append"), entry, full_content, fallback)
-    text = fg.atom_str(pretty=True).decode("utf-8")
-    fragments = _ATOM_ENTRY.findall(text)
-    assert len(fragments) == len(entries), "feedgen output no longer splits into entries"
-    return fragments
+    return _fragments(entries, _atom_entry, lambda fg: fg.atom_str(pretty=True), _ATOM_ENTRY, full_content, fallback)
 
 
 def json_item(entry: Entry, *, full_content: bool, fallback: Author) -> dict[str, Any]:
@@ -180,9 +207,7 @@ def json_item(entry: Entry, *, full_content: bool, fallback: Author) -> dict[str
     names = _names(entry)
     if names:
         item["tags"] = names
-    item["authors"] = [
-        {"name": a.name, **({"url": a.url} if a.url else {})} for a in _authors(entry, fallback)
-    ]
+    item["authors"] = [{"name": a.name, **({"url": a.url} if a.url else {})} for a in _authors(entry, fallback)]
     if entry.post.enclosures:
         item["attachments"] = [
             {"url": e.url, "mime_type": e.type, **({"size_in_bytes": e.length} if e.length else {})}

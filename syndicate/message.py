@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -24,6 +25,7 @@ from .text import one_line, short_hash
 ComposedIssue = Rendered  # the name the delivery side uses
 _PLACEHOLDER = re.compile(f"{re.escape(GREETING)}|{re.escape(UNSUBSCRIBE)}")
 MAX_NAME = 80
+TEXT_WIDTH = 78
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +55,18 @@ def greeting_for(name: str) -> str:
 
 
 def _fill(text: str, greeting: str, unsubscribe: str, *, escape: bool) -> str:
-    values = {GREETING: greeting, UNSUBSCRIBE: unsubscribe}
     if escape:
-        values = {k: html.escape(v, quote=True) for k, v in values.items()}
+        greeting, unsubscribe = html.escape(greeting, quote=True), html.escape(unsubscribe, quote=True)
+    else:
+        # the greeting sits alone on its line in the text part; a long name must not push it past 78 columns
+        greeting = textwrap.fill(greeting, TEXT_WIDTH, break_on_hyphens=False)
+    values = {GREETING: greeting, UNSUBSCRIBE: unsubscribe}
     return _PLACEHOLDER.sub(lambda m: values[m.group(0)], text)
+
+
+def _id_part(key: str) -> str:
+    """An issue key as msg-id text: a custom window's '2013-04-15..2013-04-21' has '..', which RFC 5322 forbids."""
+    return re.sub(r"[^A-Za-z0-9-]+", "-", key).strip("-") or "issue"
 
 
 def build_message(config: Config, issue: Rendered, recipient: Recipient | None) -> EmailMessage:
@@ -78,10 +88,10 @@ def build_message(config: Config, issue: Rendered, recipient: Recipient | None) 
     if recipient is not None:
         msg["To"] = _address(recipient.name, recipient.email, "recipient")
         salt = short_hash(recipient.email.strip().lower(), 16)
-        msg["Message-ID"] = f"<{issue.issue.key}.{salt}.digest@{domain}>"
+        msg["Message-ID"] = f"<{_id_part(issue.issue.key)}.{salt}.digest@{domain}>"
     else:
         msg["To"] = _address(f"{config.site.title} readers", sender.email, "sender")
-        msg["Message-ID"] = f"<{issue.issue.key}.digest@{domain}>"
+        msg["Message-ID"] = f"<{_id_part(issue.issue.key)}.digest@{domain}>"
     msg["Subject"] = issue.subject
     msg["Date"] = format_datetime(issue.issue.date)
     msg["List-Id"] = config.digest.list_id or f"{one_line(config.site.title)} <digest.{domain}>"

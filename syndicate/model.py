@@ -6,6 +6,7 @@ absolute URLs); writers and the digest only ever see `Entry`s and `Site`.
 
 from __future__ import annotations
 
+import copyreg
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,6 +18,15 @@ from zoneinfo import ZoneInfo
 ExtraValue = str | int | float | bool | date | datetime | None | tuple["ExtraValue", ...] | Mapping[str, "ExtraValue"]
 
 EMPTY_EXTRA: Mapping[str, ExtraValue] = MappingProxyType({})
+
+
+def read_only(data: dict[str, ExtraValue]) -> Mapping[str, ExtraValue]:
+    return MappingProxyType(data)
+
+
+# Posts travel to worker processes and into the build cache by pickle; a
+# read-only mapping pickles as the dict it wraps and comes back read-only.
+copyreg.pickle(MappingProxyType, lambda m: (read_only, (dict(m),)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +109,7 @@ class Entry:
     summary_text: str
     updated: datetime  # post.updated or post.published
     image: str | None = None  # absolute
+    key: str = ""  # hash of what the entry was made from (source bytes and path), for caches
 
     @property
     def published(self) -> datetime:

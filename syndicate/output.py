@@ -7,6 +7,7 @@ did not change are not touched, so mtimes and HTTP caches stay valid.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -28,32 +29,81 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
+
+
+def write_if_changed(target: Path, data: bytes, *, durable: bool = True) -> bool:
+    """Atomically replace `target` unless it already holds exactly `data`; True when written."""
+    try:
+        if target.stat().st_size == len(data) and target.read_bytes() == data:
+            return False
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    atomic_write(target, data, durable=durable)
+    return True
 
 
 def safe_relative(rel: str) -> PurePosixPath:
     """A relative output path that cannot leave the output directory."""
     pure = PurePosixPath(rel)
-    if pure.is_absolute() or any(part in ("", ".", "..") for part in pure.parts) or "\\" in rel or "\x00" in rel:
+    # check the raw parts: PurePosixPath quietly drops "" and "." (so "./x" and "x" would be two names for one file)
+    if pure.is_absolute() or any(part in ("", ".", "..") for part in rel.split("/")) or "\\" in rel or "\x00" in rel:
         raise BuildError(f"refusing to write outside the output directory: {rel!r}")
     return pure
 
 
 @dataclass
 class OutputPlan:
-    """Every file a build produces, by path relative to the output directory."""
+    """Every file a build produces, by path relative to the output directory.
+
+    A file is either `add`ed with its bytes, or `keep`-ed when the build cache
+    shows it was made from the very same inputs last time and is untouched.
+    """
 
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path → (bytes, what made it)
+    kept: dict[str, str] = field(default_factory=dict)  # path → what made it
+    recipes: dict[str, str] = field(default_factory=dict)  # path → hash of its inputs, when known
+    sink: Path | None = None  # when set, files are written as they are added (bounded memory)
+    durable: bool = True
+    streamed_written: list[str] = field(default_factory=list)
+    streamed_unchanged: int = 0
 
-    def add(self, rel: str, data: bytes, origin: str) -> None:
+    def stream_to(self, out_dir: Path, *, durable: bool = True) -> None:
+        """Write each file as soon as it is added instead of holding every output in memory."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        remove_orphan_temporaries(out_dir)
+        self.sink, self.durable = out_dir, durable
+
+    def _claim(self, rel: str, origin: str) -> None:
         safe_relative(rel)
-        if rel in self.files:
-            raise BuildError(f"{origin} and {self.files[rel][1]} would both write {rel}; rename one of them")
+        other = self.files[rel][1] if rel in self.files else self.kept.get(rel)
+        if other is not None:
+            raise BuildError(f"{origin} and {other} would both write {rel}; rename one of them")
+
+    def add(self, rel: str, data: bytes, origin: str, recipe: str | None = None) -> None:
+        self._claim(rel, origin)
+        if self.sink is not None:
+            if write_if_changed(self.sink / rel, data, durable=self.durable):
+                self.streamed_written.append(rel)
+            else:
+                self.streamed_unchanged += 1
+            data = b""  # written; only the path is remembered
         self.files[rel] = (data, origin)
+        if recipe is not None:
+            self.recipes[rel] = recipe
+
+    def keep(self, rel: str, origin: str, recipe: str) -> None:
+        self._claim(rel, origin)
+        self.kept[rel] = origin
+        self.recipes[rel] = recipe
+
+    def __len__(self) -> int:
+        return len(self.files) + len(self.kept)
+
+    def paths(self) -> set[str]:
+        return set(self.files) | set(self.kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,23 +122,20 @@ def write_plan(out_dir: Path, plan: OutputPlan, *, durable: bool = True) -> Writ
     Only files listed in the previous build's manifest are ever removed, so a
     user's own files in the output directory are left alone.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_orphan_temporaries(out_dir)
-    written: list[str] = []
-    unchanged = 0
+    if plan.sink is None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        remove_orphan_temporaries(out_dir)
+    written: list[str] = list(plan.streamed_written)
+    unchanged = plan.streamed_unchanged + len(plan.kept)
     for rel in sorted(plan.files):
-        data = plan.files[rel][0]
-        target = out_dir / rel
-        try:
-            if target.stat().st_size == len(data) and target.read_bytes() == data:
-                unchanged += 1
-                continue
-        except (FileNotFoundError, NotADirectoryError):
-            pass
-        atomic_write(target, data, durable=durable)
-        written.append(rel)
-    removed = _remove_stale(out_dir, set(plan.files), durable)
-    manifest = ("\n".join(sorted(plan.files)) + "\n").encode("utf-8")
+        if plan.sink is not None:
+            break
+        if write_if_changed(out_dir / rel, plan.files[rel][0], durable=durable):
+            written.append(rel)
+        else:
+            unchanged += 1
+    removed = _remove_stale(out_dir, plan.paths(), durable)
+    manifest = ("\n".join(sorted(plan.paths())) + "\n").encode("utf-8")
     manifest_path = out_dir / MANIFEST
     if not manifest_path.exists() or manifest_path.read_bytes() != manifest:
         atomic_write(manifest_path, manifest, durable=durable)

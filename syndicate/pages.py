@@ -57,4 +57,5 @@ def opml_document(site: Site, feeds: Sequence[FeedLink]) -> bytes:
                 htmlUrl=site.url,
             )
     ET.indent(root)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + document + b"\n"

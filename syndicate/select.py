@@ -20,15 +20,15 @@ def is_visible(post: Post, today: date, tz: ZoneInfo) -> bool:
 
 def newest_first(entries: Iterable[Entry]) -> list[Entry]:
     """Newest first; ties broken by id so the order never depends on file order."""
-    return sorted(entries, key=lambda e: (e.published, e.id), reverse=True)
+    return sorted(entries, key=lambda e: (e.published.timestamp(), e.id), reverse=True)
 
 
 def check_unique(entries: Sequence[Entry]) -> None:
     """Two posts may not share an id, a link, or (for Markdown posts) a slug."""
-    for what, key in (("id", lambda e: e.id), ("link", lambda e: e.link)):
+    for what in ("id", "link"):
         seen: dict[str, Entry] = {}
         for entry in entries:
-            value = key(entry)
+            value = entry.id if what == "id" else entry.link
             if value in seen:
                 other = seen[value]
                 raise BuildError(
@@ -60,7 +60,7 @@ class Group:
 
 
 def group_by(entries: Sequence[Entry], kind: str) -> list[Group]:
-    """One group per tag (or category) name, in slug order.
+    """One group per tag (or category) name, in slug order; `entries` must be newest first.
 
     Names that differ only in case are one group (shown in their most common
     spelling); different names that would share a slug are an error naming both.
@@ -77,9 +77,10 @@ def group_by(entries: Sequence[Entry], kind: str) -> list[Group]:
             owner = by_slug.setdefault(slug, folded)
             if owner != folded:
                 shown = next(iter(spellings[owner]))
+                first = members[owner][0].post.source
                 raise BuildError(
-                    f"{kind[:-1]} names {shown!r} and {name!r} would both be written to {kind}/{slug}/ "
-                    f"(in {entry.post.source}); rename one of them",
+                    f"{kind[:-1]} names {shown!r} (in {first}) and {name!r} (in {entry.post.source}) "
+                    f"would both be written to {kind}/{slug}/; rename one of them",
                 )
             members.setdefault(folded, []).append(entry)
             spellings.setdefault(folded, Counter())[name] += 1
@@ -87,7 +88,8 @@ def group_by(entries: Sequence[Entry], kind: str) -> list[Group]:
     for slug, folded in sorted(by_slug.items()):
         counts = spellings[folded]
         name = min(counts, key=lambda n: (-counts[n], n))
-        groups.append(Group(kind, name, slug, tuple(newest_first(members[folded]))))
+        # entries arrive newest first, so each group's members already are
+        groups.append(Group(kind, name, slug, tuple(members[folded])))
     return groups
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 from slugify import slugify as _slugify
 
@@ -39,6 +40,7 @@ def short_hash(text: str, length: int = 8) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
+@lru_cache(maxsize=1 << 16)  # tag names repeat across thousands of posts
 def slugify(name: str) -> str:
     """A readable, path-safe slug: lowercase ASCII letters, digits and single hyphens.
 

@@ -27,17 +27,24 @@ class FrontMatterLoader(_BaseLoader):  # type: ignore[misc,valid-type]
 
 
 FrontMatterLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    first: [
+        (tag, rx)
+        for tag, rx in resolvers
+        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-FrontMatterLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-FrontMatterLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
+FrontMatterLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+FrontMatterLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
+)
 FrontMatterLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?)$"),
     list("-+0123456789."),
 )
-
 
 
 class SourceFloat(float):
@@ -58,13 +65,25 @@ def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
     return SourceFloat(yaml.SafeLoader.construct_yaml_float(loader, node), str(node.value))
 
 
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> date | datetime:
+    """A timestamp such as 2013-02-30 matches YAML's pattern but is no real date: report it with its line."""
+    try:
+        value: date | datetime = yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a real date ({exc})", node.start_mark
+        ) from None
+    return value
+
+
 FrontMatterLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 MAX_NODES = 10_000  # more values than any real front matter; stops alias bombs
 MAX_DEPTH = 50  # deeper nesting would exhaust Python's recursion limit further on
 
 
-def split_front_matter(text: str, path: str) -> tuple[str, str, int, int]:
+def split_front_matter(text: str, path: str) -> tuple[str, str, str, int]:
     """Return (kind, front matter, body, line of the first front-matter line).
 
     kind is "yaml" or "toml"; the body starts after the closing fence.
@@ -74,7 +93,9 @@ def split_front_matter(text: str, path: str) -> tuple[str, str, int, int]:
     elif text.startswith("+++"):
         kind, fence = "toml", re.compile(r"^\+\+\+[ \t]*$", re.M)
     else:
-        raise SourceError("no front matter: start the file with a '---' line, a title: and a date:, then '---'", path=path, line=1)
+        raise SourceError(
+            "no front matter: start the file with a '---' line, a title: and a date:, then '---'", path=path, line=1
+        )
     first_nl = text.find("\n")
     if first_nl < 0 or text[:first_nl].strip() not in ("---", "+++"):
         raise SourceError("the opening front-matter fence must be alone on its line", path=path, line=1)
@@ -90,9 +111,13 @@ def split_front_matter(text: str, path: str) -> tuple[str, str, int, int]:
 def _count_nodes(value: Any, budget: list[int], path: str, line: int, depth: int = 0) -> None:
     budget[0] -= 1
     if budget[0] < 0:
-        raise SourceError(f"front matter has more than {MAX_NODES} values (an alias bomb?); simplify it", path=path, line=line)
+        raise SourceError(
+            f"front matter has more than {MAX_NODES} values (an alias bomb?); simplify it", path=path, line=line
+        )
     if depth > MAX_DEPTH:
-        raise SourceError(f"front matter is nested more than {MAX_DEPTH} levels deep; simplify it", path=path, line=line)
+        raise SourceError(
+            f"front matter is nested more than {MAX_DEPTH} levels deep; simplify it", path=path, line=line
+        )
     if isinstance(value, dict):
         for k, v in value.items():
             _count_nodes(k, budget, path, line, depth + 1)
@@ -122,9 +147,11 @@ def parse_front_matter(kind: str, front: str, path: str, first_line: int) -> dic
             # the line where it was opened is the one to fix.
             if exc.context_mark and (exc.context or "").startswith(("while scanning a quoted", "while parsing a flow")):
                 mark = exc.context_mark
-            problem = f"{exc.problem or exc.context or 'invalid YAML'}; check quoting and indentation"
+            problem = exc.problem or exc.context or "invalid YAML"
             if "could not determine a constructor" in str(exc):
                 problem = "YAML tags such as '!!python/object' are not allowed in front matter"
+            elif not isinstance(exc, yaml.constructor.ConstructorError):  # a syntax error
+                problem += "; check quoting and indentation"
             raise SourceError(
                 f"YAML front matter: {problem}",
                 path=path,

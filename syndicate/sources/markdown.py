@@ -26,6 +26,7 @@ from .frontmatter import key_line, parse_front_matter, split_front_matter
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 MAX_POST_BYTES = 8 * 1024 * 1024
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
+_FILL_A, _FILL_B = datetime(2000, 1, 1), datetime(2001, 2, 2)  # see to_datetime
 
 # front-matter key → the Post field it feeds; first spelling found wins
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -54,7 +55,9 @@ def find_posts(root: Path) -> list[Path]:
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-        found.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(MARKDOWN_SUFFIXES) and not f.startswith("."))
+        found.extend(
+            Path(dirpath) / f for f in sorted(filenames) if f.endswith(MARKDOWN_SUFFIXES) and not f.startswith(".")
+        )
     return found
 
 
@@ -90,7 +93,9 @@ def decode_post(data: bytes, path: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise SourceError(f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8", path=path, line=line) from None
+        raise SourceError(
+            f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8", path=path, line=line
+        ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -130,7 +135,11 @@ def to_datetime(value: object, tz: ZoneInfo) -> datetime:
             result = datetime.fromisoformat(text)
         except ValueError:
             try:
-                result = dateparser.parse(text)
+                # dateutil fills whatever the text lacks from a default (today, unless told):
+                # parse against two different defaults and refuse text without a full date.
+                result = dateparser.parse(text, default=_FILL_A)
+                if result.date() != dateparser.parse(text, default=_FILL_B).date():
+                    raise ValueError(f"{text!r} is not a full date with year, month and day")
             except (ValueError, OverflowError, dateparser.ParserError) as exc:
                 raise ValueError(str(exc)) from None
     else:
@@ -149,7 +158,11 @@ def _date_field(meta: Mapping[str, Any], field: str, tz: ZoneInfo, where: tuple[
     except ValueError:
         path, front, first = where
         raise _fail(
-            f"{key}: cannot read {value!r} as a date; write it as 2013-04-15 or 2013-04-15 14:00:00", path, front, key, first
+            f"{key}: cannot read {value!r} as a date; write it as 2013-04-15 or 2013-04-15 14:00:00",
+            path,
+            front,
+            key,
+            first,
         ) from None
 
 
@@ -249,7 +262,9 @@ def _enclosures(value: object) -> tuple[Enclosure, ...]:
                 length = int(item.get("length", 0) or 0)
             except (TypeError, ValueError):
                 length = 0
-            result.append(Enclosure(str(item["url"]), max(length, 0), str(item.get("type") or "application/octet-stream")))
+            result.append(
+                Enclosure(str(item["url"]), max(length, 0), str(item.get("type") or "application/octet-stream"))
+            )
     return tuple(result)
 
 
@@ -269,7 +284,13 @@ def post_from_meta(
         except ValueError:
             published = None
     if published is None:
-        raise _fail("missing date: add 'date: 2013-04-15 14:00:00' (or name the file 2013-04-15-slug.md)", path, front, None, first_line)
+        raise _fail(
+            "missing date: add 'date: 2013-04-15 14:00:00' (or name the file 2013-04-15-slug.md)",
+            path,
+            front,
+            None,
+            first_line,
+        )
     updated = _date_field(meta, "updated", tz, where)
     if updated is not None and updated < published:
         updated = None  # an "update" before publication is noise; the published date stands

@@ -1,0 +1,246 @@
+"""A local path or an http(s) URL → the bytes of a feed, defensively.
+
+Everything from outside is hostile: only http, https and local files are
+read; connecting and each read have timeouts and the whole download has a
+deadline; at most `max_redirects` redirects are followed, each one checked
+again for its scheme; the size cap holds while the body streams in and again
+while a gzip body is inflated (so neither an endless body nor a gzip bomb can
+fill memory). Every failure is a FetchError naming the location and the fix.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from .. import __version__
+from ..errors import FetchError
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+MAX_REDIRECTS = 5
+USER_AGENT = f"syndicate/{__version__} (feed import; +https://pypi.org/project/syndicate/)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.1"
+)
+_GZIP_MAGIC = b"\x1f\x8b"
+_REDIRECTS = {301, 302, 303, 307, 308}
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What a fetch brought back; `url` is where it finally came from (after redirects)."""
+
+    data: bytes
+    url: str
+    content_type: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False  # the server answered 304 to our etag / last_modified
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    connect_timeout: float = 10.0  # seconds to open the connection
+    read_timeout: float = 30.0  # seconds of silence allowed between two reads
+    deadline: float = 120.0  # seconds for the whole download, redirects included
+    max_redirects: int = MAX_REDIRECTS
+
+
+def is_url(location: str) -> bool:
+    return urlsplit(location).scheme.lower() in ("http", "https")
+
+
+def fetch(
+    location: str,
+    *,
+    limits: Limits | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Fetched:
+    """Read `location` (a path or an http(s) URL) under `limits`; raise FetchError on any failure."""
+    limits = limits or Limits()
+    scheme = urlsplit(location).scheme.lower()
+    if scheme in ("http", "https"):
+        return _fetch_url(location, limits, etag, last_modified)
+    if len(scheme) > 1 and not Path(location).exists():  # one letter: a Windows drive, so a path
+        raise FetchError(
+            f"cannot read {scheme}: addresses; give an http:// or https:// URL or a local file", path=location
+        )
+    return _read_file(Path(location), location, limits.max_bytes)
+
+
+def fetch_bytes(location: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    return fetch(location, limits=Limits(max_bytes=max_bytes)).data
+
+
+def _too_big(location: str, max_bytes: int) -> FetchError:
+    return FetchError(
+        f"larger than {_size(max_bytes)} (the max_feed_bytes limit); "
+        "raise max_feed_bytes in syndicate.toml if the feed really is that big",
+        path=location,
+    )
+
+
+def _size(count: int) -> str:
+    if count >= 1024 * 1024 and count % (1024 * 1024) == 0:
+        return f"{count // (1024 * 1024)} MB"
+    if count >= 1024 and count % 1024 == 0:
+        return f"{count // 1024} KB"
+    return f"{count} bytes"
+
+
+def _read_file(path: Path, shown: str, max_bytes: int) -> Fetched:
+    try:
+        if path.is_dir():
+            raise FetchError("is a folder, not a feed file; give the path of the feed file itself", path=shown)
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)  # a device or FIFO may never end: read no more than the cap
+    except FileNotFoundError:
+        raise FetchError("file not found; check the path", path=shown) from None
+    except PermissionError:
+        raise FetchError("permission denied; check the file's permissions", path=shown) from None
+    except OSError as exc:
+        raise FetchError(f"cannot read: {exc.strerror or exc}", path=shown) from None
+    if len(data) > max_bytes:
+        raise _too_big(shown, max_bytes)
+    if data.startswith(_GZIP_MAGIC):
+        data = _inflate_all([data], "gzip", max_bytes, shown)
+    return Fetched(data, str(path))
+
+
+def _fetch_url(location: str, limits: Limits, etag: str | None, last_modified: str | None) -> Fetched:
+    timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
+    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    started = time.monotonic()
+    url = location
+    seen = {url}
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False, headers=headers) as client:
+            for _hop in range(limits.max_redirects + 1):
+                with client.stream("GET", url) as response:
+                    if response.status_code in _REDIRECTS and "location" in response.headers:
+                        url = _next_hop(location, url, response.headers["location"], seen)
+                        continue
+                    return _body(location, url, response, limits, started)
+            raise FetchError(
+                f"more than {limits.max_redirects} redirects (last to {url}); use the feed's final address",
+                path=location,
+            )
+    except httpx.TimeoutException as exc:
+        what = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
+        raise FetchError(f"timed out {what} ({url}); the server is too slow or down, try again later", path=location) from None
+    except httpx.InvalidURL as exc:
+        raise FetchError(f"not a valid URL: {exc}", path=location) from None
+    except httpx.TransportError as exc:
+        raise FetchError(f"cannot download {url}: {_reason(exc)}", path=location) from None
+
+
+def _next_hop(location: str, current: str, target: str, seen: set[str]) -> str:
+    following = urljoin(current, target.strip())
+    if urlsplit(following).scheme.lower() not in ("http", "https"):
+        raise FetchError(f"refusing a redirect from {current} to {following}: only http(s) is followed", path=location)
+    if following in seen:
+        raise FetchError(f"redirect loop: {current} sends back to {following}; the server is misconfigured", path=location)
+    seen.add(following)
+    return following
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.rsplit("] ", 1)[-1] if text else type(exc).__name__
+
+
+def _body(location: str, url: str, response: httpx.Response, limits: Limits, started: float) -> Fetched:
+    etag = response.headers.get("etag")
+    modified = response.headers.get("last-modified")
+    if response.status_code == 304:
+        return Fetched(b"", url, etag=etag, last_modified=modified, not_modified=True)
+    if response.status_code >= 400:
+        reason = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+        where = "" if url == location else f" (at {url})"
+        if response.status_code >= 500:
+            raise FetchError(f"the server answered {reason}{where}; try again later", path=location)
+        raise FetchError(f"the server answered {reason}{where}; check the address", path=location)
+    if response.status_code != 200:
+        raise FetchError(f"unexpected answer HTTP {response.status_code} from {url}", path=location)
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limits.max_bytes:
+        raise _too_big(location, limits.max_bytes)
+    raw = b"".join(_capped(response.iter_raw(_CHUNK), location, limits, started))
+    data = raw
+    codings = [c.strip().lower() for c in response.headers.get("content-encoding", "").split(",") if c.strip()]
+    for coding in reversed(codings):
+        if coding in ("identity", ""):
+            continue
+        if coding not in ("gzip", "x-gzip", "deflate"):
+            raise FetchError(f"the server sent {coding}-compressed data, which cannot be read", path=location)
+        data = _inflate_all([data], coding, limits.max_bytes, location)
+    if data.startswith(_GZIP_MAGIC):  # a .gz file served as is
+        data = _inflate_all([data], "gzip", limits.max_bytes, location)
+    return Fetched(data, url, response.headers.get("content-type", ""), etag, modified)
+
+
+def _capped(chunks: Iterable[bytes], location: str, limits: Limits, started: float) -> Iterator[bytes]:
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > limits.max_bytes:
+            raise _too_big(location, limits.max_bytes)
+        if time.monotonic() - started > limits.deadline:
+            raise FetchError(
+                f"the download took longer than {limits.deadline:g} s; the server is too slow, try again later",
+                path=location,
+            )
+        yield chunk
+
+
+def _inflate_all(chunks: Iterable[bytes], coding: str, max_bytes: int, location: str) -> bytes:
+    return b"".join(_inflate(chunks, coding, max_bytes, location))
+
+
+def _inflate(chunks: Iterable[bytes], coding: str, max_bytes: int, location: str) -> Iterator[bytes]:
+    """Decompress gzip or deflate data, never producing more than max_bytes."""
+    # gzip: header + checksum; deflate: zlib-wrapped, though some servers send it raw (wbits -15)
+    wbits = 16 + zlib.MAX_WBITS if coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    total = 0
+    first = True
+    try:
+        for chunk in chunks:
+            pending = chunk
+            while pending:
+                if first and wbits == zlib.MAX_WBITS and pending[:1] and (pending[0] & 0x0F) != 8:
+                    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                first = False
+                out = inflater.decompress(pending, max_bytes + 1 - total)
+                total += len(out)
+                if total > max_bytes:
+                    raise _too_big(location, max_bytes)
+                yield out
+                if inflater.eof and inflater.unused_data:  # several gzip members, one after another
+                    pending = inflater.unused_data
+                    inflater = zlib.decompressobj(wbits)
+                    if not pending.strip(b"\x00"):
+                        break
+                else:
+                    pending = inflater.unconsumed_tail
+        tail = inflater.flush(max_bytes + 1 - total)
+        total += len(tail)
+        if total > max_bytes:
+            raise _too_big(location, max_bytes)
+        yield tail
+    except zlib.error as exc:
+        raise FetchError(f"the {coding} data is corrupt ({exc}); download it again", path=location) from None

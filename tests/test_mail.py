@@ -1,0 +1,571 @@
+"""Delivery over SMTP: a real aiosmtpd server on loopback, started by each test.
+
+The servers misbehave on purpose: temporary (421/451) and permanent (550)
+refusals, connections dropped after a few messages or before an answer, and a
+sender killed with SIGKILL in the middle of a run. Whatever happens, every
+subscribed recipient must end up with exactly one message, or be reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from click.testing import CliRunner
+from conftest import EXAMPLE_TODAY, copy_example_site
+
+from syndicate import mail
+from syndicate import subscribers as subs
+from syndicate.cli import main
+from syndicate.config import Config, load_config
+from syndicate.digest import unsubscribe_url
+from syndicate.digest_build import compose_week
+from syndicate.errors import DeliveryError
+from syndicate.message import ComposedIssue, Recipient, personalize
+from syndicate.tokens import read_token
+
+SECRET = b"test-secret-0123456789abcdef"
+NOW = datetime(2013, 4, 29, 9, 0, tzinfo=UTC)
+WEEK = "2013-W16"
+FAST = (0.01, 0.02, 0.04)  # retry waits for tests: bounded, and short
+
+
+# ------------------------------------------------------------------------------------------ the SMTP server
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = email.message_from_bytes(self.data, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class Recorder:
+    """An aiosmtpd handler that keeps every message and can misbehave.
+
+    `rcpt_replies[address]` is a list of replies given to that address's next
+    RCPT commands, one per attempt (then it is accepted); "drop" closes the
+    connection there. `drop_after` closes each connection after that many
+    messages; `vanish_for` addresses get their message kept but the connection
+    is closed before the server answers the final dot.
+    """
+
+    rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
+    always: dict[str, str] = field(default_factory=dict)
+    drop_after: int | None = None
+    vanish_for: set[str] = field(default_factory=set)
+    received: list[Received] = field(default_factory=list)
+    connections: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self) -> Counter[str]:
+        with self.lock:
+            return Counter(r for m in self.received for r in m.recipients)
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:
+        with self.lock:
+            queue = self.rcpt_replies.get(address)
+            reply = queue.pop(0) if queue else self.always.get(address)
+        if reply == "drop":
+            assert server.transport is not None
+            server.transport.close()
+            return "421 closing"
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or envelope.content
+        assert isinstance(content, bytes)
+        with self.lock:
+            self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), content))
+            done = getattr(session, "delivered", 0) + 1
+        session.delivered = done  # type: ignore[attr-defined]
+        transport = server.transport
+        assert transport is not None
+        if set(envelope.rcpt_tos) & self.vanish_for:
+            transport.abort()  # kept the message, but the client never hears so
+        elif self.drop_after is not None and done >= self.drop_after:
+            asyncio.get_running_loop().call_soon(transport.close)  # after this answer goes out
+        return "250 OK queued"
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1 with an ephemeral port, in its own thread and event loop."""
+
+    def __init__(self, handler: Recorder) -> None:
+        self.handler = handler
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self.thread.start()
+        assert ready.wait(10), "SMTP server did not start"
+
+    def _factory(self) -> SMTP:
+        self.handler.connections += 1
+        return SMTP(self.handler, hostname="sink.test", loop=self.loop)
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(self.loop.create_server(self._factory, "127.0.0.1", 0))
+        self.port = self.server.sockets[0].getsockname()[1]
+        ready.set()
+        self.loop.run_forever()
+
+    def stop(self) -> None:
+        async def shutdown() -> None:
+            self.server.close()
+            await self.server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def smtp_server(recorder: Recorder) -> Iterator[SmtpServer]:
+    server = SmtpServer(recorder)
+    yield server
+    server.stop()
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Config:
+    return load_config(copy_example_site(tmp_path / "site"), output_dir=tmp_path / "out")
+
+
+def connect(config: Config) -> sqlite3.Connection:
+    assert config.database is not None
+    return subs.connect(config.database)
+
+
+def add_people(conn: sqlite3.Connection, count: int, *, start: int = 0) -> list[str]:
+    emails = [f"reader{n:03d}@example.org" for n in range(start, start + count)]
+    for n, address in enumerate(emails, start):
+        subs.add(conn, address, f"Reader {n}", NOW)
+    return emails
+
+
+def composer(config: Config) -> Callable[[frozenset[str] | None], ComposedIssue | None]:
+    def compose(tags: frozenset[str] | None) -> ComposedIssue | None:
+        return compose_week(config, WEEK, EXAMPLE_TODAY, lambda _m: None, tags=tags)
+
+    return compose
+
+
+def run_send(
+    config: Config,
+    server: SmtpServer,
+    *,
+    compose: Callable[[frozenset[str] | None], ComposedIssue | None] | None = None,
+    **options: Any,
+) -> mail.SendReport:
+    target = mail.SmtpTarget("127.0.0.1", server.port, "none", timeout=10)
+    head = mail.Letterhead("author@example.org", SECRET, unsubscribe_url(config))
+    with mail.SmtpTransport(target, local_hostname="sender.test") as transport:
+        return mail.send_issue(
+            connect(config),
+            compose or composer(config),
+            lambda issue, r: personalize(config, issue, r),
+            transport,
+            head,
+            options=mail.SendOptions(**{"retry_delays": FAST, **options}),
+            clock=lambda: NOW,
+        )
+
+
+def states(config: Config) -> dict[str, str]:
+    return {row.email: row.state for row in mail.log_rows(connect(config), WEEK)}
+
+
+def site_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
+    env.update({"SYNDICATE_SECRET": SECRET.decode(), "PYTHONUNBUFFERED": "1", **extra})
+    return env
+
+
+# ------------------------------------------------------------------------------------------ delivery
+
+
+def test_every_subscriber_gets_one_personalised_message(site: Config, smtp_server: SmtpServer, recorder: Recorder) -> None:
+    conn = connect(site)
+    emails = add_people(conn, 12)
+    subs.add(conn, "left@example.org", "Left", NOW)
+    subs.remove(conn, "left@example.org", NOW)
+    hostile = {
+        "crlf@example.org": "Eve\r\nBcc: victim@example.org",
+        "jinja@example.org": "{{ config }} {% raw %}",
+        "markup@example.org": "<b>Bold</b> & <script>alert(1)</script>",
+    }
+    for address, name in hostile.items():
+        conn.execute(  # straight into the table: names from older versions or other tools are not cleaned
+            "INSERT INTO subscribers (email, email_key, name, status, nonce, created, updated) "
+            "VALUES (?, ?, ?, 'subscribed', ?, ?, ?)",
+            (address, address, name, subs.new_nonce(), NOW.isoformat(), NOW.isoformat()),
+        )
+    subs.add(conn, "sdn@example.org", "Tagged", NOW, tags=frozenset({"sdn"}))
+
+    report = run_send(site, smtp_server)
+
+    everyone = [*emails, *hostile, "sdn@example.org"]
+    assert recorder.count() == Counter(everyone)
+    assert (report.sent, report.failed, report.deferred, report.unknown) == (len(everyone), 0, 0, [])
+    by_address = {m.recipients[0]: m for m in recorder.received}
+    for address in everyone:
+        received = by_address[address]
+        message = received.message
+        assert received.sender == "author@example.org"
+        assert message["To"].addresses[0].addr_spec == address
+        assert len(message.get_all("To") or []) == 1 and message["Bcc"] is None
+        assert message["Message-ID"] and message["Date"] and message["List-Id"]
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        raw_header = received.data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+        assert "=?" not in raw_header.split("List-Unsubscribe:", 1)[1].split("\r\n", 1)[0]  # a plain URL
+        url = str(message["List-Unsubscribe"]).split(">", 1)[0].lstrip("<")
+        assert url.startswith("https://blog.example.org/unsubscribe?token=")
+        claim = read_token(SECRET, url.split("token=", 1)[1])
+        found = subs.find(conn, address)
+        assert found is not None and claim.subscriber_id == found.id and claim.nonce == found.nonce
+        html = message.get_body(("html",))
+        assert html is not None and url.replace("&", "&amp;") in html.get_content()
+    assert "left@example.org" not in recorder.count()
+
+    crlf = by_address["crlf@example.org"].message
+    assert crlf["To"].addresses[0].display_name == "Eve Bcc: victim@example.org"
+    assert "victim@example.org" not in recorder.count()
+    markup = by_address["markup@example.org"].message.get_body(("html",))
+    assert markup is not None
+    assert "<b>Bold</b>" not in markup.get_content() and "&lt;b&gt;Bold&lt;/b&gt;" in markup.get_content()
+    jinja = by_address["jinja@example.org"].message.get_body(("plain",))
+    assert jinja is not None and "{{ config }} {% raw %}" in jinja.get_content()
+
+    full = by_address["reader000@example.org"].message
+    tagged = by_address["sdn@example.org"].message
+    assert "8 new posts" in str(full["Subject"]) and "1 new post" in str(tagged["Subject"])
+
+    again = run_send(site, smtp_server)
+    assert (again.sent, again.skipped) == (0, len(everyone))
+    assert recorder.count() == Counter(everyone)  # nobody twice
+
+
+def test_leading_dots_survive_data(site: Config, smtp_server: SmtpServer, recorder: Recorder) -> None:
+    conn = connect(site)
+    add_people(conn, 1)
+    base = composer(site)(None)
+    assert base is not None
+
+    def personal(issue: ComposedIssue, recipient: Recipient) -> EmailMessage:
+        message = personalize(site, issue, recipient)
+        message.get_body(("plain",)).set_content(".\n..leading dots\n.\nend\n", cte="7bit")  # type: ignore[union-attr]
+        return message
+
+    target = mail.SmtpTarget("127.0.0.1", smtp_server.port, "none", timeout=10)
+    head = mail.Letterhead("author@example.org", SECRET, unsubscribe_url(site))
+    with mail.SmtpTransport(target, local_hostname="sender.test") as transport:
+        report = mail.send_issue(
+            conn, lambda _t: base, personal, transport, head, options=mail.SendOptions(), clock=lambda: NOW
+        )
+    assert report.sent == 1
+    body = recorder.received[0].message.get_body(("plain",))
+    assert body is not None and body.get_content().replace("\r\n", "\n") == ".\n..leading dots\n.\nend\n"
+
+
+def test_temporary_and_permanent_refusals(site: Config, smtp_server: SmtpServer, recorder: Recorder) -> None:
+    conn = connect(site)
+    emails = add_people(conn, 10)
+    slow, busy, gone, closing = emails[1], emails[2], emails[3], emails[4]
+    recorder.rcpt_replies = {slow: ["451 4.7.1 try again later", "451 4.7.1 still busy"], closing: ["421 4.3.2 bye"]}
+    recorder.always = {busy: "451 4.3.0 mailbox busy", gone: "550 5.1.1 no such user"}
+
+    report = run_send(site, smtp_server)
+
+    counts = recorder.count()
+    assert counts == Counter(e for e in emails if e not in (busy, gone))  # the others: once each
+    assert report.sent == 8 and report.failed == 1 and report.deferred == 1
+    assert any(gone in line and "550" in line for line in report.problems)
+    log = states(site)
+    assert log[slow] == "sent" and log[closing] == "sent"
+    assert log[busy] == "deferred" and log[gone] == "failed"
+    rows = {r.email: r for r in mail.log_rows(conn, WEEK)}
+    assert rows[busy].attempts == len(FAST) + 1  # bounded: the first try and one per wait
+    assert rows[slow].attempts == 3
+    bounced = subs.find(conn, gone)
+    assert bounced is not None and bounced.status == "bounced"
+
+    recorder.always = {}  # the busy mailbox recovers; the next run sends to it alone
+    again = run_send(site, smtp_server)
+    assert (again.sent, again.failed, again.deferred) == (1, 0, 0)
+    assert recorder.count() == Counter(e for e in emails if e != gone)
+    assert states(site)[busy] == "sent"
+
+
+def test_reconnects_when_the_server_drops_the_connection(
+    site: Config, smtp_server: SmtpServer, recorder: Recorder
+) -> None:
+    conn = connect(site)
+    emails = add_people(conn, 11)
+    recorder.drop_after = 3
+    recorder.rcpt_replies = {emails[5]: ["drop"]}  # and once in the middle of a transaction
+
+    report = run_send(site, smtp_server)
+
+    assert recorder.count() == Counter(emails)
+    assert report.sent == 11 and report.clean
+    # 0-2 | 3-4, dropped at the RCPT for 5 | 5-7 | 8-10: every drop answered by a new connection
+    assert recorder.connections == 4
+
+
+def test_lost_answer_is_unknown_and_not_resent_unless_asked(
+    site: Config, smtp_server: SmtpServer, recorder: Recorder
+) -> None:
+    conn = connect(site)
+    emails = add_people(conn, 5)
+    recorder.vanish_for = {emails[2]}
+
+    report = run_send(site, smtp_server)
+
+    assert report.unknown == [emails[2]] and report.sent == 4 and not report.clean
+    assert states(site)[emails[2]] == "sending"
+    assert recorder.count() == Counter(emails)  # the server did take it
+
+    recorder.vanish_for = set()
+    again = run_send(site, smtp_server)
+    assert again.sent == 0 and again.unknown == [emails[2]]
+    assert recorder.count()[emails[2]] == 1  # never silently resent
+
+    forced = run_send(site, smtp_server, resend_unknown=True)
+    assert forced.sent == 1 and forced.clean
+    assert recorder.count()[emails[2]] == 2  # resent because the user asked
+
+
+def test_subscribers_who_leave_or_match_nothing_are_skipped(
+    site: Config, smtp_server: SmtpServer, recorder: Recorder
+) -> None:
+    conn = connect(site)
+    emails = add_people(conn, 4)
+    subs.add(conn, "books@example.org", "", NOW, tags=frozenset({"Nothing-tagged-so"}))
+    subs.remove(conn, emails[0], NOW)
+
+    report = run_send(site, smtp_server)
+
+    assert recorder.count() == Counter(emails[1:])
+    assert report.sent == 3 and report.skipped == 1
+    assert states(site)["books@example.org"] == "skipped"
+    assert emails[0] not in states(site)
+
+
+def test_week_without_posts_is_an_error(site: Config, smtp_server: SmtpServer) -> None:
+    add_people(connect(site), 2)
+    with pytest.raises(DeliveryError, match="no posts"):
+        run_send(site, smtp_server, compose=lambda _t: None)
+
+
+def test_starttls_required_but_not_offered(site: Config, smtp_server: SmtpServer) -> None:
+    transport = mail.SmtpTransport(mail.SmtpTarget("127.0.0.1", smtp_server.port, "starttls"), local_hostname="x")
+    with pytest.raises(mail.ConnectError, match="does not offer STARTTLS"):
+        transport.connect()
+
+
+def test_connection_refused_is_one_clear_error(site: Config) -> None:
+    add_people(connect(site), 2)
+    target = mail.SmtpTarget("127.0.0.1", 9, "none", timeout=2)  # discard port: nothing listens
+    head = mail.Letterhead("author@example.org", SECRET, unsubscribe_url(site))
+    with pytest.raises(DeliveryError, match="cannot talk to the SMTP server"):
+        mail.send_issue(
+            connect(site),
+            composer(site),
+            lambda issue, r: personalize(site, issue, r),
+            mail.SmtpTransport(target, local_hostname="x"),
+            head,
+            options=mail.SendOptions(retry_delays=FAST),
+            clock=lambda: NOW,
+        )
+    assert set(states(site).values()) == {"pending"}  # nothing was marked as being sent
+
+
+def test_password_only_from_the_environment(site: Config) -> None:
+    from dataclasses import replace
+
+    smtp = replace(site.smtp, username="mailer")
+    with pytest.raises(DeliveryError, match="SYNDICATE_SMTP_PASSWORD"):
+        mail.smtp_target(smtp, environ={})
+    target = mail.smtp_target(smtp, environ={"SYNDICATE_SMTP_PASSWORD": "pw"}, security="ssl")
+    assert (target.password, target.port, target.security) == ("pw", 465, "ssl")
+
+
+def test_one_sender_at_a_time(site: Config) -> None:
+    assert site.database is not None
+    with mail.send_lock(site.database), pytest.raises(DeliveryError, match="another"), mail.send_lock(site.database):
+        pass
+
+
+def test_dot_stuffing() -> None:
+    assert mail.dot_stuffed(b"a\n.b\r\n..c\rd") == b"a\r\n..b\r\n...c\r\nd\r\n"
+
+
+# ------------------------------------------------------------------------------------------ the command line
+
+
+def cli(config: Config, *args: str, **env: str) -> Any:
+    environment = {"SYNDICATE_SECRET": SECRET.decode(), **env}
+    return CliRunner().invoke(main, [*args, "--site", str(config.path)], env=environment, catch_exceptions=False)
+
+
+def test_cli_dry_run_test_copy_and_status(
+    site: Config, smtp_server: SmtpServer, recorder: Recorder, tmp_path: Path
+) -> None:
+    conn = connect(site)
+    emails = add_people(conn, 3)
+    port = str(smtp_server.port)
+    smtp = ["--smtp-host", "127.0.0.1", "--smtp-port", port, "--smtp-security", "none"]
+
+    dry = cli(site, "send", "--week", WEEK, "--today", "2013-04-30", "--dry-run", str(tmp_path / "dry"))
+    assert dry.exit_code == 0, dry.output
+    files = sorted((tmp_path / "dry").glob("*.eml"))
+    assert len(files) == 3 and not recorder.received
+    parsed = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in files]
+    assert sorted(str(m["To"]) for m in parsed) == [f"Reader {n} <{e}>" for n, e in enumerate(emails)]
+
+    test_copy = cli(site, "send", "--week", WEEK, "--today", "2013-04-30", "--to", "proof@example.org", *smtp)
+    assert test_copy.exit_code == 0, test_copy.output
+    assert recorder.count() == Counter({"proof@example.org": 1})
+    assert mail.log_rows(conn, WEEK) == []  # a test copy is not a delivery
+
+    sent = cli(site, "send", "--week", WEEK, "--today", "2013-04-30", *smtp)
+    assert sent.exit_code == 0, sent.output
+    assert "sent 3, skipped 0, failed 0, deferred 0, unknown 0" in sent.output
+    status = cli(site, "send", "--week", WEEK, "--status")
+    assert "2013-W16: 3 recipients: 3 sent" in status.output
+
+
+def test_cli_needs_the_secret(site: Config) -> None:
+    add_people(connect(site), 1)
+    result = CliRunner().invoke(main, ["send", "--week", WEEK, "--site", str(site.path), "--dry-run", "x"], env={})
+    assert result.exit_code == 1
+    assert "SYNDICATE_SECRET is not set" in result.output
+
+
+def test_cli_reports_failures_with_exit_code_1(site: Config, smtp_server: SmtpServer, recorder: Recorder) -> None:
+    emails = add_people(connect(site), 3)
+    recorder.always = {emails[0]: "550 5.1.1 unknown user"}
+    smtp = ["--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_server.port), "--smtp-security", "none"]
+    result = cli(site, "send", "--week", WEEK, "--today", "2013-04-30", "--retry-delays", "0", *smtp)
+    assert result.exit_code == 1
+    assert "sent 2, skipped 0, failed 1" in result.output
+    assert f"{emails[0]}: failed: 550 5.1.1 unknown user (at RCPT)" in result.output
+
+
+# ------------------------------------------------------------------------------------------ SIGKILL
+
+
+def test_killed_sender_then_rerun_sends_each_exactly_once(
+    site: Config, smtp_server: SmtpServer, recorder: Recorder
+) -> None:
+    conn = connect(site)
+    emails = add_people(conn, 40)
+    command = [
+        sys.executable, "-m", "syndicate", "send", "--site", str(site.path), "--week", WEEK,
+        "--today", "2013-04-30", "--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_server.port),
+        "--smtp-security", "none",
+    ]  # fmt: skip
+    env = site_env()
+    for round_ in range(3):  # kill it three times, at different points
+        sender = subprocess.Popen([*command, "--rate", "25"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        target = 5 + 9 * round_
+        deadline = time.monotonic() + 60
+        while sum(recorder.count().values()) < target and sender.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        sender.send_signal(signal.SIGKILL)
+        sender.wait(10)
+    # SIGKILL left the lock behind only as a closed file: the next run may start
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    log = states(site)
+    unknown = sorted(e for e, state in log.items() if state == "sending")
+    counts = recorder.count()
+    assert all(counts[e] <= 1 for e in emails), "nobody may get the issue twice"
+    assert [e for e in emails if counts[e] == 0] == [e for e in unknown if counts[e] == 0]
+    if unknown:
+        assert rerun.returncode == 1 and all(e in rerun.stderr for e in unknown)
+        # review: those the server has are marked sent; the rest are resent on request
+        delivered = [e for e in unknown if counts[e] == 1]
+        if delivered:
+            marks = [a for e in delivered for a in ("--mark-sent", e)]
+            subprocess.run([*command, *marks], env=env, check=True, capture_output=True, timeout=60)
+        final = subprocess.run([*command, "--resend-unknown"], env=env, capture_output=True, text=True, timeout=120)
+        assert final.returncode == 0, final.stderr
+    else:
+        assert rerun.returncode == 0, rerun.stderr
+    assert recorder.count() == Counter(emails)
+    assert set(states(site).values()) == {"sent"}
+
+
+def test_sigkill_leaves_only_pending_or_sending_rows(site: Config, smtp_server: SmtpServer, recorder: Recorder) -> None:
+    """Between the body and the final dot the row is committed as `sending`; before it, `pending`."""
+    conn = connect(site)
+    add_people(conn, 30)
+    command = [
+        sys.executable, "-m", "syndicate", "send", "--site", str(site.path), "--week", WEEK,
+        "--today", "2013-04-30", "--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_server.port),
+        "--smtp-security", "none", "--rate", "40",
+    ]  # fmt: skip
+    sender = subprocess.Popen(command, env=site_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while sum(recorder.count().values()) < 10 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    sender.send_signal(signal.SIGKILL)
+    sender.wait(10)
+    counts = recorder.count()
+    for row in mail.log_rows(conn, WEEK):
+        if row.state == "sent":
+            assert counts[row.email] == 1
+        elif row.state == "pending":
+            assert counts[row.email] == 0  # a pending row was never accepted
+        else:
+            assert row.state == "sending"
+
+
+def test_issue_date_does_not_depend_on_the_run(site: Config) -> None:
+    issue = composer(site)(None)
+    assert issue is not None
+    a = personalize(site, issue, Recipient("a@example.org", "A", "https://x.example/u?token=1"))
+    b = personalize(site, issue, Recipient("a@example.org", "A", "https://x.example/u?token=1"))
+    assert mail.wire_bytes(a) == mail.wire_bytes(b)
+    assert date(2013, 4, 22) == a["Date"].datetime.date()
