@@ -12,7 +12,7 @@ from .cache import BuildRecord, EntryCache, build_salt, digest_of
 from .config import Config, FeedFormat
 from .errors import SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
-from .loading import LoadedSite, Warn, load_site
+from .loading import LoadedSite, Warn, load_site, scan_markdown
 from .model import Entry
 from .output import OutputPlan, WriteReport, write_plan
 from .pages import FeedLink, index_page, opml_document
@@ -153,7 +153,15 @@ def build(
     salt = build_salt(config.path.read_bytes(), (config.templates_dir, builtin_templates()))
     cache = EntryCache.open(config.root, salt, enabled=use_cache)
     record = BuildRecord.open(config.root, salt, config.output_dir, enabled=use_cache)
-    site, errors = load_site(config, today, warn, keep_going=keep_going, cache=cache)
+    scanned = scan_markdown(config)
+    fingerprint = ""
+    if all(source.kind == "markdown" for source in config.sources) and not scanned[1]:
+        fingerprint = digest_of(salt, str(config.output_dir), *sorted(f.key for f in scanned[0]))
+    if use_cache and record.still_current(config.output_dir, fingerprint, today.isoformat()):
+        # nothing changed since the last build: every output is known to be exactly right
+        report = WriteReport((), len(record.outputs), ())
+        return BuildResult(record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0)
+    site, errors = load_site(config, today, warn, keep_going=keep_going, cache=cache, scanned=scanned)
     if errors and not keep_going:
         raise BuildFailed(tuple(errors))
     record.invalidate()  # from here until the new record is saved, a crash means "regenerate everything"
@@ -162,7 +170,8 @@ def build(
     plan_site(site, warn, Reuse(record, config.output_dir), plan)
     report = write_plan(config.output_dir, plan, durable=durable)
     cache.save()
-    record.save(config.output_dir, plan.recipes)
+    valid = (site.valid_from.isoformat(), site.valid_until.isoformat()) if not errors else ("", "")
+    record.save(config.output_dir, plan.recipes, fingerprint=fingerprint, valid=valid, posts=len(site.entries))
     seconds = time.perf_counter() - started
     return BuildResult(len(site.entries), len(plan), report, seconds, tuple(errors), len(plan.files))
 

@@ -56,53 +56,76 @@ def folder_digest(folders: Iterable[Path | None]) -> str:
     return digest_of(*parts)
 
 
+SHARDS = 64
+
+
+def _shard(key: str) -> int:
+    return int(key[:4], 16) % SHARDS
+
+
 @dataclass
 class EntryCache:
-    """Rendered entries by key; `load` tolerates anything, `save` is atomic."""
+    """Rendered entries by key, in shards loaded on first use; only changed shards are rewritten.
 
-    path: Path | None  # None: caching disabled
+    Reading tolerates anything (a damaged or foreign shard is just empty);
+    writing is atomic per shard.
+    """
+
+    folder: Path | None  # None: caching disabled
     salt: str
-    entries: dict[str, Entry] = field(default_factory=dict)
+    shards: dict[int, dict[str, Entry]] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
-    dirty: bool = False
+    dirty: set[int] = field(default_factory=set)
 
     @classmethod
     def open(cls, root: Path, salt: str, *, enabled: bool) -> EntryCache:
-        if not enabled:
-            return cls(None, salt)
-        path = root / CACHE_DIR / f"entries-v{FORMAT}.pickle"
-        cache = cls(path, salt)
-        try:
-            with path.open("rb") as handle:
-                stored_salt, entries = pickle.load(handle)  # noqa: S301 - our own file, salted and versioned
-            if stored_salt == salt and isinstance(entries, dict):
-                cache.entries = entries
-        except Exception:
-            cache.entries = {}
-        return cache
+        return cls(root / CACHE_DIR / f"entries-v{FORMAT}" if enabled else None, salt)
+
+    def _load(self, shard: int) -> dict[str, Entry]:
+        found = self.shards.get(shard)
+        if found is not None:
+            return found
+        entries: dict[str, Entry] = {}
+        if self.folder is not None:
+            try:
+                with (self.folder / f"{shard:02d}.pickle").open("rb") as handle:
+                    stored_salt, stored = pickle.load(handle)  # noqa: S301 - our own file, salted and versioned
+                if stored_salt == self.salt and isinstance(stored, dict):
+                    entries = stored
+            except Exception:  # noqa: BLE001 - a shard we cannot read is simply rebuilt
+                entries = {}
+        self.shards[shard] = entries
+        return entries
 
     def get(self, key: str) -> Entry | None:
-        entry = self.entries.get(key)
+        entry = self._load(_shard(key)).get(key)
         if entry is not None:
             self.used.add(key)
         return entry
 
     def put(self, key: str, entry: Entry) -> None:
-        self.entries[key] = entry
+        self._load(_shard(key))[key] = entry
         self.used.add(key)
-        self.dirty = True
+        self.dirty.add(_shard(key))
 
     def save(self) -> None:
-        if self.path is None:
+        """Write the shards that changed, forgetting entries no post uses any more."""
+        if self.folder is None:
             return
-        if set(self.entries) != self.used:  # forget posts that are gone
-            self.entries = {k: v for k, v in self.entries.items() if k in self.used}
-            self.dirty = True
+        for shard, entries in self.shards.items():
+            stale = [k for k in entries if k not in self.used]
+            for key in stale:
+                del entries[key]
+            if stale:
+                self.dirty.add(shard)
         if not self.dirty:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _ignore_in_git(self.path.parent)
-        atomic_write(self.path, pickle.dumps((self.salt, self.entries), protocol=pickle.HIGHEST_PROTOCOL), durable=False)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _ignore_in_git(self.folder.parent)
+        for shard in sorted(self.dirty):
+            data = pickle.dumps((self.salt, self.shards[shard]), protocol=pickle.HIGHEST_PROTOCOL)
+            atomic_write(self.folder / f"{shard:02d}.pickle", data, durable=False)
+        self.dirty.clear()
 
 
 def _ignore_in_git(folder: Path) -> None:
@@ -118,6 +141,10 @@ class BuildRecord:
     path: Path | None
     outputs: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     salt: str = ""
+    fingerprint: str = ""  # of every input (salt and post keys); "" when a source is not a local file
+    valid_from: str = ""  # ISO dates: the `today` values that gave this very build
+    valid_until: str = ""
+    posts: int = 0
 
     @classmethod
     def open(cls, root: Path, salt: str, out_dir: Path, *, enabled: bool) -> BuildRecord:
@@ -130,6 +157,10 @@ class BuildRecord:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("salt") == salt:
                 record.outputs = {k: (v[0], int(v[1]), int(v[2])) for k, v in data["outputs"].items()}
+                record.fingerprint = str(data.get("fingerprint", ""))
+                record.valid_from = str(data.get("valid_from", ""))
+                record.valid_until = str(data.get("valid_until", ""))
+                record.posts = int(data.get("posts", 0))
         except Exception:
             record.outputs = {}
         return record
@@ -145,12 +176,22 @@ class BuildRecord:
             return False
         return (st.st_size, st.st_mtime_ns) == known[1:]
 
+    def still_current(self, out_dir: Path, fingerprint: str, today: str) -> bool:
+        """Nothing changed: same inputs, a `today` that shows the same posts, every output untouched."""
+        if not fingerprint or fingerprint != self.fingerprint or not self.outputs:
+            return False
+        if not (self.valid_from <= today < self.valid_until):
+            return False
+        return all(self.unchanged(out_dir, rel, known[0]) for rel, known in self.outputs.items())
+
     def invalidate(self) -> None:
         """Forget the record on disk before outputs change (a crash then means: regenerate all)."""
         if self.path is not None:
             self.path.unlink(missing_ok=True)
 
-    def save(self, out_dir: Path, recipes: dict[str, str]) -> None:
+    def save(
+        self, out_dir: Path, recipes: dict[str, str], *, fingerprint: str, valid: tuple[str, str], posts: int
+    ) -> None:
         if self.path is None:
             return
         outputs: dict[str, Any] = {}
@@ -162,7 +203,15 @@ class BuildRecord:
             outputs[rel] = [recipe, st.st_size, st.st_mtime_ns]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _ignore_in_git(self.path.parent)
-        data = json.dumps({"salt": self.salt, "outputs": outputs}, sort_keys=True).encode("utf-8")
+        record = {
+            "salt": self.salt,
+            "fingerprint": fingerprint,
+            "valid_from": valid[0],
+            "valid_until": valid[1],
+            "posts": posts,
+            "outputs": outputs,
+        }
+        data = json.dumps(record, sort_keys=True).encode("utf-8")
         atomic_write(self.path, data, durable=False)
 
 

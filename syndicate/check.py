@@ -225,7 +225,9 @@ def _check_rss(root: Any) -> list[str]:
         else:
             ids.append((n, guid_text))
             if guid.get("isPermaLink", "true") != "false" and not is_absolute(guid_text):
-                problems.append(f'{where}: guid {guid_text!r} is a permalink but not an absolute URL; add isPermaLink="false"')
+                problems.append(
+                    f'{where}: guid {guid_text!r} is a permalink but not an absolute URL; add isPermaLink="false"'
+                )
         date = _text(item, "pubDate")
         if not date:
             problems.append(f"{where}: no pubDate")
@@ -380,7 +382,9 @@ def _json_item_problems(item: Mapping[str, Any]) -> Iterator[str]:
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
         yield "tags must be a list of strings"
     authors = item.get("authors")
-    if authors is not None and not (isinstance(authors, list) and all(isinstance(a, dict) and a.get("name") for a in authors)):
+    if authors is not None and not (
+        isinstance(authors, list) and all(isinstance(a, dict) and a.get("name") for a in authors)
+    ):
         yield "authors must be a list of objects with a name"
     for attachment in item.get("attachments") or []:
         if not isinstance(attachment, dict) or not is_absolute(str(attachment.get("url", ""))):

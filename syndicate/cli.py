@@ -228,8 +228,8 @@ def digest(
     rendered = compose_window(config, today, warn, week=week, since=since, until=until)
     if rendered is None:
         raise click.ClickException(f"no posts in {week or f'{since} to {until}'}: nothing to send")
-    for message in rendered.warnings:
-        warn(message)
+    for problem in rendered.warnings:
+        warn(problem)
     folder = out or Path(tempfile.mkdtemp(prefix=f"syndicate-{rendered.key}-"))
     web = folder / "index.html"
     atomic_write(web, rendered.web_html.encode("utf-8"))
@@ -249,3 +249,8 @@ from .cli_delivery import send, serve, subscribers  # noqa: E402 (the commands n
 main.add_command(subscribers)
 main.add_command(send)
 main.add_command(serve)
+
+
+from .cli_import import import_command  # noqa: E402 - registered last; it is a module of its own
+
+main.add_command(import_command)

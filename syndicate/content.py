@@ -98,7 +98,7 @@ def html_to_text(fragment: str) -> str:
 
 def absolute_url(url: str, base: str) -> str:
     joined = urljoin(base, url.strip())
-    return joined if urlsplit(joined).scheme in ("http", "https") else base
+    return joined if urlsplit(joined).scheme in ("http", "https", "mailto") else base
 
 
 def post_link(post: Post, site: Site) -> str:

@@ -135,6 +135,10 @@ def long_date(day: date) -> str:
 
 
 def issue_url(config: Config, key: str) -> str:
+    """Where the build publishes an issue's web version; a custom window (--since/--until)
+    is never published on its own, so its link goes to the archive of issues."""
+    if ".." in key:
+        return urljoin(config.output_url, "newsletter/")
     return urljoin(config.output_url, f"newsletter/{key}/")
 
 

@@ -53,13 +53,13 @@ def weeks_with_posts(entries: Sequence[Entry], config: Config, today: date) -> l
     tz = config.site.timezone
     weeks: dict[tuple[int, int], list[Entry]] = {}
     for entry in entries:
-        year, week, _ = entry.published.astimezone(tz).isocalendar()
-        weeks.setdefault((year, week), []).append(entry)
+        year, number, _ = entry.published.astimezone(tz).isocalendar()
+        weeks.setdefault((year, number), []).append(entry)
     result = []
     for (year, number), members in sorted(weeks.items()):
-        week = iso_week(year, number, tz)
-        if week.end.date() <= today:
-            result.append((week, members))
+        window = iso_week(year, number, tz)
+        if window.end.date() <= today:
+            result.append((window, members))
     return result
 
 

@@ -12,13 +12,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from .cache import EntryCache, digest_of
 from .config import Config
 from .content import render_entry
 from .errors import SourceError, SyndicateError
 from .model import Entry, Site
-from .select import check_unique, is_visible, newest_first
+from .select import check_unique, is_visible, newest_first, week_of
 from .sources.markdown import find_posts, read_post_bytes
 
 Warn = Callable[[str], None]
@@ -33,6 +34,54 @@ class LoadedSite:
     config: Config
     entries: tuple[Entry, ...]  # visible, newest first
     today: date
+    # the days `today` could be and still give exactly this build (same posts visible, same weeks complete)
+    valid_from: date = date.min
+    valid_until: date = date.max
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    key: str  # hash of path and bytes
+    shown: str  # path as messages show it
+    data: bytes
+
+
+def scan_markdown(config: Config) -> tuple[list[SourceFile], list[SyndicateError]]:
+    """Every Markdown post's bytes and key, without parsing anything."""
+    files: list[SourceFile] = []
+    errors: list[SyndicateError] = []
+    for source in config.sources:
+        if source.kind != "markdown":
+            continue
+        for path in find_posts(Path(source.location)):
+            shown = _shown(path, config.root)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                errors.append(SourceError(f"cannot read: {exc.strerror}", path=shown))
+                continue
+            files.append(SourceFile(digest_of(shown, data), shown, data))
+    return files, errors
+
+
+def visibility_window(entries: Sequence[Entry], visible: Sequence[Entry], today: date, tz: ZoneInfo) -> tuple[date, date]:
+    """The range of `today` values for which the same posts are visible and the same weeks complete."""
+    valid_from, valid_until = date.min, date.max
+    for entry in entries:
+        day = entry.published.astimezone(tz).date()
+        if entry.post.draft:
+            continue
+        if day > today:
+            valid_until = min(valid_until, day)
+        else:
+            valid_from = max(valid_from, day)
+    week_ends = {week_of(e.published, tz).end.date() for e in visible}
+    for end in week_ends:
+        if end > today:
+            valid_until = min(valid_until, end)
+        else:
+            valid_from = max(valid_from, end)
+    return valid_from, valid_until
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -69,38 +118,34 @@ def _render_all(jobs: list[tuple[str, str, bytes]], site: Site) -> list[Entry | 
         return _render_files(jobs, site)
 
 
-def read_entries(config: Config, warn: Warn, cache: EntryCache) -> tuple[list[Entry], list[SyndicateError]]:
+def read_entries(
+    config: Config, warn: Warn, cache: EntryCache, scanned: tuple[list[SourceFile], list[SyndicateError]] | None = None
+) -> tuple[list[Entry], list[SyndicateError]]:
     """Every post from every source as a rendered Entry (cached when unchanged), and every error."""
+    files, read_errors = scanned if scanned is not None else scan_markdown(config)
     entries: list[Entry] = []
-    errors: list[SyndicateError] = []
+    errors: list[SyndicateError] = list(read_errors)
     todo: list[tuple[str, str, bytes]] = []
-    for source in config.sources:
-        if source.kind == "markdown":
-            for path in find_posts(Path(source.location)):
-                shown = _shown(path, config.root)
-                try:
-                    data = path.read_bytes()
-                except OSError as exc:
-                    errors.append(SourceError(f"cannot read: {exc.strerror}", path=shown))
-                    continue
-                key = digest_of(shown, data)
-                cached = cache.get(key)
-                if cached is not None:
-                    entries.append(cached)
-                else:
-                    todo.append((key, shown, data))
+    for file in files:
+        cached = cache.get(file.key)
+        if cached is not None:
+            entries.append(cached)
         else:
-            from .sources.feed import read_feed_source  # imported lazily: feedparser is slow to import
+            todo.append((file.key, file.shown, file.data))
+    for source in config.sources:
+        if source.kind != "feed":
+            continue
+        from .sources.feed import read_feed_source  # imported lazily: feedparser is slow to import
 
-            found, problems = read_feed_source(source, config, warn)
-            errors.extend(problems)
-            for post in found:
-                key = digest_of("feed", repr(post))
-                cached = cache.get(key)
-                if cached is None:
-                    cached = replace(render_entry(post, config.site), key=key)
-                    cache.put(key, cached)
-                entries.append(cached)
+        found, problems = read_feed_source(source, config, warn)
+        errors.extend(problems)
+        for post in found:
+            key = digest_of("feed", repr(post))
+            entry = cache.get(key)
+            if entry is None:
+                entry = replace(render_entry(post, config.site), key=key)
+                cache.put(key, entry)
+            entries.append(entry)
     for result in _render_all(todo, config.site):
         if isinstance(result, SourceError):
             errors.append(result)
@@ -117,12 +162,14 @@ def load_site(
     *,
     keep_going: bool = False,
     cache: EntryCache | None = None,
+    scanned: tuple[list[SourceFile], list[SyndicateError]] | None = None,
 ) -> tuple[LoadedSite, list[SyndicateError]]:
     cache = cache if cache is not None else EntryCache(None, "")
-    entries, errors = read_entries(config, warn, cache)
+    entries, errors = read_entries(config, warn, cache, scanned)
     if errors and not keep_going:
         return LoadedSite(config, (), today), errors
     tz = config.site.timezone
     visible = newest_first(e for e in entries if is_visible(e.post, today, tz))
     check_unique(visible)
-    return LoadedSite(config, tuple(visible), today), errors
+    valid_from, valid_until = visibility_window(entries, visible, today, tz)
+    return LoadedSite(config, tuple(visible), today, valid_from, valid_until), errors

@@ -20,7 +20,7 @@ ExtraValue = str | int | float | bool | date | datetime | None | tuple["ExtraVal
 EMPTY_EXTRA: Mapping[str, ExtraValue] = MappingProxyType({})
 
 
-def read_only(data: dict[str, ExtraValue]) -> Mapping[str, ExtraValue]:
+def read_only(data: dict[str, ExtraValue]) -> MappingProxyType[str, ExtraValue]:
     return MappingProxyType(data)
 
 

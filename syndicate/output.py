@@ -8,6 +8,7 @@ did not change are not touched, so mtimes and HTTP caches stay valid.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -84,6 +85,8 @@ class OutputPlan:
 
     def add(self, rel: str, data: bytes, origin: str, recipe: str | None = None) -> None:
         self._claim(rel, origin)
+        if recipe is None:  # made from nothing but what the record's salt covers: its bytes identify it
+            recipe = "sha256:" + hashlib.sha256(data).hexdigest()
         if self.sink is not None:
             if write_if_changed(self.sink / rel, data, durable=self.durable):
                 self.streamed_written.append(rel)

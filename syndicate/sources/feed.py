@@ -310,7 +310,8 @@ def parse_date(raw: object, parsed: object, tz: ZoneInfo) -> datetime | None:
                     value = None
     if value is None and isinstance(parsed, tuple) and len(parsed) >= 6:
         try:
-            value = datetime(*parsed[:6], tzinfo=UTC)
+            year, month, day, hour, minute, second = (int(part) for part in parsed[:6])
+            value = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
         except (TypeError, ValueError):
             value = None
     if value is None:
@@ -651,9 +652,12 @@ def _json_items(data: bytes, url: str, tz: ZoneInfo, warn: Warn) -> tuple[list[_
     except RecursionError:
         raise SourceError("JSON nested too deeply to be a feed", path=url) from None
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
-        raise SourceError("JSON, but not a JSON Feed (no \"items\" list)", path=url)
+        raise SourceError('JSON, but not a JSON Feed (no "items" list)', path=url)
     version = document.get("version")
-    if not (isinstance(version, str) and version.startswith(("https://jsonfeed.org/version/", "http://jsonfeed.org/version/"))):
+    if not (
+        isinstance(version, str)
+        and version.startswith(("https://jsonfeed.org/version/", "http://jsonfeed.org/version/"))
+    ):
         warn(f"{url}: JSON Feed version {version!r} is not one this reads (1 or 1.1); reading it as 1.1")
     base = _http_base(url, document.get("feed_url"), document.get("home_page_url"))
     feed_authors = _json_authors(document)
@@ -686,8 +690,7 @@ def _json_item(item: Mapping[str, Any], n: int, base: str, feed_authors: tuple[A
     body = _json_text(item.get("content_html")).strip()
     if not body and _json_text(item.get("content_text")).strip():
         body = _text_to_html(_json_text(item.get("content_text")))
-    summary_text = one_line(_json_text(item.get("summary")))
-    summary = html.escape(summary_text, quote=False) if summary_text else None
+    summary = _text_to_html(_json_text(item.get("summary"))) or None  # JSON Feed summaries are plain text
     page = link if link and urlsplit(link).scheme else ""
     if not page and base:
         body = _resolved(body, "", "", base)

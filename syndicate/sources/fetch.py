@@ -141,7 +141,9 @@ def _fetch_url(location: str, limits: Limits, etag: str | None, last_modified: s
             )
     except httpx.TimeoutException as exc:
         what = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
-        raise FetchError(f"timed out {what} ({url}); the server is too slow or down, try again later", path=location) from None
+        raise FetchError(
+            f"timed out {what} ({url}); the server is too slow or down, try again later", path=location
+        ) from None
     except httpx.InvalidURL as exc:
         raise FetchError(f"not a valid URL: {exc}", path=location) from None
     except httpx.TransportError as exc:
@@ -153,7 +155,9 @@ def _next_hop(location: str, current: str, target: str, seen: set[str]) -> str:
     if urlsplit(following).scheme.lower() not in ("http", "https"):
         raise FetchError(f"refusing a redirect from {current} to {following}: only http(s) is followed", path=location)
     if following in seen:
-        raise FetchError(f"redirect loop: {current} sends back to {following}; the server is misconfigured", path=location)
+        raise FetchError(
+            f"redirect loop: {current} sends back to {following}; the server is misconfigured", path=location
+        )
     seen.add(following)
     return following
 

@@ -247,7 +247,7 @@ def _announcement(value: object, tz: ZoneInfo, where: tuple[str, str, int]) -> A
     return Announcement(
         starts=starts,
         ends=ends,
-        rules=tuple(" ".join(str(r).split()) for r in rules if str(r).strip()),
+        rules=tuple(one_line(str(r)) for r in rules if one_line(str(r))),
         prize=one_line(str(prize)) if prize else None,
         cta=call,
     )
