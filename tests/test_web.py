@@ -31,7 +31,7 @@ class Server:
     def __init__(self, app: web.WSGIApplication) -> None:
         self.httpd = web.local_server(app, "127.0.0.1", 0)
         self.port = self.httpd.server_port
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def request(
@@ -296,11 +296,12 @@ def test_head_sends_headers_only(config: Config, server: Server) -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        "/../syndicate.toml",
-        "/%2e%2e/syndicate.toml",
-        "/%2E%2E%2Fsyndicate.toml",
-        "/tags/../../syndicate.toml",
-        "/..%5csyndicate.toml",
+        "/../secret-up.txt",
+        "/%2e%2e/secret-up.txt",
+        "/%2E%2E%2Fsecret-up.txt",
+        "/tags/../../secret-up.txt",
+        "/..%5csecret-up.txt",
+        "/../site/syndicate.toml",
         "//etc/passwd",
         "/etc/passwd",
         "/.syndicate-manifest",
@@ -311,6 +312,7 @@ def test_head_sends_headers_only(config: Config, server: Server) -> None:
     ],
 )
 def test_no_way_out_of_the_output_directory(config: Config, server: Server, path: str) -> None:
+    (config.output_dir.parent / "secret-up.txt").write_text("secret", encoding="utf-8")
     secret_dir = config.output_dir.parent / "secret-dir"
     secret_dir.mkdir(exist_ok=True)
     (secret_dir / "secret.txt").write_text("secret", encoding="utf-8")
