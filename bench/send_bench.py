@@ -80,6 +80,7 @@ def main() -> int:
         assert issue is not None
         head = mail.Letterhead("author@example.org", b"bench-secret-0123456789", unsubscribe_url(config))
         target = mail.SmtpTarget("127.0.0.1", port, "none", timeout=30)
+        marks: list[float] = []
         started = time.perf_counter()
         with mail.SmtpTransport(target, local_hostname="bench.local") as transport:
             report = mail.send_issue(
@@ -90,6 +91,7 @@ def main() -> int:
                 head,
                 options=mail.SendOptions(),
                 clock=lambda: now,
+                progress=lambda _n: marks.append(time.perf_counter()),
             )
         elapsed = time.perf_counter() - started
         states = {row.state for row in mail.log_rows(conn, issue.key)}
@@ -100,6 +102,12 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     rate = report.sent / elapsed
+    step = max(1, len(marks) // 5)
+    slices = [
+        f"{step / (marks[i + step - 1] - (marks[i - 1] if i else started)):.0f}"
+        for i in range(0, len(marks) - step + 1, step)
+    ]
+    print("messages/second per fifth of the run:", ", ".join(slices))
     print(f"composed the issue once in {composed:.2f} s; message size {size / 1024:.1f} KiB")
     print(f"sent {report.sent} messages in {elapsed:.2f} s: {rate:.0f} messages/second (target {TARGET:.0f})")
     print(f"send log: {states}, {report.sent * 2} commits (synchronous=FULL)")

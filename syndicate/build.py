@@ -116,7 +116,12 @@ def plan_feeds(site: LoadedSite, plan: OutputPlan, reuse: Reuse = NO_REUSE) -> l
         fragments = dict(
             zip(
                 (e.id for e in needed),
-                FRAGMENTERS[fmt](needed, full_content=config.feeds.full_content, fallback=config.site.author),
+                FRAGMENTERS[fmt](
+                    needed,
+                    full_content=config.feeds.full_content,
+                    fallback=config.site.author,
+                    category_base=config.output_url,
+                ),
                 strict=True,
             )
         )

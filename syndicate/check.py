@@ -45,6 +45,8 @@ _RFC822 = re.compile(
 )
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
 _SAFE_SCHEMES = {"http", "https", "mailto", "tel"}
+# What the W3C validator accepts as an Atom id (RFC 2396, scheme required, ASCII only).
+_FULL_URI = re.compile(r"^[A-Za-z][0-9A-Za-z+.-]*:(//)?[0-9A-Za-z;/?:@&=+$._!~*'()%,#-]+$")
 
 
 def check_directory(folder: Path) -> tuple[list[str], int]:
@@ -224,6 +226,8 @@ def _check_rss(root: Any) -> list[str]:
             problems.append(f"{where}: no guid")
         else:
             ids.append((n, guid_text))
+            if guid.get("isPermaLink", "true") == "false" and guid_text.isdigit() and len(guid_text) < 9:
+                problems.append(f"{where}: guid {guid_text!r} is a short number, not unique enough for feed readers")
             if guid.get("isPermaLink", "true") != "false" and not is_absolute(guid_text):
                 problems.append(
                     f'{where}: guid {guid_text!r} is a permalink but not an absolute URL; add isPermaLink="false"'
@@ -278,8 +282,8 @@ def _check_atom(root: Any) -> list[str]:
             problems.append(f"{where}: no id")
         else:
             ids.append((n, ident))
-            if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", ident):
-                problems.append(f"{where}: id {ident!r} is not an IRI (such as a tag: URI or an absolute URL)")
+            if not _FULL_URI.match(ident):
+                problems.append(f"{where}: id {ident!r} is not a full URI (such as a tag: URI or an absolute URL)")
         if not _text(entry, f"{ATOM}title"):
             problems.append(f"{where}: no title")
         for field, required in (("updated", True), ("published", False)):

@@ -7,6 +7,7 @@ typo is caught at once instead of silently ignored.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ FeedFormat = Literal["rss", "atom", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "json")
 DEFAULT_SUBJECT = "{site}: {count} new {posts}, week of {week_start}"
 T = TypeVar("T")
+N = TypeVar("N", int, float)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +114,22 @@ class _Table:
             raise self._fail(key, expected or f"a {kind.__name__}", value)
         return cast(T, value)
 
-    def text(self, key: str, default: str | None = None) -> str:
-        value = self.get(key, str, default, expected="a string")
-        return value.strip()
+    def text(self, key: str, default: str | None = None, *, multiline: bool = False) -> str:
+        """A string value, stripped; required ones (no default) may not be empty. Values that end
+        up in headers and feed titles must be one line: a line break there would start a new header."""
+        value = self.get(key, str, default, expected="a string").strip()
+        if default is None and not value:
+            raise self._fail(key, "a non-empty string", value)
+        if _CONTROL.search(value.replace("\n", "").replace("\t", "") if multiline else value):
+            raise self._fail(key, "one line of text without control characters", value)
+        return value
+
+    def number(self, key: str, kind: type[N], default: N, low: N, high: N | None = None, *, expected: str) -> N:
+        """An int or float in [low, high]."""
+        value = self.get(key, kind, default, expected=expected)
+        if value < low or (high is not None and value > high):
+            raise self._fail(key, expected, value)
+        return value
 
     def table(self, key: str) -> _Table:
         value = self.get(key, dict, {}, expected="a table")
@@ -153,7 +169,7 @@ def _author(table: _Table, key: str, default: Author | None) -> Author | None:
     value = table.data[key]
     table.used.add(key)
     if isinstance(value, str):
-        return Author(name=value.strip())
+        return Author(name=table.text(key))
     if not isinstance(value, dict):
         raise table._fail(key, "a name or a table { name, email }", value)
     sub = _Table(value, f"{table.name}.{key}", table.path)
@@ -195,13 +211,13 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     site = Site(
         title=site_t.text("title"),
         url=site_url,
-        description=site_t.text("description", "") or site_t.text("title"),
+        description=site_t.text("description", "", multiline=True) or site_t.text("title"),
         language=site_t.text("language", "en"),
         timezone=tz,
         author=author,
         permalink=permalink,
     )
-    postal_address = site_t.text("postal_address", "")
+    postal_address = site_t.text("postal_address", "", multiline=True)
     site_t.check_unknown()
 
     content_t = top.table("content")
@@ -227,7 +243,9 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         assume = st.get("assume_date", bool, False, expected="true or false")
         st.check_unknown()
         if kind:
-            raise ConfigError(f'[[sources]] #{n}: use markdown = "DIR" or feed = "FILE or URL"', path=path)
+            raise ConfigError(
+                f'[[sources]] #{n}: type is not a key; use markdown = "DIR" or feed = "FILE or URL"', path=path
+            )
         if bool(markdown) == bool(feed):
             raise ConfigError(
                 f'[[sources]] #{n} needs exactly one of markdown = "DIR" or feed = "FILE or URL"', path=path
@@ -252,9 +270,16 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
                     f"[output] dir {out} is inside the posts directory {src}; choose a directory outside it",
                     path=path,
                 )
+            if out in src.parents:  # the build would write (and clean up) among the posts
+                raise ConfigError(
+                    f"[output] dir {out} contains the posts directory {src}; choose a directory beside it",
+                    path=path,
+                )
 
     feeds_t = top.table("feeds")
     formats = feeds_t.get("formats", list, list(FEED_FORMATS), expected='a list such as ["rss", "atom", "json"]')
+    if not formats:
+        raise feeds_t._fail("formats", 'a list with at least one of "rss", "atom", "json"', formats)
     for fmt in formats:
         if fmt not in FEED_FORMATS:
             raise feeds_t._fail("formats", f"a list of {', '.join(FEED_FORMATS)}", fmt)
@@ -275,12 +300,12 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     digest = DigestConfig(
         enabled=digest_t.get("enabled", bool, True, expected="true or false"),
         sender=sender,
-        postal_address=digest_t.text("postal_address", postal_address),
+        postal_address=digest_t.text("postal_address", postal_address, multiline=True),
         subject=digest_t.text("subject", DEFAULT_SUBJECT),
         unsubscribe_url=digest_t.text("unsubscribe_url", ""),
         unsubscribe_mailto=digest_t.text("unsubscribe_mailto", ""),
         list_id=digest_t.text("list_id", ""),
-        max_items=digest_t.get("max_items", int, 0, expected="a whole number"),
+        max_items=digest_t.number("max_items", int, 0, 0, expected="a whole number (0 for all issues)"),
     )
     if digest.unsubscribe_url:
         _absolute_url(digest_t, "unsubscribe_url", digest.unsubscribe_url)
@@ -290,14 +315,14 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     security = smtp_t.text("security", "starttls")
     if security not in ("starttls", "ssl", "none"):
         raise smtp_t._fail("security", "one of starttls, ssl, none", security)
-    port = smtp_t.get("port", int, 0, expected="a port number")
+    port = smtp_t.number("port", int, 0, 0, 65535, expected="a port number (1 to 65535)")
     smtp = SmtpConfig(
         host=smtp_t.text("host", "localhost"),
         port=port or {"ssl": 465, "starttls": 587, "none": 25}[security],
         security=cast(Literal["starttls", "ssl", "none"], security),
         username=smtp_t.text("username", ""),
-        timeout=smtp_t.get("timeout", float, 30.0, expected="a number of seconds"),
-        rate=smtp_t.get("rate", float, 0.0, expected="messages per second"),
+        timeout=smtp_t.number("timeout", float, 30.0, 0.001, expected="a positive number of seconds"),
+        rate=smtp_t.number("rate", float, 0.0, 0.0, expected="messages per second (0 for no limit)"),
     )
     if "password" in smtp_t.data:
         raise ConfigError(
@@ -306,7 +331,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     smtp_t.check_unknown()
 
     db = top.get("database", str, "", expected="a path")
-    max_bytes = top.get("max_feed_bytes", int, 20 * 1024 * 1024, expected="a number of bytes")
+    max_bytes = top.number("max_feed_bytes", int, 20 * 1024 * 1024, 1, expected="a positive number of bytes")
     top.check_unknown()
     return Config(
         path=path.resolve(),  # absolute, so posts can be shown relative to the site's folder from any cwd

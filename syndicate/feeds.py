@@ -13,10 +13,12 @@ with those fragments spliced in. Known feedgen quirks handled here:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension
@@ -73,6 +75,32 @@ def newest_update(entries: Sequence[Entry]) -> datetime:
     return max((e.updated for e in entries), default=EPOCH)
 
 
+def _categorized(entry: Entry, base: str) -> list[dict[str, str]]:
+    """Categories, then tags, each named once; with `base`, a scheme tells which is which
+    (<base>categories/ or <base>tags/), so an importer can tell them apart again."""
+    seen: set[str] = set()
+    result = []
+    for kind, names in (("categories", entry.post.categories), ("tags", entry.post.tags)):
+        for name in names:
+            if name.casefold() in seen:
+                continue
+            seen.add(name.casefold())
+            result.append({"term": name, **({"scheme": f"{base}{kind}/"} if base else {})})
+    return result
+
+
+_URI = re.compile(r"^[A-Za-z][0-9A-Za-z+.-]*:(//)?[0-9A-Za-z;/?:@&=+$._!~*'()%,#-]+$")
+
+
+def atom_id(entry: Entry) -> str:
+    """Atom ids must be IRIs. A verbatim guid that is not one (an imported `?p=12` is, a bare
+    `episode-2` or a Ghost object id is not) becomes a stable tag: URI derived from it."""
+    if _URI.match(entry.id):
+        return entry.id
+    host = urlsplit(entry.link).hostname or "localhost"
+    return f"tag:{host},{entry.published.date().isoformat()}:guid/{quote(entry.id, safe='')}"
+
+
 def _names(entry: Entry) -> list[str]:
     seen: dict[str, str] = {}
     for name in (*entry.post.categories, *entry.post.tags):
@@ -99,7 +127,7 @@ def _shell(meta: FeedMeta, updated: datetime) -> FeedGenerator:
     return fg
 
 
-def _rss_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author) -> None:
+def _rss_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author, category_base: str) -> None:
     fe.title(entry.title)
     fe.link(href=entry.link)
     fe.guid(entry.id, permalink=entry.id == entry.link)
@@ -107,8 +135,8 @@ def _rss_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author
     if full_content:
         fe.content(entry.content_html, type="html")
     fe.pubDate(entry.published)
-    for name in _names(entry):
-        fe.category(term=name)
+    for category in _categorized(entry, category_base):
+        fe.category(**category)
     for author in _authors(entry, fallback):
         fe.dc.dc_creator(author.name)
     if entry.post.enclosures:  # RSS allows one enclosure per item
@@ -133,8 +161,8 @@ class _AtomEnclosures(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
-def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author) -> None:
-    fe.id(entry.id)
+def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author, category_base: str) -> None:
+    fe.id(atom_id(entry))
     fe.title(entry.title)
     fe.updated(entry.updated)
     fe.published(entry.published)
@@ -150,8 +178,8 @@ def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Autho
                 **({"uri": author.url} if author.url else {}),
             }
         )
-    for name in _names(entry):
-        fe.category(term=name)
+    for category in _categorized(entry, category_base):
+        fe.category(**category)
     fe.summary(entry.summary_html, type="html")
     if full_content:
         fe.content(entry.content_html, type="html")
@@ -162,11 +190,12 @@ _PLACEHOLDER = FeedMeta("x", "x", "https://invalid.example/", "https://invalid.e
 
 def _fragments(
     entries: Sequence[Entry],
-    add: Callable[[FeedEntry, Entry, bool, Author], None],
+    add: Callable[[FeedEntry, Entry, bool, Author, str], None],
     serialize: Callable[[FeedGenerator], bytes],
     marks: tuple[str, str],
     full_content: bool,
     fallback: Author,
+    category_base: str,
 ) -> list[bytes]:
     """Entries through feedgen in chunks: one document per chunk, cut into
     per-entry fragments (bounded memory, one feedgen pass per entry)."""
@@ -175,21 +204,35 @@ def _fragments(
         chunk = entries[start : start + FRAGMENT_CHUNK]
         fg = _shell(_PLACEHOLDER, EPOCH)
         for entry in chunk:
-            add(fg.add_entry(order="append"), entry, full_content, fallback)
+            add(fg.add_entry(order="append"), entry, full_content, fallback, category_base)
         cut = _cut(serialize(fg).decode("utf-8"), marks)
         assert len(cut) == len(chunk), "feedgen output no longer splits into entries"
         fragments.extend(part.encode("utf-8") for part in cut)  # encoded once, spliced into many feeds
     return fragments
 
 
-def rss_fragments(entries: Sequence[Entry], *, full_content: bool, fallback: Author) -> list[bytes]:
+def rss_fragments(
+    entries: Sequence[Entry], *, full_content: bool, fallback: Author, category_base: str = ""
+) -> list[bytes]:
     """One serialized <item> per entry, in the given order."""
-    return _fragments(entries, _rss_entry, lambda fg: fg.rss_str(pretty=True), _RSS_ITEM, full_content, fallback)
+    serialize = _rss_str
+    return _fragments(entries, _rss_entry, serialize, _RSS_ITEM, full_content, fallback, category_base)
 
 
-def atom_fragments(entries: Sequence[Entry], *, full_content: bool, fallback: Author) -> list[bytes]:
+def atom_fragments(
+    entries: Sequence[Entry], *, full_content: bool, fallback: Author, category_base: str = ""
+) -> list[bytes]:
     """One serialized <entry> per entry, in the given order."""
-    return _fragments(entries, _atom_entry, lambda fg: fg.atom_str(pretty=True), _ATOM_ENTRY, full_content, fallback)
+    serialize = _atom_str
+    return _fragments(entries, _atom_entry, serialize, _ATOM_ENTRY, full_content, fallback, category_base)
+
+
+def _rss_str(fg: FeedGenerator) -> bytes:
+    return bytes(fg.rss_str(pretty=True))
+
+
+def _atom_str(fg: FeedGenerator) -> bytes:
+    return bytes(fg.atom_str(pretty=True))
 
 
 def json_item(entry: Entry, *, full_content: bool, fallback: Author) -> dict[str, Any]:
@@ -216,12 +259,14 @@ def json_item(entry: Entry, *, full_content: bool, fallback: Author) -> dict[str
     return item
 
 
-def json_fragments(entries: Sequence[Entry], *, full_content: bool, fallback: Author) -> list[bytes]:
+def json_fragments(
+    entries: Sequence[Entry], *, full_content: bool, fallback: Author, category_base: str = ""
+) -> list[bytes]:
     """One serialized JSON Feed item per entry, one line each (json's fast C encoder), indented in the array."""
     return [
         b"    " + json.dumps(json_item(e, full_content=full_content, fallback=fallback), ensure_ascii=False).encode("utf-8")
         for e in entries
-    ]
+    ]  # JSON Feed tags carry no scheme: category_base is not used here
 
 
 def _splice(document: str, closing: str, fragments: Sequence[bytes]) -> bytes:

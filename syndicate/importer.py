@@ -169,11 +169,22 @@ class _FrontMatterDumper(yaml.SafeDumper):
     """safe_dump that quotes every string FrontMatterLoader would read as something else."""
 
 
+# Characters YAML treats as line breaks or will not write raw: only double quotes carry them safely.
+_NEEDS_ESCAPES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+    style = '"' if _NEEDS_ESCAPES.search(value) else "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.SequenceNode:
+    flow = all(isinstance(item, str | int | float) for item in value)  # tags: [a, b]; enclosures as a block
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
 
 
 _FrontMatterDumper.add_representer(str, _represent_str)
+_FrontMatterDumper.add_representer(list, _represent_list)
 _FrontMatterDumper.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
 
 
@@ -183,7 +194,7 @@ def dump_front_matter(meta: dict[str, Any]) -> str:
         Dumper=_FrontMatterDumper,
         sort_keys=False,
         allow_unicode=True,
-        default_flow_style=None,
+        default_flow_style=False,
         width=1_000_000,
     )
     return str(text)

@@ -199,6 +199,10 @@ class SmtpTransport:
                 )
             else:
                 smtp = smtplib.SMTP(t.host, t.port, local_hostname=self.local_hostname, timeout=t.timeout)
+            # the final dot goes out in its own small write after the log commit; without this,
+            # Nagle's algorithm holds it until the server's delayed ACK (about 40 ms per message)
+            if smtp.sock is not None:
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo()
             if t.security == "starttls":
                 if not smtp.has_extn("starttls"):

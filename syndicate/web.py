@@ -478,7 +478,7 @@ app: WSGIApplication = _LazyApp()
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 128
+    request_queue_size = 512  # bursts of feed readers revalidating at once
 
 
 class _Handler(WSGIRequestHandler):

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from syndicate.build import build
-from syndicate.config import SourceConfig, load_config
+from syndicate.config import load_config
 from syndicate.errors import FetchError, SourceError
 from syndicate.sources.feed import parse_feed_bytes, read_feed_source
 from syndicate.sources.fetch import Limits, fetch, fetch_bytes
@@ -60,7 +60,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def do_GET(self) -> None:  # noqa: C901 - one branch per scenario
+    def do_GET(self) -> None:
         path = self.path
         if path == "/feed.xml":
             if self.headers.get("If-None-Match") == '"v1"':
@@ -85,7 +85,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/loop-a":
             self.redirect("/loop-b")
         elif path == "/loop-b":
-            self.redirect("http://127.0.0.1:%d/loop-a" % self.server.server_address[1])
+            self.redirect(f"http://127.0.0.1:{self.server.server_port}/loop-a")  # type: ignore[attr-defined]
         elif path == "/to-ftp":
             self.redirect("ftp://127.0.0.1/feed.xml")
         elif path == "/to-file":
@@ -301,7 +301,10 @@ def test_build_from_a_feed_url(server: str, tmp_path: Path) -> None:
     assert len(result.errors) == 1 and "no date" in str(result.errors[0])
     rss = etree.fromstring((tmp_path / "out" / "rss.xml").read_bytes())
     guids = [g.text for g in rss.iter("guid")]
-    assert guids == ["https://garden.example.com/2019/05/tomatoes-and-basil/", "https://garden.example.com/2019/05/no-guid/"]
+    assert guids == [
+        "https://garden.example.com/2019/05/tomatoes-and-basil/",
+        "https://garden.example.com/2019/05/no-guid/",
+    ]
     content = (tmp_path / "out" / "rss.xml").read_text(encoding="utf-8")
     assert "https://garden.example.com/varieties/roma" in content
     assert "alert(1)" not in content

@@ -23,13 +23,23 @@ The mapping, decided here once:
   paragraphs. summary: the item's description / summary when it differs from
   the body. Nothing is sanitized here: content.render_entry (and the importer)
   run every body through the one allowlist sanitizer.
+  HTML with no block element at all (a one-line excerpt) becomes one <p>.
 - slug: the last part of the link's path (without .html and the like), else
   the title.
+- repeats: an item identical to an earlier one (id, title, link, content) is
+  dropped; an item that only shares an id or a link gets a short hash appended
+  (to the id, or as the link's #fragment), so nothing is lost and the rebuilt
+  feeds still have unique ids and links.
 - items without a date are left out with one SourceError each, unless
   `assume_date`: then they get the feed's own date (RSS lastBuildDate or
   pubDate, Atom updated), else the newest item date in the feed, else
   1970-01-01T00:00:00Z — minus one second per position in the feed, so the
   feed's order survives. Never the clock.
+
+Encodings: a BOM decides; otherwise bytes that are valid UTF-8 (and not plain
+ASCII) are UTF-8 whatever the XML declaration says, bytes declared UTF-8 that
+are not are windows-1252, and anything else is what it declares. The HTTP
+charset is not consulted: servers get it wrong more often than feeds do.
 
 Safety: a DOCTYPE with an internal subset (where entities are declared) is
 removed before anything parses the XML, so entity bombs and external entities
@@ -46,7 +56,7 @@ import json
 import re
 import xml.sax
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -57,7 +67,7 @@ import feedparser
 
 from ..errors import SourceError, SyndicateError
 from ..model import Author, Enclosure, Post
-from ..text import one_line, slugify, xml_safe
+from ..text import one_line, short_hash, slugify, xml_safe
 from .fetch import Limits, fetch
 
 if TYPE_CHECKING:
@@ -74,6 +84,11 @@ _PROLOG_TOKEN = re.compile(r"""\s+|<\?.*?\?>|<!--.*?-->""", re.S)
 _DOCTYPE_TOKEN = re.compile(r"""[^"'\[\]<>]+|"[^"]*"|'[^']*'|<!--.*?-->|.""", re.S)
 _PAGE_EXTENSION = re.compile(r"\.(?:html?|shtml|php\d?|aspx?|jsp|cfm|xml)$", re.I)
 _TAG = re.compile(r"<[^>]*>")
+_BLOCK = re.compile(
+    r"<(?:address|article|aside|blockquote|center|details|dialog|dd|div|dl|dt|fieldset|figcaption|figure|footer|form"
+    r"|h[1-6]|header|hr|li|main|nav|ol|p|pre|section|table|tbody|td|tfoot|th|thead|tr|ul)[\s/>]",
+    re.I,
+)
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 _ZONE_AT_END = re.compile(r"(?:[+-]\d{2}:?\d{2}|\b[A-Za-z]{1,5})\s*$")
 _FEED_LINK = re.compile(
@@ -130,7 +145,7 @@ def feedparser_problems(data: bytes, url: str) -> list[str]:
     if not parsed.get("version"):
         problems.append("feedparser does not recognise this as RSS or Atom")
     for n, entry in enumerate(parsed.get("entries", []), 1):
-        missing = [what for what, key in (("title", "title"), ("link", "link"), ("id", "id")) if not entry.get(key)]
+        missing = [key for key in ("title", "link", "id") if not dict.get(entry, key)]
         if not any(dict.get(entry, key) for key in ("published_parsed", "updated_parsed", "created_parsed")):
             missing.append("date")
         if missing:
@@ -215,7 +230,47 @@ def _finish(
             f"{url}: {assumed} {'item has' if assumed == 1 else 'items have'} no date; "
             f"dated from the feed ({fallback.isoformat()}), one second apart in feed order"
         )
-    return posts, errors
+    return _keep_apart(posts, url, warn), errors
+
+
+def _keep_apart(posts: list[Post], url: str, warn: Warn) -> list[Post]:
+    """Items that repeat another item's id or link, made distinct instead of lost.
+
+    An exact repeat (same id, title, link and content) is dropped. Any other
+    item whose id is taken gets "#" and a hash of its title, link and date
+    appended; an item whose link is taken (podcasts often link every episode
+    to the show's page) gets that hash as a #fragment, so the rebuilt feeds
+    keep every item and every reader can still tell them apart.
+    """
+    result: list[Post] = []
+    ids: dict[str, Post] = {}
+    links: set[str] = set()
+    shared: list[Post] = []
+    for post in posts:
+        mark = short_hash(f"{post.title}|{post.url or ''}|{post.published.isoformat()}")
+        if post.id is not None and post.id in ids:
+            first = ids[post.id]
+            if (first.title, first.url, first.body) == (post.title, post.url, post.body):
+                warn(f"{post.source}: repeats {first.source} (same id, title, link and content); skipped")
+                continue
+            new_id = f"{post.id}#{mark}"
+            warn(f"{post.source}: has the same id as {first.source}; imported with the id {new_id!r}")
+            post = replace(post, id=new_id)
+        if post.url is not None and post.url in links:
+            shared.append(post)
+            post = replace(post, url=f"{post.url}{'-' if '#' in post.url else '#'}{mark}")
+        if post.id is not None:
+            ids[post.id] = post
+        if post.url is not None:
+            links.add(post.url)
+        result.append(post)
+    if shared:
+        count = len(shared)
+        warn(
+            f"{url}: {count} {'item shares its' if count == 1 else 'items share their'} link with an earlier item "
+            f"(such as {shared[0].source}); a #fragment keeps them apart"
+        )
+    return result
 
 
 def _title_from(body: str) -> str:
@@ -244,6 +299,13 @@ def _text_to_html(text: str) -> str:
     """Plain text as HTML paragraphs."""
     paragraphs = [p.strip() for p in _PARAGRAPHS.split(text.replace("\r\n", "\n")) if p.strip()]
     return "\n".join("<p>" + html.escape(p, quote=False).replace("\n", "<br>\n") + "</p>" for p in paragraphs)
+
+
+def _as_blocks(fragment: str) -> str:
+    """Inline-only HTML (an excerpt, a one-line description) as one paragraph, like Markdown would give."""
+    if not fragment or _BLOCK.search(fragment):
+        return fragment
+    return f"<p>{fragment}</p>"
 
 
 def _html_title(value: str) -> str:
@@ -577,7 +639,7 @@ def _detail_html(detail: Any) -> tuple[str, str]:
     value = dict.get(detail, "value") or ""
     if dict.get(detail, "type") not in _HTML_TYPES:
         value = _text_to_html(value)
-    return xml_safe(value).strip(), dict.get(detail, "base") or ""
+    return _as_blocks(xml_safe(value).strip()), dict.get(detail, "base") or ""
 
 
 def _resolved(fragment: str, xml_base: str, page: str, feed_base: str) -> str:
@@ -687,7 +749,7 @@ def _json_item(item: Mapping[str, Any], n: int, base: str, feed_authors: tuple[A
         ident = str(raw_id).strip() or None  # 1.0 feeds sometimes use numbers; the spec says strings
     else:
         ident = None
-    body = _json_text(item.get("content_html")).strip()
+    body = _as_blocks(_json_text(item.get("content_html")).strip())
     if not body and _json_text(item.get("content_text")).strip():
         body = _text_to_html(_json_text(item.get("content_text")))
     summary = _text_to_html(_json_text(item.get("summary"))) or None  # JSON Feed summaries are plain text

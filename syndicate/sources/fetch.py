@@ -24,7 +24,7 @@ from ..errors import FetchError
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
-USER_AGENT = f"syndicate/{__version__} (feed import; +https://pypi.org/project/syndicate/)"
+USER_AGENT = f"syndicate/{__version__} (feed import)"
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.1"

@@ -27,6 +27,14 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 MAX_POST_BYTES = 8 * 1024 * 1024
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 _FILL_A, _FILL_B = datetime(2000, 1, 1), datetime(2001, 2, 2)  # see to_datetime
+# Years a post may carry: RFC 822 wants four digits, and time-zone conversions and week
+# arithmetic near year 1 or 9999 overflow Python's datetime.
+EARLIEST_YEAR, LATEST_YEAR = 1000, 9000
+
+
+class DateOutOfRange(ValueError):
+    """A real date, but one no feed can carry."""
+
 
 # front-matter key → the Post field it feeds; first spelling found wins
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -49,15 +57,21 @@ _KNOWN = {key for keys in _ALIASES.values() for key in keys} | {"layout", "publi
 
 
 def find_posts(root: Path) -> list[Path]:
-    """Every Markdown file below root, in a stable order; hidden folders skipped."""
+    """Every Markdown file below root, in a stable order; hidden folders skipped.
+
+    Only regular files count: reading a FIFO or a device named `x.md` (or a link to one,
+    such as /dev/zero) would block or never end.
+    """
     if not root.is_dir():
         raise SourceError("posts directory not found; check [content] posts in syndicate.toml", path=root)
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-        found.extend(
-            Path(dirpath) / f for f in sorted(filenames) if f.endswith(MARKDOWN_SUFFIXES) and not f.startswith(".")
-        )
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            special = path.exists() and not path.is_file()  # a dangling link stays, to be reported
+            if name.endswith(MARKDOWN_SUFFIXES) and not name.startswith(".") and not special:
+                found.append(path)
     return found
 
 
@@ -144,6 +158,10 @@ def to_datetime(value: object, tz: ZoneInfo) -> datetime:
                 raise ValueError(str(exc)) from None
     else:
         raise ValueError(f"{value!r} is not a date")
+    if not EARLIEST_YEAR <= result.year <= LATEST_YEAR:
+        raise DateOutOfRange(
+            f"the year {result.year} is out of range; use a year from {EARLIEST_YEAR} to {LATEST_YEAR}"
+        )
     if result.tzinfo is None:
         result = result.replace(tzinfo=tz)
     return result.replace(microsecond=0)
@@ -155,15 +173,10 @@ def _date_field(meta: Mapping[str, Any], field: str, tz: ZoneInfo, where: tuple[
         return None
     try:
         return to_datetime(value, tz)
-    except ValueError:
+    except ValueError as exc:
         path, front, first = where
-        raise _fail(
-            f"{key}: cannot read {value!r} as a date; write it as 2013-04-15 or 2013-04-15 14:00:00",
-            path,
-            front,
-            key,
-            first,
-        ) from None
+        problem = str(exc) if isinstance(exc, DateOutOfRange) else "write it as 2013-04-15 or 2013-04-15 14:00:00"
+        raise _fail(f"{key}: cannot read {value!r} as a date; {problem}", path, front, key, first) from None
 
 
 def _names(value: object) -> tuple[str, ...]:
@@ -226,6 +239,8 @@ def _announcement(value: object, tz: ZoneInfo, where: tuple[str, str, int]) -> A
             raise fail(f"{key} is required (a date such as 2013-04-15)")
         try:
             return to_datetime(value[key], tz).date()
+        except DateOutOfRange as exc:
+            raise fail(f"{key}: {exc}") from None
         except ValueError:
             raise fail(f"{key}: cannot read {value[key]!r} as a date") from None
 
@@ -278,7 +293,7 @@ def post_from_meta(
 
     dated = _DATED_NAME.match(stem)
     published = _date_field(meta, "date", tz, where)
-    if published is None and dated:
+    if published is None and dated and EARLIEST_YEAR <= int(dated[1]) <= LATEST_YEAR:
         try:
             published = datetime(int(dated[1]), int(dated[2]), int(dated[3]), tzinfo=tz)
         except ValueError:
@@ -316,6 +331,8 @@ def post_from_meta(
         published=published,
         slug=slug,
         body=body,
+        # `format: html` (written by `syndicate import`): the body is HTML already, not Markdown
+        body_format="html" if str(meta.get("format", "")).strip().lower() == "html" else "markdown",
         id=str(ident).strip() if ident not in (None, "") else None,
         url=str(url).strip() if url not in (None, "") else None,
         updated=updated,

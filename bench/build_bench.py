@@ -1,0 +1,563 @@
+"""Build speed at 1,000 and 10,000 posts: syndicate against Pelican and Hugo on the same corpus.
+
+For each corpus size (bench/corpus.py: ~1,000 words a post, Zipf tags ≈ N/20, six
+categories) and each tool, every run measures:
+
+  cold         output and tool cache deleted, then a full build (syndicate: --no-cache)
+  nothing      the same build again, nothing changed
+  one changed  one post's body edited (a different, recent post each run), build again
+
+each as wall-clock seconds of the command (interpreter start-up included), and the
+peak memory: the highest total RSS of the tool's process tree, sampled every 20 ms,
+or the kernel's ru_maxrss when that is higher. Each figure is the median of the runs;
+"peak MB" is the highest median over the three builds.
+
+syndicate's outputs are also checked: the cached rebuilds must give byte-identical
+files (every file hashed) to a cold build of the same posts, also after a build
+killed half-way (SIGKILL) and then rerun with its cache.
+
+The peers get equivalent feed settings, and nothing but feeds (bench/peers/):
+RSS + Atom for the site and every tag and category, full content, 100 items.
+syndicate builds more with the corpus's config (JSON Feed too, the weekly
+newsletter issues, an index page and OPML), so the ratios understate its lead.
+Pelican comes from PyPI into bench/out/pelican-venv; Hugo from Debian (apt-get).
+A peer that cannot be installed is reported and skipped.
+
+    .venv/bin/python bench/build_bench.py --posts 1000 10000 --runs 3
+    .venv/bin/python bench/build_bench.py --posts 1000 --runs 1 --tools syndicate
+
+"Cold" means no tool cache; the operating system's file cache stays warm.
+Results: a table on stdout and bench/out/results.md (bench/out/ is git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+OUT = BENCH / "out"
+PEERS = BENCH / "peers"
+sys.path.insert(0, str(BENCH))
+
+from corpus import generate  # noqa: E402 (bench/ is not a package)
+
+TODAY = "2030-01-01"  # after every corpus date, so every post is published
+TOOLS = ("syndicate", "pelican", "hugo")
+SCENARIOS = ("cold", "nothing", "one")
+# The issue's targets for syndicate at 10,000 posts (and the cold build at 1,000).
+TARGETS = {10_000: {"cold": 6.0, "nothing": 1.0, "one": 1.5, "peak": 600.0}, 1_000: {"cold": 1.0}}
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- running one command and measuring it --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    seconds: float
+    peak_mb: float
+    returncode: int
+    output: str
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Total resident memory of a process and all its descendants, in KB (0 when it is gone)."""
+    total = 0
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            with open(f"/proc/{pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children", "rb") as children:
+                    pending.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
+            continue
+    return total
+
+
+def run_measured(
+    command: Sequence[str], cwd: Path, log: Path, env: dict[str, str] | None = None, kill_after: float | None = None
+) -> Sample:
+    """Run a command to its end (or SIGKILL it after kill_after seconds); wall time and peak memory."""
+    with open(log, "wb") as sink:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            list(command), cwd=cwd, stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        peak_kb = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak_kb
+            while not done.is_set():
+                peak_kb = max(peak_kb, _tree_rss_kb(process.pid))
+                done.wait(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        killer: threading.Timer | None = None
+        if kill_after is not None:
+            killer = threading.Timer(kill_after, lambda: os.killpg(process.pid, signal.SIGKILL))
+            killer.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)  # keep Popen from waiting again
+        if killer is not None:
+            killer.cancel()
+        done.set()
+        sampler.join()
+    peak_kb = max(peak_kb, usage.ru_maxrss)  # Linux: KB; the largest single process of the tree
+    output = log.read_text(encoding="utf-8", errors="replace")
+    return Sample(seconds, peak_kb / 1024, process.returncode, output)
+
+
+# --- the tools -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tool:
+    """One tool on one copy of the corpus: how to reset it, build it and where its posts are."""
+
+    name: str
+    site: Path  # the folder the tool runs in
+    posts: Path  # the folder holding posts/YEAR/*.md (same relative paths for every tool)
+    output: Path
+    caches: tuple[Path, ...]
+    command: Callable[[bool], list[str]]  # cold? → argv
+    env: dict[str, str] | None = None
+
+    def reset(self) -> None:
+        for folder in (self.output, *self.caches):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def syndicate_tool(corpus: Path, work: Path, executable: Path) -> Tool:
+    site = work / "syndicate"
+    shutil.copytree(corpus, site)
+    base = [str(executable), "build", "--today", TODAY]
+    return Tool(
+        "syndicate",
+        site,
+        site / "posts",
+        site / "public",
+        (site / ".syndicate-cache",),
+        lambda cold: base + (["--no-cache"] if cold else []),
+    )
+
+
+FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+
+
+def to_pelican(text: str) -> str:
+    """The corpus's YAML front matter as Pelican's Markdown metadata (Key: value lines)."""
+    match = FRONT.match(text)
+    if match is None:
+        raise ValueError("a corpus post without front matter")
+    meta: dict[str, str] = {}
+    for line in match.group(1).splitlines():
+        key, _, value = line.partition(": ")
+        meta[key] = value.strip()
+    title = meta["title"].strip('"')
+    tags = meta["tags"].strip("[]")
+    category = meta["categories"].strip("[]").split(", ")[0]
+    head = f"Title: {title}\nDate: {meta['date']}\nTags: {tags}\nCategory: {category}\n"
+    return head + "\n" + text[match.end() :]
+
+
+def pelican_tool(corpus: Path, work: Path, venv: Path) -> Tool:
+    site = work / "pelican"
+    posts = site / "content" / "posts"
+    for source in sorted((corpus / "posts").rglob("*.md")):
+        target = posts / source.relative_to(corpus / "posts")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(to_pelican(source.read_text(encoding="utf-8")), encoding="utf-8")
+    shutil.copy(PEERS / "pelican" / "pelicanconf.py", site / "pelicanconf.py")
+    base = [str(venv / "bin" / "pelican"), "content", "-s", "pelicanconf.py", "-o", "output", "-q"]
+    return Tool(
+        "pelican",
+        site,
+        posts,
+        site / "output",
+        (site / "cache",),
+        lambda cold: base + (["--ignore-cache"] if cold else []),
+    )
+
+
+def hugo_tool(corpus: Path, work: Path, executable: str) -> Tool:
+    site = work / "hugo"
+    shutil.copytree(PEERS / "hugo", site)
+    shutil.copytree(corpus / "posts", site / "content" / "posts")
+    cache = site / ".hugo-cache"
+    base = [executable, "--quiet", "--cacheDir", str(cache), "--destination", "public"]
+    return Tool(
+        "hugo",
+        site,
+        site / "content" / "posts",
+        site / "public",
+        (cache, site / "resources"),
+        lambda cold: base + (["--ignoreCache"] if cold else []),
+    )
+
+
+def ensure_pelican(install: bool) -> Path | None:
+    venv = OUT / "pelican-venv"
+    if (venv / "bin" / "pelican").exists():
+        return venv
+    if not install:
+        say("pelican: not installed and --no-install given; skipped")
+        return None
+    say(f"pelican: installing from PyPI into {venv} (pip install pelican markdown)")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", "pelican", "markdown"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    except subprocess.CalledProcessError as exc:
+        why = (exc.stderr or "").strip()[-300:]
+        say(f"pelican: cannot install ({exc.cmd[0]} exited {exc.returncode}: {why}); skipped")
+        return None
+    return venv
+
+
+def ensure_hugo(install: bool) -> str | None:
+    found = shutil.which("hugo")
+    if found:
+        return found
+    if not install:
+        say("hugo: not installed and --no-install given; skipped")
+        return None
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        say("hugo: not installed, and apt-get is missing or we are not root; skipped (apt-get install hugo)")
+        return None
+    policy = subprocess.run(["apt-cache", "policy", "hugo"], capture_output=True, text=True).stdout
+    if "Candidate:" not in policy or "Candidate: (none)" in policy:
+        say("hugo: no Debian package candidate (apt-cache policy hugo); skipped")
+        return None
+    say("hugo: installing from Debian (apt-get install -y hugo)")
+    result = subprocess.run(["apt-get", "install", "-y", "hugo"], capture_output=True, text=True)
+    if result.returncode != 0 or shutil.which("hugo") is None:
+        say(f"hugo: apt-get install failed: {result.stderr.strip()[-300:]}; skipped")
+        return None
+    return shutil.which("hugo")
+
+
+def version_of(command: Sequence[str]) -> str:
+    try:
+        result = subprocess.run(list(command), capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return (result.stdout or result.stderr).strip().splitlines()[0] if (result.stdout or result.stderr) else "?"
+
+
+# --- edits and output checks ---------------------------------------------------------------------------
+
+
+def edit_one(tool: Tool, run: int) -> str:
+    """Append a sentence to one recent post's body: the newest post in run 0, then every seventh one back."""
+    posts = sorted(tool.posts.rglob("*.md"))  # posts/YEAR/YYYY-MM-DD-post-N.md: oldest first
+    target = posts[-1 - (7 * run) % len(posts)]
+    with open(target, "a", encoding="utf-8") as handle:
+        handle.write(f"\nEdited for benchmark run {run + 1}: the cluster upgrade finished without a failover.\n")
+    return str(target.relative_to(tool.posts))
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    hashes: dict[str, str] = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            hashes[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashes
+
+
+def compare(label: str, cold: dict[str, str], cached: dict[str, str]) -> list[str]:
+    """One line per kind of difference between a cold tree and a cached one (empty: identical)."""
+    if cold == cached:
+        return []
+    missing = sorted(set(cold) - set(cached))
+    extra = sorted(set(cached) - set(cold))
+    differ = sorted(rel for rel in set(cold) & set(cached) if cold[rel] != cached[rel])
+    problems = []
+    for what, paths in (("missing from", missing), ("only in", extra), ("different in", differ)):
+        if paths:
+            shown = ", ".join(paths[:4]) + (" …" if len(paths) > 4 else "")
+            problems.append(f"{label}: {len(paths)} files {what} the cached build: {shown}")
+    return problems
+
+
+# --- one tool at one size ------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    tool: str
+    posts: int
+    samples: dict[str, list[Sample]] = field(default_factory=lambda: {s: [] for s in SCENARIOS})
+    files: int = 0
+    problems: list[str] = field(default_factory=list)  # outputs that differ
+    notes: list[str] = field(default_factory=list)
+
+    def seconds(self, scenario: str) -> float:
+        return statistics.median(s.seconds for s in self.samples[scenario])
+
+    def peak_mb(self) -> float:
+        return max(statistics.median(s.peak_mb for s in self.samples[scenario]) for scenario in SCENARIOS)
+
+
+def build(tool: Tool, cold: bool, log: Path, kill_after: float | None = None) -> Sample:
+    if cold:
+        tool.reset()
+    sample = run_measured(tool.command(cold), tool.site, log, tool.env, kill_after)
+    if sample.returncode != 0 and kill_after is None:
+        tail = "\n".join(sample.output.strip().splitlines()[-5:])
+        raise RuntimeError(f"{tool.name} exited {sample.returncode} (log {log}):\n{tail}")
+    return sample
+
+
+def measure(tool: Tool, count: int, runs: int, logs: Path, crash_at: float) -> Result:
+    result = Result(tool.name, count)
+    check = tool.name == "syndicate"
+    previous_one: dict[str, str] | None = None
+    for run in range(runs):
+        tag = f"{tool.name} {count:,} run {run + 1}/{runs}"
+        cold = build(tool, True, logs / f"{tool.name}-{count}-r{run}-cold.log")
+        result.samples["cold"].append(cold)
+        say(f"{tag}: cold {cold.seconds:.2f} s, {cold.peak_mb:.0f} MB  {_summary(cold)}")
+        if check and run == 0 and not any(path.exists() for path in tool.caches):
+            note = "the --no-cache cold build left no cache, so 'nothing changed' includes filling it"
+            say(f"{tool.name} {count:,}: note: {note}")
+            result.notes.append(note)
+        cold_tree = tree_hashes(tool.output) if check else {}
+        if previous_one is not None:
+            result.problems += compare(f"run {run}: one-changed rebuild vs cold", cold_tree, previous_one)
+        nothing = build(tool, False, logs / f"{tool.name}-{count}-r{run}-nothing.log")
+        result.samples["nothing"].append(nothing)
+        say(f"{tag}: nothing changed {nothing.seconds:.2f} s, {nothing.peak_mb:.0f} MB  {_summary(nothing)}")
+        if check:
+            result.problems += compare(
+                f"run {run + 1}: nothing-changed rebuild vs cold", cold_tree, tree_hashes(tool.output)
+            )
+        edited = edit_one(tool, run)
+        one = build(tool, False, logs / f"{tool.name}-{count}-r{run}-one.log")
+        result.samples["one"].append(one)
+        say(f"{tag}: one changed ({edited}) {one.seconds:.2f} s, {one.peak_mb:.0f} MB  {_summary(one)}")
+        if check:
+            previous_one = tree_hashes(tool.output)
+    result.files = sum(1 for path in tool.output.rglob("*") if path.is_file())
+    if check and previous_one is not None:
+        say(f"{tool.name} {count:,}: cold build to check the last cached rebuild")
+        build(tool, True, logs / f"{tool.name}-{count}-verify-cold.log")
+        result.problems += compare(f"run {runs}: one-changed rebuild vs cold", tree_hashes(tool.output), previous_one)
+        if crash_at > 0:
+            result.problems += crash_check(tool, count, runs, logs, crash_at, result)
+    return result
+
+
+def crash_check(tool: Tool, count: int, run: int, logs: Path, crash_at: float, result: Result) -> list[str]:
+    """Kill builds part-way (SIGKILL), rerun with the cache, and compare with a cold build of the same posts.
+
+    Two crashes, each after a fresh edit: a --no-cache build killed at crash_at of the cold time
+    (most files and cache entries being written), and a cached build killed at crash_at of the
+    one-changed time.
+    """
+    problems: list[str] = []
+    crashes = (("--no-cache build", True, result.seconds("cold")), ("cached build", False, result.seconds("one")))
+    for number, (what, cold, seconds) in enumerate(crashes):
+        edited = edit_one(tool, run + number)
+        name = f"{tool.name}-{count}-crash{number + 1}"
+        argv = tool.command(cold)
+        killed = run_measured(argv, tool.site, logs / f"{name}-killed.log", tool.env, kill_after=seconds * crash_at)
+        state = f"killed after {seconds * crash_at:.2f} s" if killed.returncode < 0 else "finished before the kill"
+        rerun = build(tool, False, logs / f"{name}-rerun.log")
+        cached = tree_hashes(tool.output)
+        build(tool, True, logs / f"{name}-cold.log")
+        found = compare(f"after a killed {what}", tree_hashes(tool.output), cached)
+        verdict = "identical to cold" if not found else "DIFFERS from cold"
+        say(f"{tool.name} {count:,}: crash check: edited {edited}, {what} {state}, rerun {_summary(rerun)}: {verdict}")
+        problems += found
+    return problems
+
+
+def _summary(sample: Sample) -> str:
+    lines = [line for line in sample.output.strip().splitlines() if line.startswith("built ")]
+    return f"[{lines[-1].split(' → ')[0]}]" if lines else ""
+
+
+# --- the table -----------------------------------------------------------------------------------------
+
+
+def table(results: list[Result], runs: int) -> list[str]:
+    header = [
+        "tool", "posts", "cold s", "nothing changed s", "one changed s", "peak MB", "files",
+        "cold ×", "nothing ×", "one ×", "memory ×",
+    ]  # fmt: skip
+    rows = [header, ["---"] * len(header)]
+    base = {r.posts: r for r in results if r.tool == "syndicate"}
+    for r in sorted(results, key=lambda r: (r.posts, TOOLS.index(r.tool))):
+        ours = base.get(r.posts)
+        figures = [r.seconds("cold"), r.seconds("nothing"), r.seconds("one"), r.peak_mb()]
+        if ours is None or r is ours:
+            ratios = ["—"] * 4
+        else:
+            mine = [ours.seconds("cold"), ours.seconds("nothing"), ours.seconds("one"), ours.peak_mb()]
+            ratios = [f"{theirs / max(own, 1e-9):.1f}" for theirs, own in zip(figures, mine, strict=True)]
+        rows.append(
+            [r.tool, f"{r.posts:,}", *(f"{x:.2f}" for x in figures[:3]), f"{figures[3]:.0f}", f"{r.files:,}", *ratios]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        if row[0] == "---":
+            cells = ["-" * w if i < 2 else "-" * (w - 1) + ":" for i, w in enumerate(widths)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        f"Median of {runs} run{'s' if runs != 1 else ''}; × = peer / syndicate (higher: syndicate is faster/smaller)."
+    )
+    return lines
+
+
+def target_lines(results: list[Result]) -> list[str]:
+    names = {"cold": "cold", "nothing": "nothing changed", "one": "one changed", "peak": "peak memory"}
+    lines = []
+    for r in results:
+        if r.tool != "syndicate" or r.posts not in TARGETS:
+            continue
+        parts = []
+        for key, limit in TARGETS[r.posts].items():
+            value = r.peak_mb() if key == "peak" else r.seconds(key)
+            unit = "MB" if key == "peak" else "s"
+            mark = "ok" if value <= limit else "MISSED"
+            parts.append(f"{names[key]} {value:.2f} {unit} (≤ {limit:g}) {mark}")
+        lines.append(f"syndicate targets at {r.posts:,} posts: " + "; ".join(parts))
+    return lines
+
+
+# --- main ----------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--posts", type=int, nargs="+", default=[1000, 10000], help="corpus sizes (default 1000 10000)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement; the median is reported (default 3)")
+    parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS), help="tools to run (default all)")
+    parser.add_argument(
+        "--syndicate", type=Path, default=REPO / ".venv" / "bin" / "syndicate", help="syndicate executable"
+    )
+    parser.add_argument(
+        "--work", type=Path, default=OUT / "work", help="where corpora and outputs go (default bench/out/work)"
+    )
+    parser.add_argument("--no-install", action="store_true", help="skip peers that are not installed yet")
+    parser.add_argument(
+        "--crash-at",
+        type=float,
+        default=0.5,
+        help="kill a cached build after this share of its time, then check (0: off)",
+    )
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    pelican_venv = ensure_pelican(not args.no_install) if "pelican" in args.tools else None
+    hugo = ensure_hugo(not args.no_install) if "hugo" in args.tools else None
+    versions = [f"syndicate: {version_of([str(args.syndicate), '--version'])}"]
+    if pelican_venv:
+        versions.append(f"pelican: {version_of([str(pelican_venv / 'bin' / 'pelican'), '--version'])}")
+    if hugo:
+        versions.append(f"hugo: {version_of([hugo, 'version'])}")
+    for line in versions:
+        say(line)
+
+    results: list[Result] = []
+    problems: list[str] = []
+    notes: list[str] = []
+    logs = OUT / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    for count in args.posts:
+        work = args.work / f"{count}"
+        shutil.rmtree(work, ignore_errors=True)
+        say(f"corpus: generating {count:,} posts in {work}")
+        corpus = generate(work / "corpus", count)
+        tools: list[Tool] = []
+        if "syndicate" in args.tools:
+            tools.append(syndicate_tool(corpus, work, args.syndicate))
+        if pelican_venv:
+            tools.append(pelican_tool(corpus, work, pelican_venv))
+        if hugo:
+            tools.append(hugo_tool(corpus, work, hugo))
+        for tool in tools:
+            try:
+                result = measure(tool, count, args.runs, logs, args.crash_at)
+            except RuntimeError as exc:
+                say(f"{tool.name} {count:,}: failed, left out of the table: {exc}")
+                problems.append(f"{tool.name} at {count:,} posts failed: {exc}")
+                continue
+            results.append(result)
+            problems += [f"{tool.name} at {count:,} posts: {p}" for p in result.problems]
+            notes += [f"{tool.name} at {count:,} posts: {n}" for n in result.notes]
+            tool.reset()  # outputs of 10,000 posts take about a gigabyte each
+
+    lines = table(results, args.runs)
+    notes = target_lines(results) + notes
+    checked = any(r.tool == "syndicate" for r in results)
+    if checked:
+        notes.append(
+            "byte-identical check (cached rebuilds vs cold builds, every file hashed"
+            + (", also after a killed build" if args.crash_at > 0 else "")
+            + "): "
+            + ("all identical" if not any(r.problems for r in results) else "DIFFERENCES, see below")
+        )
+    print()
+    print("\n".join(lines))
+    print()
+    for line in notes + problems:
+        print(line)
+    machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    markdown = [
+        "# Build benchmark",
+        "",
+        f"`python bench/build_bench.py --posts {' '.join(map(str, args.posts))} --runs {args.runs}` "
+        f"on {machine}, {time.strftime('%Y-%m-%d')}.",
+        "",
+        *[f"- {v}" for v in versions],
+        "",
+        *lines,
+        "",
+        "Every tool builds RSS + Atom for the site and every tag and category, full content, 100 items a feed;",
+        "syndicate also writes JSON Feed, the weekly newsletter issues, an index page and OPML (the peers write",
+        "feeds only). Wall-clock seconds including start-up; peak MB is the whole process tree's resident memory.",
+        "",
+        *[f"- {line}" for line in notes + problems],
+    ]
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "results.md").write_text("\n".join(markdown) + "\n", encoding="utf-8")
+    print(f"\nwrote {OUT / 'results.md'}")
+
+
+if __name__ == "__main__":
+    main()
