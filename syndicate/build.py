@@ -133,12 +133,16 @@ def plan_feeds(site: LoadedSite, plan: OutputPlan, reuse: Reuse = NO_REUSE) -> l
 
 def plan_site(site: LoadedSite, warn: Warn, reuse: Reuse = NO_REUSE, plan: OutputPlan | None = None) -> OutputPlan:
     plan = plan if plan is not None else OutputPlan()
-    links = plan_feeds(site, plan, reuse)
     config = site.config
+    digest = None
     if config.digest.enabled:
-        from .digest_build import plan_digest
+        from .digest_build import start_digest
 
-        links.extend(plan_digest(site.config, site.entries, plan, site.today, warn, reuse))
+        # issues render in worker processes while this one writes the feeds
+        digest = start_digest(config, site.entries, plan, site.today, reuse)
+    links = plan_feeds(site, plan, reuse)
+    if digest is not None:
+        links.extend(digest.finish(plan, warn))
     plan.add("index.html", index_page(config.site, links, config.templates_dir), "the feed index page")
     plan.add("feeds.opml", opml_document(config.site, links), "the OPML list")
     return plan
@@ -152,6 +156,7 @@ def build(
     keep_going: bool = False,
     durable: bool = True,
     use_cache: bool = True,
+    progress: Warn | None = None,
 ) -> BuildResult:
     """Read, render and write the whole site; with the cache, only what changed is redone."""
     started = time.perf_counter()
@@ -166,12 +171,16 @@ def build(
         # nothing changed since the last build: every output is known to be exactly right
         report = WriteReport((), len(record.outputs), ())
         return BuildResult(record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0)
-    site, errors = load_site(config, today, warn, keep_going=keep_going, cache=cache, scanned=scanned)
+    site, errors = load_site(
+        config, today, warn, keep_going=keep_going, cache=cache, scanned=scanned, progress=progress
+    )
     if errors and not keep_going:
         raise BuildFailed(tuple(errors))
     record.invalidate()  # from here until the new record is saved, a crash means "regenerate everything"
     plan = OutputPlan()
     plan.stream_to(config.output_dir, durable=durable)  # outputs go to disk as made: memory stays bounded
+    if progress is not None and len(site.entries) >= 300:
+        progress(f"writing the feeds and newsletter issues of {len(site.entries)} posts to {config.output_dir}")
     plan_site(site, warn, Reuse(record, config.output_dir), plan)
     report = write_plan(config.output_dir, plan, durable=durable)
     cache.save()

@@ -23,6 +23,11 @@ def warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
+def _progress(message: str) -> None:
+    """What a long job is doing now, on a terminal only (never in logs or pipes)."""
+    click.echo(click.style(f"… {message}", dim=True), err=True)
+
+
 def _today(value: str | None, config: Config) -> date:
     if value is None:
         return datetime.now(config.site.timezone).date()  # the clock, read once, at the edge
@@ -99,7 +104,10 @@ def _build_once(config: Config, today_s: str | None, keep_going: bool, no_cache:
     from .build import build as run_build
 
     try:
-        result = run_build(config, _today(today_s, config), warn, keep_going=keep_going, use_cache=not no_cache)
+        progress = _progress if sys.stderr.isatty() else None
+        result = run_build(
+            config, _today(today_s, config), warn, keep_going=keep_going, use_cache=not no_cache, progress=progress
+        )
     except SyndicateError as exc:
         if exit_on_error:
             raise

@@ -85,15 +85,14 @@ def issue_entry(config: Config, issue: Issue, subject: str) -> Entry:
     return dataclasses.replace(entry, id=f"tag:{host},{day}:newsletter/{issue.key}")
 
 
-def plan_digest(
+def start_digest(
     config: Config,
     entries: Sequence[Entry],
     plan: OutputPlan,
     today: date,
-    warn: Warn,
     reuse: Reuse | None = None,
-) -> list[FeedLink]:
-    """Write every completed week's issue, the archive page and the issues' feeds.
+) -> DigestWork:
+    """Start rendering every completed week's issue; `finish` writes them with the archive and feeds.
 
     An issue whose posts and announcements are unchanged since the last build
     (same keys: the build record's salt covers templates and settings) is kept
@@ -117,11 +116,41 @@ def plan_digest(
                 plan.keep(base + name, origin, recipe)
             continue
         stale.append((_light(issue), recipe))
-    for key, recipe, files, warnings in _render_many(config, stale):
-        for message in warnings:
-            warn(message)
-        for name, data in zip(names, files, strict=True):
-            plan.add(f"newsletter/{key}/{name}", data, f"newsletter issue {key}", recipe)
+    return DigestWork(config, issues, _render_many(config, stale))
+
+
+@dataclass
+class DigestWork:
+    """Issues being rendered (in worker processes when there are many) while the caller goes on."""
+
+    config: Config
+    issues: list[tuple[Issue, str]]
+    results: Iterator[tuple[str, str, list[bytes], tuple[str, ...]]]
+
+    def finish(self, plan: OutputPlan, warn: Warn) -> list[FeedLink]:
+        """Collect the rendered issues, then write the archive page and the issues' feeds."""
+        names = ("index.html", "issue.txt", "issue.eml")
+        for key, recipe, files, warnings in self.results:
+            for message in warnings:
+                warn(message)
+            for name, data in zip(names, files, strict=True):
+                plan.add(f"newsletter/{key}/{name}", data, f"newsletter issue {key}", recipe)
+        return _plan_archive(self.config, self.issues, plan)
+
+
+def plan_digest(
+    config: Config,
+    entries: Sequence[Entry],
+    plan: OutputPlan,
+    today: date,
+    warn: Warn,
+    reuse: Reuse | None = None,
+) -> list[FeedLink]:
+    """Write every completed week's issue, the archive page and the issues' feeds."""
+    return start_digest(config, entries, plan, today, reuse).finish(plan, warn)
+
+
+def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputPlan) -> list[FeedLink]:
     archive_url = urljoin(config.output_url, "newsletter/")
     archive = [ArchiveItem(issue, subject, issue_url(config, issue.key)) for issue, subject in reversed(issues)]
     page = render(
@@ -180,21 +209,33 @@ PARALLEL_ISSUES = 24  # fewer issues than this render faster in one process
 def _render_many(
     config: Config, stale: list[tuple[Issue, str]]
 ) -> Iterator[tuple[str, str, list[bytes], tuple[str, ...]]]:
-    """Render issues (premailer and MIME included), across processes when there are many."""
+    """Render issues (premailer and MIME included), across processes when there are many.
+
+    The worker processes start at once; the returned iterator only collects.
+    """
     workers = min(os.cpu_count() or 1, 4)
     if len(stale) < PARALLEL_ISSUES or workers < 2:
-        yield from _render_chunk(config, stale)
-        return
+        return iter(_render_chunk(config, stale))
+    return _collect(config, stale, workers)
+
+
+def _collect(
+    config: Config, stale: list[tuple[Issue, str]], workers: int
+) -> Iterator[tuple[str, str, list[bytes], tuple[str, ...]]]:
     size = max(4, len(stale) // (workers * 4))
     chunks = [stale[i : i + size] for i in range(0, len(stale), size)]
     try:
         pool = ProcessPoolExecutor(max_workers=workers)
-    except (OSError, RuntimeError):
-        yield from _render_chunk(config, stale)
-        return
-    with pool:
-        for part in pool.map(_render_chunk, [config] * len(chunks), chunks):
-            yield from part
+        futures = [pool.submit(_render_chunk, config, chunk) for chunk in chunks]  # start now, collect later
+    except (OSError, RuntimeError):  # no worker processes here: render in this one
+        return iter(_render_chunk(config, stale))
+
+    def results() -> Iterator[tuple[str, str, list[bytes], tuple[str, ...]]]:
+        with pool:
+            for future in futures:
+                yield from future.result()
+
+    return results()
 
 
 def _text_file(config: Config, result: Rendered) -> bytes:

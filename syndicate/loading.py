@@ -25,6 +25,7 @@ from .sources.markdown import find_posts, read_post_bytes
 Warn = Callable[[str], None]
 PARALLEL_MIN = 400  # fewer uncached posts than this render faster in one process
 CHUNK = 200
+PROGRESS_MIN = 300  # report progress only for work that takes a noticeable time
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,11 @@ def _render_all(jobs: list[tuple[str, str, bytes]], site: Site) -> list[Entry | 
 
 
 def read_entries(
-    config: Config, warn: Warn, cache: EntryCache, scanned: tuple[list[SourceFile], list[SyndicateError]] | None = None
+    config: Config,
+    warn: Warn,
+    cache: EntryCache,
+    scanned: tuple[list[SourceFile], list[SyndicateError]] | None = None,
+    progress: Warn | None = None,
 ) -> tuple[list[Entry], list[SyndicateError]]:
     """Every post from every source as a rendered Entry (cached when unchanged), and every error."""
     files, read_errors = scanned if scanned is not None else scan_markdown(config)
@@ -146,6 +151,8 @@ def read_entries(
                 entry = replace(render_entry(post, config.site), key=key)
                 cache.put(key, entry)
             entries.append(entry)
+    if progress is not None and len(todo) >= PROGRESS_MIN:
+        progress(f"rendering {len(todo)} new or changed posts ({len(entries)} from the cache)")
     for result in _render_all(todo, config.site):
         if isinstance(result, SourceError):
             errors.append(result)
@@ -163,9 +170,10 @@ def load_site(
     keep_going: bool = False,
     cache: EntryCache | None = None,
     scanned: tuple[list[SourceFile], list[SyndicateError]] | None = None,
+    progress: Warn | None = None,
 ) -> tuple[LoadedSite, list[SyndicateError]]:
     cache = cache if cache is not None else EntryCache(None, "")
-    entries, errors = read_entries(config, warn, cache, scanned)
+    entries, errors = read_entries(config, warn, cache, scanned, progress)
     if errors and not keep_going:
         return LoadedSite(config, (), today), errors
     tz = config.site.timezone
