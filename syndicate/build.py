@@ -161,8 +161,9 @@ def build(
     """Read, render and write the whole site; with the cache, only what changed is redone."""
     started = time.perf_counter()
     salt = build_salt(config.path.read_bytes(), (config.templates_dir, builtin_templates()))
-    cache = EntryCache.open(config.root, salt, enabled=use_cache)
-    record = BuildRecord.open(config.root, salt, config.output_dir, enabled=use_cache)
+    # without the cache (--no-cache) nothing from earlier builds is read, but this build is recorded
+    cache = EntryCache.open(config.root, salt, enabled=True, fresh=not use_cache)
+    record = BuildRecord.open(config.root, salt, config.output_dir, enabled=True, fresh=not use_cache)
     scanned = scan_markdown(config)
     fingerprint = ""
     if all(source.kind == "markdown" for source in config.sources) and not scanned[1]:

@@ -73,20 +73,21 @@ class EntryCache:
 
     folder: Path | None  # None: caching disabled
     salt: str
+    readable: bool = True  # False: start afresh (--no-cache) but still save what this build renders
     shards: dict[int, dict[str, Entry]] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     dirty: set[int] = field(default_factory=set)
 
     @classmethod
-    def open(cls, root: Path, salt: str, *, enabled: bool) -> EntryCache:
-        return cls(root / CACHE_DIR / f"entries-v{FORMAT}" if enabled else None, salt)
+    def open(cls, root: Path, salt: str, *, enabled: bool, fresh: bool = False) -> EntryCache:
+        return cls(root / CACHE_DIR / f"entries-v{FORMAT}" if enabled else None, salt, readable=not fresh)
 
     def _load(self, shard: int) -> dict[str, Entry]:
         found = self.shards.get(shard)
         if found is not None:
             return found
         entries: dict[str, Entry] = {}
-        if self.folder is not None:
+        if self.folder is not None and self.readable:
             try:
                 with (self.folder / f"{shard:02d}.pickle").open("rb") as handle:
                     stored_salt, stored = pickle.load(handle)  # noqa: S301 - our own file, salted and versioned
@@ -147,12 +148,14 @@ class BuildRecord:
     posts: int = 0
 
     @classmethod
-    def open(cls, root: Path, salt: str, out_dir: Path, *, enabled: bool) -> BuildRecord:
+    def open(cls, root: Path, salt: str, out_dir: Path, *, enabled: bool, fresh: bool = False) -> BuildRecord:
         if not enabled:
             return cls(None)
         name = digest_of(str(out_dir.resolve()))[:16]
         path = root / CACHE_DIR / f"build-{name}-v{FORMAT}.json"
         record = cls(path, salt=salt)
+        if fresh:  # --no-cache: trust nothing from before, but record this build for the next one
+            return record
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("salt") == salt:

@@ -8,6 +8,7 @@ the post's own URL, so feeds and emails only ever carry absolute URLs.
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 import re
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
@@ -152,7 +153,7 @@ def render_entry(post: Post, site: Site) -> Entry:
         summary_text = one_line(post.title)
         summary = html.escape(summary_text, quote=False)
     return Entry(
-        post=post,
+        post=replace(post, body="", summary=None),  # rendered below; the source text is not needed again
         id=post_id(post, site),
         link=link,
         title=one_line(post.title),

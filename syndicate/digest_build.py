@@ -29,7 +29,7 @@ from .digest import (
 )
 from .errors import SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
-from .loading import Warn, load_site
+from .loading import Warn, load_site, worker_context
 from .message import build_message, greeting_for
 from .model import Entry, Post
 from .output import OutputPlan
@@ -225,7 +225,7 @@ def _collect(
     size = max(4, len(stale) // (workers * 4))
     chunks = [stale[i : i + size] for i in range(0, len(stale), size)]
     try:
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=worker_context())
         futures = [pool.submit(_render_chunk, config, chunk) for chunk in chunks]  # start now, collect later
     except (OSError, RuntimeError):  # no worker processes here: render in this one
         return iter(_render_chunk(config, stale))

@@ -6,6 +6,7 @@ spread over worker processes when there are enough of them to pay for it.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +24,13 @@ from .select import check_unique, is_visible, newest_first, week_of
 from .sources.markdown import find_posts, read_post_bytes
 
 Warn = Callable[[str], None]
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Workers start from a small server process, not as copies of this one: a fork after
+    thousands of posts are loaded would count that memory again in every worker."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
 PARALLEL_MIN = 400  # fewer uncached posts than this render faster in one process
 CHUNK = 200
 PROGRESS_MIN = 300  # report progress only for work that takes a noticeable time
@@ -110,7 +118,7 @@ def _render_all(jobs: list[tuple[str, str, bytes]], site: Site) -> list[Entry | 
         return _render_files(jobs, site)
     chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
             results: list[Entry | SourceError] = []
             for part in pool.map(_render_files, chunks, [site] * len(chunks)):
                 results.extend(part)
