@@ -44,14 +44,14 @@ def digest_of(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
-def folder_digest(folders: Iterable[Path | None]) -> str:
+def folder_digest(folders: Iterable[Path | None], pattern: str = "*") -> str:
     """A hash of every file below the given folders (templates), by name and content."""
     parts: list[bytes | str] = []
     for folder in folders:
         if folder is None or not folder.is_dir():
             continue
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
+        for path in sorted(folder.rglob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
                 parts += [str(path.relative_to(folder)), path.read_bytes()]
     return digest_of(*parts)
 
@@ -229,4 +229,5 @@ def build_salt(config_bytes: bytes, templates: Iterable[Path | None]) -> str:
         except PackageNotFoundError:
             parts.append(f"{package} ?")
     versions = "; ".join(parts)
-    return digest_of(versions, config_bytes, folder_digest(templates))
+    code = folder_digest([Path(__file__).parent], "*.py")  # our own code too: a fix changes outputs without a version bump
+    return digest_of(versions, code, config_bytes, folder_digest(templates))

@@ -277,7 +277,11 @@ def _delays(text: str) -> tuple[float, ...]:
 @click.option("--smtp-security", type=click.Choice(["starttls", "ssl", "none"]), help="Override [smtp] security.")
 @click.option("--status", "show_status", is_flag=True, help="Show where the issue (or every issue) stands, and exit.")
 @click.option("--resend-unknown", is_flag=True, help="Also send to recipients whose earlier outcome is unknown.")
-@click.option("--retry-failed", is_flag=True, help="Also send again to recipients the server refused (5xx).")
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Also send again to recipients the server refused (5xx); re-subscribe bounced ones first.",
+)
 @click.option(
     "--mark-sent",
     multiple=True,
@@ -473,7 +477,7 @@ def serve(host: str, port: int, watch: bool, quiet: bool, site: Path) -> None:
         secret_from_env()
     except SyndicateError as exc:
         _warn(f"unsubscribe links will answer 503: {exc}")
-    if not config.output_dir.is_dir():
+    if not watch and not config.output_dir.is_dir():
         _warn(f"{config.output_dir} does not exist yet; run `syndicate build` first")
     log = None if quiet else (lambda line: click.echo(line, err=True))
     try:
@@ -482,32 +486,21 @@ def serve(host: str, port: int, watch: bool, quiet: bool, site: Path) -> None:
         raise DeliveryError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
     shown_host = f"[{host}]" if ":" in host else host
     click.echo(f"serving {config.output_dir} at http://{shown_host}:{server.server_port}/ (Ctrl+C to stop)")
-    stop = threading.Event()
-    if watch:
-        threading.Thread(target=_watch, args=(site, stop), daemon=True).start()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped", err=True)
-    finally:
-        stop.set()
-        server.server_close()
-
-
-def _watch(site: Path, stop: threading.Event) -> None:
-    """Rebuild on every change of the sources, templates or config (errors are printed, never fatal)."""
-    import watchfiles
-
-    from .build import build
-
-    config = _config(site)
-    paths = [config.path, *(Path(s.location) for s in config.sources if s.kind == "markdown")]
-    if config.templates_dir is not None:
-        paths.append(config.templates_dir)
-    for _changes in watchfiles.watch(*[p for p in paths if p.exists()], stop_event=stop):
+    if not watch:
         try:
-            config = _config(site)
-            result = build(config, _today(None, config), _warn)
-            click.echo(f"rebuilt: {len(result.report.written)} files written", err=True)
-        except SyndicateError as exc:
-            click.echo(f"error: {exc}", err=True)
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
+        finally:
+            server.server_close()
+        return
+    from .cli import _build_once
+    from .watch import watch_and_rebuild
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _build_once(config, None, False, False, exit_on_error=False)
+        watch_and_rebuild(config, lambda: _build_once(_config(site), None, False, False, exit_on_error=False))
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -8,9 +8,11 @@ the post's own URL, so feeds and emails only ever carry absolute URLs.
 from __future__ import annotations
 
 import html
-from dataclasses import replace
 import re
+from dataclasses import replace
+from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import cmarkgfm
@@ -76,15 +78,63 @@ def render_markdown(text: str) -> str:
     return html_text
 
 
+MAX_DEPTH = 512  # Blink's limit on element nesting; the sanitizer's time grows with depth squared
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)\b[^>]*?(/?)>")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+
+
+def flatten_deep(fragment: str) -> str:
+    """Drop the tags (never the text) of elements nested deeper than MAX_DEPTH.
+
+    100,000 nested <div>s take the sanitizer half a minute; no real post nests a tenth of the limit.
+    The depth is counted from the tags as written, which is all a pathological input needs.
+    """
+    if fragment.count("<") <= MAX_DEPTH:
+        return fragment
+    depth = 0
+
+    def keep(match: re.Match[str]) -> str:
+        nonlocal depth
+        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+        if name in _VOID or self_closing:
+            return match.group(0)
+        if closing:
+            depth = max(depth - 1, 0)
+            return match.group(0) if depth < MAX_DEPTH else ""
+        depth += 1
+        return match.group(0) if depth <= MAX_DEPTH else ""
+
+    return _TAG.sub(keep, fragment)
+
+
+@lru_cache(maxsize=1 << 14)
+def usable_base(url: str) -> bool:
+    """True when the sanitizer's URL parser (ammonia's, WHATWG rules) accepts `url` as a base for relative links.
+
+    Python's urljoin accepts hosts such as "bad host" or ports such as 99999 that it refuses.
+    """
+    try:
+        nh3.clean("", url_relative=("rewrite_with_base", url))
+    except ValueError:
+        return False
+    return True
+
+
 def sanitize_html(fragment: str, base_url: str) -> str:
-    """Allowlist-sanitize an HTML fragment and make every URL in it absolute."""
+    """Allowlist-sanitize an HTML fragment and make every URL in it absolute.
+
+    When `base_url` is not a usable URL, relative links are dropped rather than resolved wrongly.
+    """
+    relative: tuple[Literal["rewrite_with_base"], str] | Literal["deny"] = (
+        ("rewrite_with_base", base_url) if usable_base(base_url) else "deny"
+    )
     cleaned = nh3.clean(
-        drop_forbidden_refs(xml_safe(fragment)),
+        flatten_deep(drop_forbidden_refs(xml_safe(fragment))),
         tags=_TAGS,
         clean_content_tags=_CLEAN_CONTENT,
         attributes=_ATTRIBUTES,
         url_schemes=_URL_SCHEMES,
-        url_relative=("rewrite_with_base", base_url),
+        url_relative=relative,
         filter_style_properties={"text-align"},
         link_rel=None,
     )
@@ -97,15 +147,29 @@ def html_to_text(fragment: str) -> str:
     return _SPACES.sub(" ", xml_safe(text)).strip()
 
 
+def _followable(url: str, base: str) -> str | None:
+    """`url` made absolute against `base`, or None when that is no http(s)/mailto URL a reader can use."""
+    try:
+        joined = urljoin(base, url.strip())
+        scheme = urlsplit(joined).scheme
+    except ValueError:  # such as an unclosed IPv6 bracket
+        return None
+    if scheme == "mailto" or (scheme in ("http", "https") and usable_base(joined)):
+        return joined
+    return None
+
+
 def absolute_url(url: str, base: str) -> str:
-    joined = urljoin(base, url.strip())
-    return joined if urlsplit(joined).scheme in ("http", "https", "mailto") else base
+    """`url` made absolute against `base`; `base` itself when the result is no URL a reader can use."""
+    return _followable(url, base) or base
 
 
 def post_link(post: Post, site: Site) -> str:
-    """Front-matter url (made absolute), else the site's permalink pattern."""
-    if post.url:
-        return absolute_url(post.url, site.url)
+    """Front-matter (or feed) url made absolute, else the site's permalink pattern (also when the url
+    is unusable, such as a feed item's link with a space in its host)."""
+    link = _followable(post.url, site.url) if post.url else None
+    if link is not None:
+        return link
     local = post.published.astimezone(site.timezone)
     path = site.permalink.format(
         year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}", slug=post.slug
@@ -133,7 +197,24 @@ def post_id(post: Post, site: Site) -> str:
     return f"tag:{domain},{day}:{prefix}{post.slug}"
 
 
+def whole_minute_offset(moment: datetime) -> datetime:
+    """The same instant with an offset RFC 822 and RFC 3339 can write: before standard time,
+    zones ran on local mean time (Amsterdam was +00:19:32 in 1900); such instants are given in UTC."""
+    offset = moment.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        return moment.astimezone(UTC)
+    return moment
+
+
 def render_entry(post: Post, site: Site) -> Entry:
+    if post.published.utcoffset() != whole_minute_offset(post.published).utcoffset() or (
+        post.updated is not None and whole_minute_offset(post.updated) is not post.updated
+    ):
+        post = replace(
+            post,
+            published=whole_minute_offset(post.published),
+            updated=whole_minute_offset(post.updated) if post.updated else None,
+        )
     link = post_link(post, site)
     body = post.body
     if post.body_format == "markdown":

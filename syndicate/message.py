@@ -17,12 +17,17 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
+
 from .config import Config
 from .digest import GREETING, UNSUBSCRIBE, Rendered, unsubscribe_url
 from .errors import DeliveryError
 from .text import one_line, short_hash
 
 ComposedIssue = Rendered  # the name the delivery side uses
+# CRLF, and header lines up to RFC 5322's 998: at the default 78 the email package turns a long
+# List-Unsubscribe URL into RFC 2047 encoded words, which no mail client reads as a URL.
+WIRE_POLICY = SMTP.clone(max_line_length=998)
 _PLACEHOLDER = re.compile(f"{re.escape(GREETING)}|{re.escape(UNSUBSCRIBE)}")
 MAX_NAME = 80
 TEXT_WIDTH = 78
@@ -40,11 +45,17 @@ def _domain(config: Config) -> str:
 
 
 def _address(name: str, email: str, what: str) -> Address:
-    if any(c in email for c in "\r\n\x00") or "@" not in email:
-        raise DeliveryError(f"{what} address {email!r} is not a valid e-mail address")
-    local, _, domain = email.rpartition("@")
+    """A header address from untrusted parts: the address must be one plain addr-spec,
+    and the name can only ever be display text."""
     try:
-        return Address(display_name=one_line(name)[:MAX_NAME], username=local, domain=domain)
+        valid = validate_email(email, check_deliverability=False, allow_display_name=False)
+    except (EmailNotValidError, TypeError) as exc:
+        raise DeliveryError(f"{what} address {email!r} is not a valid e-mail address: {exc}") from None
+    local, _, domain = valid.normalized.rpartition("@")
+    # "=?" would start an RFC 2047 encoded word that mail readers decode into other text
+    display = one_line(name)[:MAX_NAME].replace("=?", "= ?")
+    try:
+        return Address(display_name=display, username=local, domain=domain)
     except (ValueError, IndexError) as exc:
         raise DeliveryError(f"{what} address {email!r} is not valid: {exc}") from None
 
@@ -83,7 +94,7 @@ def build_message(config: Config, issue: Rendered, recipient: Recipient | None) 
     mailto = config.digest.unsubscribe_mailto or sender.email
     greeting = greeting_for(recipient.name) if recipient else "Hello,"
 
-    msg = EmailMessage(policy=SMTP)
+    msg = EmailMessage(policy=WIRE_POLICY)
     msg["From"] = _address(sender.name, sender.email, "sender")
     if recipient is not None:
         msg["To"] = _address(recipient.name, recipient.email, "recipient")

@@ -70,12 +70,14 @@ class OutputPlan:
     durable: bool = True
     streamed_written: list[str] = field(default_factory=list)
     streamed_unchanged: int = 0
+    known: set[str] = field(default_factory=set)  # paths an earlier (maybe killed) build may have written
 
     def stream_to(self, out_dir: Path, *, durable: bool = True) -> None:
         """Write each file as soon as it is added instead of holding every output in memory."""
         out_dir.mkdir(parents=True, exist_ok=True)
         remove_orphan_temporaries(out_dir)
         self.sink, self.durable = out_dir, durable
+        self.known = written_before(out_dir)
 
     def _claim(self, rel: str, origin: str) -> None:
         safe_relative(rel)
@@ -88,6 +90,7 @@ class OutputPlan:
         if recipe is None:  # made from nothing but what the record's salt covers: its bytes identify it
             recipe = "sha256:" + hashlib.sha256(data).hexdigest()
         if self.sink is not None:
+            self.note(self.sink, rel)
             if write_if_changed(self.sink / rel, data, durable=self.durable):
                 self.streamed_written.append(rel)
             else:
@@ -96,6 +99,15 @@ class OutputPlan:
         self.files[rel] = (data, origin)
         if recipe is not None:
             self.recipes[rel] = recipe
+
+    def note(self, out_dir: Path, rel: str) -> None:
+        """Journal a path before its first write, so a build killed before it writes the manifest
+        still has every file it made removed by the next build if that one no longer makes it."""
+        if rel in self.known:
+            return
+        with (out_dir / PENDING).open("a", encoding="utf-8") as journal:
+            journal.write(rel + "\n")  # flushed on close: a killed process cannot lose it
+        self.known.add(rel)
 
     def keep(self, rel: str, origin: str, recipe: str) -> None:
         self._claim(rel, origin)
@@ -117,6 +129,19 @@ class WriteReport:
 
 
 MANIFEST = ".syndicate-manifest"
+PENDING = MANIFEST + ".pending"  # paths a running build has started writing, until the new manifest is in place
+
+
+def written_before(out_dir: Path) -> set[str]:
+    """Every path an earlier build wrote or started to write: its manifest and any unfinished journal."""
+    paths: set[str] = set()
+    for name in (MANIFEST, PENDING):
+        try:
+            text = (out_dir / name).read_text(encoding="utf-8", errors="replace")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            continue
+        paths.update(line for line in text.splitlines() if line)
+    return paths
 
 
 def write_plan(out_dir: Path, plan: OutputPlan, *, durable: bool = True) -> WriteReport:
@@ -128,11 +153,13 @@ def write_plan(out_dir: Path, plan: OutputPlan, *, durable: bool = True) -> Writ
     if plan.sink is None:
         out_dir.mkdir(parents=True, exist_ok=True)
         remove_orphan_temporaries(out_dir)
+        plan.known = written_before(out_dir)
     written: list[str] = list(plan.streamed_written)
     unchanged = plan.streamed_unchanged + len(plan.kept)
     for rel in sorted(plan.files):
         if plan.sink is not None:
             break
+        plan.note(out_dir, rel)
         if write_if_changed(out_dir / rel, plan.files[rel][0], durable=durable):
             written.append(rel)
         else:
@@ -142,16 +169,14 @@ def write_plan(out_dir: Path, plan: OutputPlan, *, durable: bool = True) -> Writ
     manifest_path = out_dir / MANIFEST
     if not manifest_path.exists() or manifest_path.read_bytes() != manifest:
         atomic_write(manifest_path, manifest, durable=durable)
+    (out_dir / PENDING).unlink(missing_ok=True)  # the manifest now lists everything this build made
     return WriteReport(tuple(written), unchanged, tuple(removed))
 
 
 def _remove_stale(out_dir: Path, keep: set[str], durable: bool) -> list[str]:
-    manifest = out_dir / MANIFEST
-    if not manifest.exists():
-        return []
     removed = []
-    for rel in manifest.read_text(encoding="utf-8").splitlines():
-        if not rel or rel in keep:
+    for rel in sorted(written_before(out_dir)):
+        if rel in keep:
             continue
         try:
             target = out_dir / safe_relative(rel)

@@ -107,8 +107,12 @@ def email_key(email: str) -> str:
 
 
 def clean_name(text: str) -> str:
-    """A display name as one plain line: no controls, no CR/LF, bounded length."""
-    return one_line(text)[:MAX_NAME].strip()
+    """A display name as one plain line: no controls, no CR/LF, bounded length.
+
+    "=?" is split up so the name cannot pass for an RFC 2047 encoded-word, which
+    mail programs would decode into other text (such as "Bcc: …") in To:.
+    """
+    return one_line(text).replace("=?", "= ?")[:MAX_NAME].strip()
 
 
 def parse_tags(text: str) -> frozenset[str] | None:

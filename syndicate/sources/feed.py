@@ -138,7 +138,10 @@ def parse_feed_bytes(
 def feedparser_problems(data: bytes, url: str) -> list[str]:
     """What feedparser itself finds wrong with a feed: not well-formed, items without title, link, id or date."""
     del url  # the caller names the file
-    parsed = _feedparser_parse(data, headers=None)
+    try:
+        parsed = _feedparser_parse(data, None, "")
+    except SourceError as exc:
+        return [f"feedparser: {exc.message}"]
     problems: list[str] = []
     if parsed.get("bozo"):
         problems.append(f"feedparser: {_describe(parsed.get('bozo_exception'))}")
@@ -508,15 +511,20 @@ def _strip_internal_subset(text: str) -> tuple[str, bool]:
 # ---------------------------------------------------------------- XML feeds through feedparser
 
 
-def _feedparser_parse(data: bytes, headers: Mapping[str, str] | None) -> Any:
+def _feedparser_parse(data: bytes, headers: Mapping[str, str] | None, url: str) -> Any:
     # Bytes must go in as a stream: feedparser.parse() tries to open() a bytes
     # argument as a file name first, so feed bytes like b"/etc/passwd" would be read from disk.
-    return feedparser.parse(
-        io.BytesIO(data),
-        response_headers=dict(headers) if headers else None,
-        resolve_relative_uris=False,  # done below, in the order xml:base → item link → feed URL
-        sanitize_html=False,  # content.sanitize_html (nh3) is the one sanitizer
-    )
+    try:
+        return feedparser.parse(
+            io.BytesIO(data),
+            response_headers=dict(headers) if headers else None,
+            resolve_relative_uris=False,  # done below, in the order xml:base → item link → feed URL
+            sanitize_html=False,  # content.sanitize_html (nh3) is the one sanitizer
+        )
+    except Exception as exc:  # noqa: BLE001 - feedparser 6 raises ValueError/KeyError on some broken feeds
+        raise SourceError(
+            f"the feed is too broken to read ({type(exc).__name__}: {exc}); check it with a feed validator", path=url
+        ) from None
 
 
 def _describe(exc: object) -> str:
@@ -526,7 +534,7 @@ def _describe(exc: object) -> str:
 
 
 def _xml_items(data: bytes, url: str, tz: ZoneInfo, warn: Warn) -> tuple[list[_Item | SourceError], datetime | None]:
-    parsed = _feedparser_parse(prepare_xml(data, url, warn), _FEED_CONTENT_TYPE)
+    parsed = _feedparser_parse(prepare_xml(data, url, warn), _FEED_CONTENT_TYPE, url)
     entries = parsed.get("entries", [])
     if not parsed.get("version") and not entries:
         raise _not_a_feed(data, url, parsed)

@@ -157,8 +157,13 @@ def parse_front_matter(kind: str, front: str, path: str, first_line: int) -> dic
                 path=path,
                 line=first_line + mark.line if mark else first_line,
             ) from None
+        except yaml.reader.ReaderError as exc:  # a character YAML does not allow, such as a control character
+            at = first_line + front.count("\n", 0, exc.position)
+            what = f"character U+{exc.character:04X}" if isinstance(exc.character, int) else "a character"
+            raise SourceError(f"YAML front matter: {what} is not allowed; remove it", path=path, line=at) from None
         except yaml.YAMLError as exc:
-            raise SourceError(f"YAML front matter: {exc}", path=path, line=first_line) from None
+            problem = " ".join(str(exc).split())  # one line, whatever the library wrote
+            raise SourceError(f"YAML front matter: {problem}", path=path, line=first_line) from None
         except RecursionError:
             raise SourceError("YAML front matter is nested too deeply", path=path, line=first_line) from None
     if data is None:

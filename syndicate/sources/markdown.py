@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateparser
@@ -32,8 +34,8 @@ _FILL_A, _FILL_B = datetime(2000, 1, 1), datetime(2001, 2, 2)  # see to_datetime
 EARLIEST_YEAR, LATEST_YEAR = 1000, 9000
 
 
-class DateOutOfRange(ValueError):
-    """A real date, but one no feed can carry."""
+class UnusableDate(ValueError):
+    """A date that reads, but that no feed can carry; the message says what to write instead."""
 
 
 # front-matter key → the Post field it feeds; first spelling found wins
@@ -120,6 +122,23 @@ def read_post_bytes(data: bytes, path: str, tz: ZoneInfo, stem: str) -> Post:
     return post_from_meta(meta, body, path, tz, stem, front, first_line)
 
 
+_HOST = re.compile(r"^(?:[\w-]+(?:\.[\w-]+)*\.?|[0-9A-Fa-f:.]+)$")  # a name, or an IP address
+
+
+def is_link(text: str) -> bool:
+    """A path, or an http(s) URL with a host a browser would accept: no spaces, controls or other schemes."""
+    if not text or re.search(r"[\s\x00-\x1f\x7f]", text):
+        return False
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return False
+    if parts.scheme not in ("", "http", "https"):
+        return False
+    return not parts.netloc or bool(parts.hostname and _HOST.match(parts.hostname))
+
+
 def _pick(meta: Mapping[str, Any], field: str) -> tuple[str | None, Any]:
     for key in _ALIASES[field]:
         if key in meta:
@@ -151,17 +170,20 @@ def to_datetime(value: object, tz: ZoneInfo) -> datetime:
             try:
                 # dateutil fills whatever the text lacks from a default (today, unless told):
                 # parse against two different defaults and refuse text without a full date.
-                result = dateparser.parse(text, default=_FILL_A)
-                if result.date() != dateparser.parse(text, default=_FILL_B).date():
-                    raise ValueError(f"{text!r} is not a full date with year, month and day")
+                # A zone name it does not know ("10:00 XYZ") is a warning there; here it is an error.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", dateparser.UnknownTimezoneWarning)
+                    result = dateparser.parse(text, default=_FILL_A)
+                    if result.date() != dateparser.parse(text, default=_FILL_B).date():
+                        raise ValueError(f"{text!r} is not a full date with year, month and day")
+            except dateparser.UnknownTimezoneWarning:
+                raise UnusableDate("its time zone name is not known; write an offset such as +02:00 instead") from None
             except (ValueError, OverflowError, dateparser.ParserError) as exc:
                 raise ValueError(str(exc)) from None
     else:
         raise ValueError(f"{value!r} is not a date")
     if not EARLIEST_YEAR <= result.year <= LATEST_YEAR:
-        raise DateOutOfRange(
-            f"the year {result.year} is out of range; use a year from {EARLIEST_YEAR} to {LATEST_YEAR}"
-        )
+        raise UnusableDate(f"the year {result.year} is out of range; use a year from {EARLIEST_YEAR} to {LATEST_YEAR}")
     if result.tzinfo is None:
         result = result.replace(tzinfo=tz)
     return result.replace(microsecond=0)
@@ -175,7 +197,7 @@ def _date_field(meta: Mapping[str, Any], field: str, tz: ZoneInfo, where: tuple[
         return to_datetime(value, tz)
     except ValueError as exc:
         path, front, first = where
-        problem = str(exc) if isinstance(exc, DateOutOfRange) else "write it as 2013-04-15 or 2013-04-15 14:00:00"
+        problem = str(exc) if isinstance(exc, UnusableDate) else "write it as 2013-04-15 or 2013-04-15 14:00:00"
         raise _fail(f"{key}: cannot read {value!r} as a date; {problem}", path, front, key, first) from None
 
 
@@ -197,6 +219,18 @@ def _names(value: object) -> tuple[str, ...]:
         if name and name.casefold() not in seen:
             seen[name.casefold()] = name
     return tuple(seen.values())
+
+
+MAX_NAMES = 200  # tags (or categories) on one post; each is three feeds, so 10,000 would be 30,000 files
+
+
+def _limited_names(meta: Mapping[str, Any], field: str, where: tuple[str, str, int]) -> tuple[str, ...]:
+    key, value = _pick(meta, field)
+    names = _names(value)
+    if len(names) > MAX_NAMES:
+        path, front, first = where
+        raise _fail(f"{key}: {len(names)} names; a post may have at most {MAX_NAMES}", path, front, key, first)
+    return names
 
 
 def _authors(value: object) -> tuple[Author, ...]:
@@ -239,7 +273,7 @@ def _announcement(value: object, tz: ZoneInfo, where: tuple[str, str, int]) -> A
             raise fail(f"{key} is required (a date such as 2013-04-15)")
         try:
             return to_datetime(value[key], tz).date()
-        except DateOutOfRange as exc:
+        except UnusableDate as exc:
             raise fail(f"{key}: {exc}") from None
         except ValueError:
             raise fail(f"{key}: cannot read {value[key]!r} as a date") from None
@@ -319,7 +353,15 @@ def post_from_meta(
         draft = True
     _, summary = _pick(meta, "summary")
     _, ident = _pick(meta, "id")
-    _, url = _pick(meta, "url")
+    url_key, url = _pick(meta, "url")
+    if url not in (None, "") and not is_link(str(url).strip()):
+        raise _fail(
+            f"{url_key}: {url!r} is not a link; write a path such as /2013/04/15/slug/ or a full https:// URL",
+            path,
+            front,
+            url_key,
+            first_line,
+        )
     _, image = _pick(meta, "image")
     _, author = _pick(meta, "author")
     _, announcement = _pick(meta, "announcement")
@@ -336,8 +378,8 @@ def post_from_meta(
         id=str(ident).strip() if ident not in (None, "") else None,
         url=str(url).strip() if url not in (None, "") else None,
         updated=updated,
-        tags=_names(_pick(meta, "tags")[1]),
-        categories=_names(_pick(meta, "categories")[1]),
+        tags=_limited_names(meta, "tags", where),
+        categories=_limited_names(meta, "categories", where),
         authors=_authors(author),
         summary=str(summary) if summary not in (None, "") and not isinstance(summary, dict | list) else None,
         draft=draft is True or (isinstance(draft, str) and draft.strip().lower() in ("true", "yes")),
