@@ -12,12 +12,60 @@ import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-WORDS = (
-    "cloud network storage compute upgrade release cluster node controller service API database queue "
-    "tenant router switch overlay tunnel gateway packet latency throughput replica failover quorum cache "
-    "deploy rollout canary manifest puppet chef ansible kernel driver hypervisor container scheduler image "
-    "volume snapshot backup restore monitor metric alert dashboard logging tracing budget capacity plan"
-).split()
+WORDS = [
+    "cloud",
+    "network",
+    "storage",
+    "compute",
+    "upgrade",
+    "release",
+    "cluster",
+    "node",
+    "controller",
+    "service",
+    "API",
+    "database",
+    "queue",
+    "tenant",
+    "router",
+    "switch",
+    "overlay",
+    "tunnel",
+    "gateway",
+    "packet",
+    "latency",
+    "throughput",
+    "replica",
+    "failover",
+    "quorum",
+    "cache",
+    "deploy",
+    "rollout",
+    "canary",
+    "manifest",
+    "puppet",
+    "chef",
+    "ansible",
+    "kernel",
+    "driver",
+    "hypervisor",
+    "container",
+    "scheduler",
+    "image",
+    "volume",
+    "snapshot",
+    "backup",
+    "restore",
+    "monitor",
+    "metric",
+    "alert",
+    "dashboard",
+    "logging",
+    "tracing",
+    "budget",
+    "capacity",
+    "plan",
+]
 CATEGORIES = ["General", "Networking", "Storage", "Automation", "Events", "Reviews"]
 CONFIG = """\
 [site]
@@ -93,7 +141,7 @@ def generate(root: Path, count: int, *, seed: int = 20130415, max_items: int = 1
         folder.mkdir(exist_ok=True)
         stamp = when.replace(tzinfo=zone).isoformat()
         front = (
-            f"---\ntitle: \"Post {i}: {_sentence(rng, 5)[:-1]}\"\ndate: {stamp}\n"
+            f'---\ntitle: "Post {i}: {_sentence(rng, 5)[:-1]}"\ndate: {stamp}\n'
             f"tags: [{', '.join(post_tags)}]\ncategories: [{category}]\n---\n"
         )
         (folder / f"{when:%Y-%m-%d}-post-{i}.md").write_text(front + _body(rng, i, count), encoding="utf-8")

@@ -20,8 +20,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -35,7 +35,8 @@ def make_feed(items: int) -> bytes:
     start = datetime(2013, 4, 15, 9, 0, tzinfo=UTC)
     body = "".join(f"<p>{PARAGRAPH * 6}</p><h2>Part {n}</h2><ul><li>one</li><li>two</li></ul>" for n in range(6))
     out = [
-        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Bench</title>'
         "<link>https://bench.example.org/</link><description>A big feed</description>"
     ]

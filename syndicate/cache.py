@@ -34,7 +34,6 @@ CACHE_DIR = ".syndicate-cache"
 FORMAT = 3  # bump when the cached data's shape changes
 
 
-
 def digest_of(*parts: bytes | str) -> str:
     h = hashlib.sha256()
     for part in parts:
@@ -93,7 +92,7 @@ class EntryCache:
                     stored_salt, stored = pickle.load(handle)  # noqa: S301 - our own file, salted and versioned
                 if stored_salt == self.salt and isinstance(stored, dict):
                     entries = stored
-            except Exception:  # noqa: BLE001 - a shard we cannot read is simply rebuilt
+            except Exception:
                 entries = {}
         self.shards[shard] = entries
         return entries
@@ -229,5 +228,7 @@ def build_salt(config_bytes: bytes, templates: Iterable[Path | None]) -> str:
         except PackageNotFoundError:
             parts.append(f"{package} ?")
     versions = "; ".join(parts)
-    code = folder_digest([Path(__file__).parent], "*.py")  # our own code too: a fix changes outputs without a version bump
+    code = folder_digest(
+        [Path(__file__).parent], "*.py"
+    )  # our own code too: a fix changes outputs without a version bump
     return digest_of(versions, code, config_bytes, folder_digest(templates))

@@ -97,7 +97,9 @@ def build(site: Path, out: Path | None, today_s: str | None, keep_going: bool, n
     if watch:
         from .watch import watch_and_rebuild
 
-        watch_and_rebuild(config, lambda: _build_once(_config(site, out), today_s, keep_going, False, exit_on_error=False))
+        watch_and_rebuild(
+            config, lambda: _build_once(_config(site, out), today_s, keep_going, False, exit_on_error=False)
+        )
 
 
 def _build_once(config: Config, today_s: str | None, keep_going: bool, no_cache: bool, *, exit_on_error: bool) -> None:
@@ -121,7 +123,8 @@ def _build_once(config: Config, today_s: str | None, keep_going: bool, no_cache:
     posts = "post" if result.posts == 1 else "posts"
     click.echo(
         f"built {result.files} files from {result.posts} {posts} in {result.seconds:.2f} s "
-        f"({changed} written, {result.report.unchanged} unchanged, {len(result.report.removed)} removed) → {config.output_dir}"
+        f"({changed} written, {result.report.unchanged} unchanged, {len(result.report.removed)} removed)"
+        f" → {config.output_dir}"
     )
     if result.errors and exit_on_error:
         sys.exit(1)
@@ -176,7 +179,9 @@ def init(directory: Path, title: str, url: str) -> None:
 @click.option("--date", "when", metavar="DATETIME", help="Publication date (default: now).")
 @click.option("--draft", is_flag=True, help="Mark it as a draft.")
 @site_option
-def new(title: str, tags: tuple[str, ...], categories: tuple[str, ...], when: str | None, draft: bool, site: Path) -> None:
+def new(
+    title: str, tags: tuple[str, ...], categories: tuple[str, ...], when: str | None, draft: bool, site: Path
+) -> None:
     """Start a new post in the site's posts folder.
 
     \b
@@ -200,7 +205,11 @@ def new(title: str, tags: tuple[str, ...], categories: tuple[str, ...], when: st
 @click.option("--week", metavar="YYYY-Www", help="The ISO week, such as 2013-W16.")
 @click.option("--since", metavar="DATE", help="With --until: any window instead of a week.")
 @click.option("--until", metavar="DATE", help="Last day of the window (inclusive).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Folder for the issue (default: a temporary folder).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the issue (default: a temporary folder).",
+)
 @click.option("--today", "today_s", metavar="DATE", help="Treat this date as today (posts after it stay out).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the web version in a browser.")
 @site_option

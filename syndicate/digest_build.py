@@ -179,7 +179,9 @@ def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputP
         fragments = FRAGMENTERS[fmt](issue_entries, full_content=True, fallback=config.site.author)
         data = DOCUMENTS[fmt](meta, fragments, newest_update(issue_entries))
         plan.add("newsletter/" + FILE_NAMES[fmt], data, "the newsletter feed")
-        links.append(FeedLink(title, meta.self_url, MEDIA_TYPES[fmt], fmt, "newsletter", "Weekly digest", len(issue_entries)))
+        links.append(
+            FeedLink(title, meta.self_url, MEDIA_TYPES[fmt], fmt, "newsletter", "Weekly digest", len(issue_entries))
+        )
     return links
 
 
@@ -199,7 +201,9 @@ def _render_files(config: Config, issue: Issue) -> tuple[list[bytes], tuple[str,
     return [result.web_html.encode("utf-8"), _text_file(config, result), eml], result.warnings
 
 
-def _render_chunk(config: Config, chunk: list[tuple[Issue, str]]) -> list[tuple[str, str, list[bytes], tuple[str, ...]]]:
+def _render_chunk(
+    config: Config, chunk: list[tuple[Issue, str]]
+) -> list[tuple[str, str, list[bytes], tuple[str, ...]]]:
     return [(issue.key, recipe, *_render_files(config, issue)) for issue, recipe in chunk]
 
 

@@ -259,12 +259,21 @@ def json_item(entry: Entry, *, full_content: bool, fallback: Author) -> dict[str
     return item
 
 
+_JSON_HTML_CHARS = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def _json_text(value: object) -> str:
+    """Compact JSON with <, > and & as \\u escapes: the same data for every JSON parser, and
+    no markup-looking bytes for anything that sniffs or greps the file (as Go's encoder does)."""
+    return json.dumps(value, ensure_ascii=False).translate(_JSON_HTML_CHARS)
+
+
 def json_fragments(
     entries: Sequence[Entry], *, full_content: bool, fallback: Author, category_base: str = ""
 ) -> list[bytes]:
     """One serialized JSON Feed item per entry, one line each (json's fast C encoder), indented in the array."""
     return [
-        b"    " + json.dumps(json_item(e, full_content=full_content, fallback=fallback), ensure_ascii=False).encode("utf-8")
+        b"    " + _json_text(json_item(e, full_content=full_content, fallback=fallback)).encode("utf-8")
         for e in entries
     ]  # JSON Feed tags carry no scheme: category_base is not used here
 
@@ -295,7 +304,7 @@ def json_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime)
         "language": meta.language,
         "authors": [{"name": meta.author.name}],
     }
-    text = json.dumps(head, indent=2, ensure_ascii=False)
+    text = json.dumps(head, indent=2, ensure_ascii=False).translate(_JSON_HTML_CHARS)
     items = b",\n".join(fragments)
     head_text = (text[: text.rindex("\n}")] + ',\n  "items": [').encode("utf-8")
     return head_text + (b"\n" + items + b"\n  " if items else b"") + b"]\n}\n"

@@ -21,9 +21,11 @@ from .content import render_entry
 from .errors import SourceError, SyndicateError
 from .model import Entry, Site
 from .select import check_unique, is_visible, newest_first, week_of
-from .sources.markdown import find_posts, read_post_bytes
+from .sources.markdown import MAX_POST_BYTES, find_posts, read_post_bytes
 
 Warn = Callable[[str], None]
+
+
 def worker_context() -> multiprocessing.context.BaseContext:
     """Workers start from a small server process, not as copies of this one: a fork after
     thousands of posts are loaded would count that memory again in every worker."""
@@ -65,7 +67,14 @@ def scan_markdown(config: Config) -> tuple[list[SourceFile], list[SyndicateError
         for path in find_posts(Path(source.location)):
             shown = _shown(path, config.root)
             try:
+                if path.stat().st_size > MAX_POST_BYTES:  # refuse before reading a huge file into memory
+                    raise SourceError(
+                        f"file is over {MAX_POST_BYTES // (1024 * 1024)} MB; is it really a post?", path=shown
+                    )
                 data = path.read_bytes()
+            except SourceError as exc:
+                errors.append(exc)
+                continue
             except OSError as exc:
                 errors.append(SourceError(f"cannot read: {exc.strerror}", path=shown))
                 continue
@@ -73,7 +82,9 @@ def scan_markdown(config: Config) -> tuple[list[SourceFile], list[SyndicateError
     return files, errors
 
 
-def visibility_window(entries: Sequence[Entry], visible: Sequence[Entry], today: date, tz: ZoneInfo) -> tuple[date, date]:
+def visibility_window(
+    entries: Sequence[Entry], visible: Sequence[Entry], today: date, tz: ZoneInfo
+) -> tuple[date, date]:
     """The range of `today` values for which the same posts are visible and the same weeks complete."""
     valid_from, valid_until = date.min, date.max
     for entry in entries:

@@ -27,7 +27,9 @@ def watch_and_rebuild(config: Config, rebuild: Callable[[], None]) -> None:
 
     def relevant(_change: object, path: str) -> bool:
         resolved = Path(path).resolve()
-        return not (resolved == out or out in resolved.parents or cache in resolved.parents or resolved.name.startswith("."))
+        return not (
+            resolved == out or out in resolved.parents or cache in resolved.parents or resolved.name.startswith(".")
+        )
 
     click.echo(f"watching {', '.join(str(p) for p in watched_paths(config))} (Ctrl-C to stop)", err=True)
     for changes in watch(*watched_paths(config), watch_filter=relevant, raise_interrupt=False):

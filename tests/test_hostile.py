@@ -14,7 +14,8 @@ Every build in this file is `python -m syndicate build` in a subprocess with a t
 - no valid post is lost: with the hostile file present (a documented safe result) or,
   for an error, with --keep-going, every good post of the site is in rss.xml and feed.json.
 
-Feed import (XML) cases live with the feed reader's tests.
+XML import cases (billion laughs, external entities, huge feeds, …) live in tests/test_import.py;
+the feeds here (tests/data/hostile/) are regressions found by bench/fuzz.py.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -37,7 +39,7 @@ from typing import Any
 import lxml.html
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLE_TODAY, MINIMAL_CONFIG, make_site, post_text, toml_text, toml_value, write_site
+from conftest import EXAMPLE_TODAY, make_site, post_text, toml_value, write_site
 from lxml import etree
 
 from syndicate.cache import CACHE_DIR
@@ -51,7 +53,9 @@ from syndicate.message import Recipient, build_message
 TODAY = "2030-01-01"
 TIMEOUT = 15  # seconds; a case that needs more than a few is a hang
 GOOD = {
-    "2013-04-01-first.md": post_text("First good post", "2013-04-01 10:00:00", tags=["OpenStack"], categories=["General"]),
+    "2013-04-01-first.md": post_text(
+        "First good post", "2013-04-01 10:00:00", tags=["OpenStack"], categories=["General"]
+    ),
     "2013-04-02-second.md": post_text("Second good post", "2013-04-02 10:00:00", tags=["SDN", "OpenStack"]),
     "2012/2012-12-24-third.md": post_text("Third good post", "2012-12-24 09:30:00"),
 }
@@ -114,8 +118,22 @@ def run_build(site: Path, *extra: str, root: Path | None = None) -> Outcome:
     return Outcome(proc.returncode, proc.stdout, proc.stderr, out)
 
 
-ACTIVE = re.compile(r"<\s*script|\bon[a-z]+\s*=|javascript\s*:", re.I)
-UNSAFE_MARKUP = re.compile(r"<\s*(iframe|form|object|embed|style)\b|display\s*:\s*none", re.I)
+RAW_SCRIPT = re.compile(r"<\s*script", re.I)
+HAZARD_ELEMENTS = {
+    "script",
+    "iframe",
+    "frame",
+    "form",
+    "object",
+    "embed",
+    "base",
+    "svg",
+    "math",
+    "style",
+    "link",
+    "meta",
+}
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "background", "poster", "cite"}
 RFC822 = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
     r"\d{2}:\d{2}:\d{2} [+-]\d{4}$"
@@ -124,13 +142,39 @@ RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 SAFE_DIR = re.compile(r"^(?:[a-z0-9]+(?:-[a-z0-9]+)*|\d{4}-W\d{2})$")
 RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff]")
-HTML_FIELDS = {"description", "encoded", "content", "summary"}  # RSS description, content:encoded; Atom content, summary
+# elements whose text is HTML: RSS description and content:encoded, Atom content and summary
+HTML_FIELDS = {"description", "encoded", "content", "summary"}
 XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
-def assert_html_inert(html: str, where: str) -> None:
-    assert not ACTIVE.search(html), f"{where}: active content: {ACTIVE.search(html)}"
-    assert not UNSAFE_MARKUP.search(html), f"{where}: unsafe markup: {UNSAFE_MARKUP.search(html)}"
+def html_hazards(html: str, *, page: bool = False) -> list[str]:
+    """What in this HTML could run or hide: script-like elements, on* handlers, javascript:/data: URLs,
+    and (in a fragment from a post) any style but text-alignment. A page's own <style> and <meta> are ours."""
+    if not html.strip():
+        return []
+    found = [m.group(0) for m in RAW_SCRIPT.finditer(html)]
+    tree = lxml.html.document_fromstring(html) if page else lxml.html.fragment_fromstring(html, create_parent="div")
+    allowed = {"style", "meta", "link"} if page else set()
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.tag in HAZARD_ELEMENTS - allowed:
+            found.append(f"<{element.tag}>")
+        for name, value in element.attrib.items():
+            if name.lower().startswith("on"):
+                found.append(f"{name}=")
+            if name.lower() in URL_ATTRIBUTES:
+                scheme = re.sub(r"[\s\x00-\x1f]", "", value).split(":", 1)[0].lower() if ":" in value else ""
+                if scheme in ("javascript", "vbscript", "data"):
+                    found.append(f"{name}={value}")
+            if name.lower() == "style" and not page and not re.fullmatch(r"\s*text-align\s*:\s*\w+\s*;?\s*", value):
+                found.append(f"style={value}")
+    return found
+
+
+def assert_html_inert(html: str, where: str, *, page: bool = False) -> None:
+    hazards = html_hazards(html, page=page)
+    assert not hazards, f"{where}: {hazards}"
 
 
 def assert_outputs_are_safe(out: Path) -> None:
@@ -147,16 +191,14 @@ def assert_outputs_are_safe(out: Path) -> None:
         elif path.suffix == ".json":
             assert_json_safe(data, str(rel))
         elif path.suffix == ".html":
-            page = data.decode("utf-8")
-            assert not ACTIVE.search(page), f"{rel}: {ACTIVE.search(page)}"
-            assert not lxml.html.fromstring(page).xpath("//script|//iframe|//form|//object|//embed"), rel
+            assert_html_inert(data.decode("utf-8"), str(rel), page=True)
         elif path.suffix == ".eml":
             assert_message_safe(data, str(rel))
         # .txt and the manifest are plain text: a title such as "<script>" is only text there
 
 
 def assert_xml_safe(data: bytes, where: str) -> None:
-    assert not ACTIVE.search(data.decode("utf-8")), where
+    assert not RAW_SCRIPT.search(data.decode("utf-8")), where
     root = etree.fromstring(data, parser=XML_PARSER)  # well-formed: `]]>` and controls cannot break it
     for element in root.iter():
         if not isinstance(element.tag, str):
@@ -199,7 +241,7 @@ def assert_message_safe(data: bytes, where: str) -> None:
     html_part = message.get_body(("html",))
     assert html_part is not None, where
     html = html_part.get_content()
-    assert not ACTIVE.search(html), (where, ACTIVE.search(html))
+    assert_html_inert(html, where, page=True)
     assert len(html.encode("utf-8")) < GMAIL_CLIP_BYTES, where
 
 
@@ -225,8 +267,7 @@ ALIAS_BOMB = (
     "---\ntitle: bomb\ndate: 2013-04-15\n"
     + 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
     + "".join(
-        f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]\n"
-        for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+        f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]\n" for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
     )
     + "---\nboom\n"
 )
@@ -264,7 +305,7 @@ ERROR_CASES = [
         "yaml-nested-ten-thousand-deep",
         {"deep.md": "---\ntitle: deep\ndate: 2013-04-15\nx: " + "[" * 10_000 + "]" * 10_000 + "\n---\n"},
         name="posts/deep.md",
-        line=2,
+        line=4,
     ),
     ErrorCase(
         "ten-megabyte-post",
@@ -294,6 +335,18 @@ ERROR_CASES = [
         name="posts/ancient.md",
         line=3,
     ),
+    ErrorCase(  # found by atheris: dateutil raised decimal.InvalidOperation on the 60-digit minutes
+        "date-with-huge-minutes",
+        {"minutes.md": post_text("Minutes", "2013-04-16 11:50" + "1" * 60 + ":00")},
+        name="posts/minutes.md",
+        line=3,
+    ),
+    ErrorCase(  # found by atheris: dateutil only warns (on stderr) and the site's zone was used instead
+        "date-with-an-unknown-zone-name",
+        {"zone.md": post_text("Zoned", "2013-04-15 10:00 XYZ")},
+        name="posts/zone.md",
+        line=3,
+    ),
     ErrorCase(
         "year-9999",
         {"doom.md": post_text("Doom", "9999-12-31T23:00:00-08:00")},
@@ -308,6 +361,31 @@ ERROR_CASES = [
             )
         },
         name="posts/promo.md",
+        line=4,
+    ),
+    ErrorCase(  # found by the front-matter property test: libyaml's reader error spans lines
+        "control-character-in-front-matter",
+        {"ctrl.md": "---\ntitle: Bell\ndate: 2013-04-15\nnote: ding\x07dong\n---\nbody\n"},
+        name="posts/ctrl.md",
+        line=4,
+    ),
+    ErrorCase(  # found by fuzzing: the sanitizer's URL parser refused the post's link as a base
+        "url-with-a-space-in-its-host",
+        {"link.md": post_text("Link post", url="https://bad host.example.org/x")},
+        name="posts/link.md",
+        line=4,
+    ),
+    ErrorCase(
+        "url-with-a-port-out-of-range",
+        {"port.md": post_text("Port post", url="https://blog.example.org:99999/x")},
+        name="posts/port.md",
+        line=4,
+    ),
+    ErrorCase("url-javascript", {"js.md": post_text("JS post", url="javascript:alert(1)")}, name="posts/js.md", line=4),
+    ErrorCase(  # each tag is three feeds: 5,000 tags were 15,000 files and twenty seconds
+        "five-thousand-tags-on-one-post",
+        {"tags.md": post_text("Tag flood", tags=[f"tag {i}" for i in range(5000)])},
+        name="posts/tags.md",
         line=4,
     ),
     ErrorCase("link-to-a-system-file", prepare=_link("passwd.md", "/etc/passwd"), name="posts/passwd.md", line=1),
@@ -399,6 +477,7 @@ def check_body_is_sanitized(out: Path) -> None:
     assert "data:" not in content
     assert not re.search(r"<(iframe|form|input|button|svg|math|script|style)\b", content), content
     assert "style=" not in content
+    assert not re.search(r"javascript|onerror|onload", content, re.I), content
 
 
 def check_tags_have_safe_paths(out: Path) -> None:
@@ -433,8 +512,14 @@ SAFE_CASES: list[tuple[Case, Callable[[Path], None] | None]] = [
         ),
         check_titles_are_one_clean_line,
     ),
-    (Case("cdata-end-and-script-in-title", {"x.md": post_text("]]> <script>alert(1)</script>")}), check_script_titles_stay_text),
-    (Case("script-handlers-iframes-forms-styles-in-body", {"b.md": post_text("Hostile body", body=HOSTILE_BODY)}), check_body_is_sanitized),
+    (
+        Case("cdata-end-and-script-in-title", {"x.md": post_text("]]> <script>alert(1)</script>")}),
+        check_script_titles_stay_text,
+    ),
+    (
+        Case("script-handlers-iframes-forms-styles-in-body", {"b.md": post_text("Hostile body", body=HOSTILE_BODY)}),
+        check_body_is_sanitized,
+    ),
     (
         Case(
             "tag-names",
@@ -442,7 +527,18 @@ SAFE_CASES: list[tuple[Case, Callable[[Path], None] | None]] = [
                 "tags.md": post_text(
                     "Tag soup",
                     "2013-04-05 10:00:00",
-                    tags=["..", "/", "CON", "%2e%2e", "x" * 300, "openstack", "C#", "C++", "../../etc/passwd", "nul.txt"],
+                    tags=[
+                        "..",
+                        "/",
+                        "CON",
+                        "%2e%2e",
+                        "x" * 300,
+                        "openstack",
+                        "C#",
+                        "C++",
+                        "../../etc/passwd",
+                        "nul.txt",
+                    ],
                     categories=["..", "Con"],
                 )
             },
@@ -455,6 +551,13 @@ SAFE_CASES: list[tuple[Case, Callable[[Path], None] | None]] = [
             {"win.md": "\ufeff---\r\ntitle: Windows\r\ndate: 2013-04-03 10:00:00\r\n---\r\nBody.\r\n".encode()},
         ),
         lambda out: None if "Windows" in feed_titles(out) else pytest.fail("the BOM post is missing"),
+    ),
+    (  # the sanitizer's time grew with the square of the depth: this took half a minute
+        Case(
+            "html-nested-100000-deep",
+            {"deep.md": post_text("Deep HTML", body="<div>" * 100_000 + "the bottom" + "</div>" * 100_000)},
+        ),
+        lambda out: None if "Deep HTML" in feed_titles(out) else pytest.fail("the deep post is missing"),
     ),
     (Case("fifo-named-md", prepare=_fifo), None),  # never opened: reading it would block forever
     (Case("link-to-dev-zero", prepare=_link("zero.md", "/dev/zero")), None),  # never read: it never ends
@@ -477,15 +580,52 @@ def test_a_hostile_post_has_a_documented_safe_result(
         check(outcome.out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="feeds.py writes local mean time offsets with seconds (+00:19:32), which RFC 822/3339 cannot carry",
-)
 def test_1900_in_a_zone_on_local_mean_time_gives_valid_dates(tmp_path: Path) -> None:
+    """Amsterdam kept its local mean time (+00:19:32) until 1937: no RFC 822 or RFC 3339 offset can carry it."""
     site = tmp_path / "site"
     write_site(site, {**GOOD, "old.md": post_text("Old", "1900-01-01 00:00:00")}, site={"timezone": "Europe/Amsterdam"})
     outcome = run_build(site)
     assert outcome.code == 0
+
+
+HOSTILE_DATA = Path(__file__).resolve().parent / "data" / "hostile"
+
+
+def feed_site(tmp_path: Path, name: str) -> Path:
+    """The good posts plus a [[sources]] feed: a copy of tests/data/hostile/<name>."""
+    site = tmp_path / "site"
+    config = write_site(site, GOOD)
+    (site / "old.xml").write_bytes((HOSTILE_DATA / name).read_bytes())
+    config.write_text(config.read_text(encoding="utf-8") + '\n[[sources]]\nfeed = "old.xml"\n', encoding="utf-8")
+    return site
+
+
+def test_feed_items_with_links_no_url_parser_accepts_get_permalinks(tmp_path: Path) -> None:
+    """Found by fuzzing the feed reader: an item link such as https://bad host/x crashed the sanitizer."""
+    outcome = run_build(feed_site(tmp_path, "bad-link-host.xml"))
+    assert outcome.code == 0, outcome.stderr
+    assert assert_no_post_lost(outcome) == GOOD_TITLES | {"Space in the host", "Port out of range"}
+    items = {i["title"]: i for i in json.loads((outcome.out / "feed.json").read_bytes())["items"]}
+    assert items["Space in the host"]["url"] == "https://blog.example.org/2013/04/01/space-in-the-host/"
+    assert (
+        "https://blog.example.org/2013/04/01/space-in-the-host/relative/page"
+        in items["Space in the host"]["content_html"]
+    )
+
+
+@pytest.mark.parametrize("name", ["nbsp-namespace.xml", "link-closed-by-item.xml"])
+def test_feeds_that_crash_feedparser_are_one_error(tmp_path: Path, name: str) -> None:
+    """Found by fuzzing the feed reader (bench/fuzz.py): each crashed feedparser itself."""
+    outcome = run_build(feed_site(tmp_path, name), "--keep-going")
+    assert len(outcome.error_lines("old.xml")) == 1, outcome.stderr
+    assert assert_no_post_lost(outcome) >= GOOD_TITLES
+
+
+def test_a_feed_date_with_huge_numbers_is_an_error_for_its_item(tmp_path: Path) -> None:
+    """Found by atheris (bench/fuzz.py --engine atheris --target feed): email.utils overflows on 12:0999…:00."""
+    outcome = run_build(feed_site(tmp_path, "huge-minutes-date.xml"), "--keep-going")
+    assert len(outcome.error_lines("old.xml")) == 1, outcome.stderr
+    assert assert_no_post_lost(outcome) >= GOOD_TITLES | {"Fine"}
 
 
 def test_an_output_folder_inside_the_posts_is_refused_before_anything_is_written(tmp_path: Path) -> None:
@@ -542,11 +682,24 @@ FULL_TOP: dict[str, Any] = {"database": "subscribers.sqlite3", "max_feed_bytes":
 FULL_SOURCE: dict[str, Any] = {"markdown": "more", "assume_date": False}
 
 
+def toml_of(value: object) -> str:
+    """TOML for a test value; strings through JSON's escapes (valid TOML too), so control characters survive."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_of(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_of(v)}" for k, v in value.items()) + " }"
+    return toml_value(value)
+
+
 def config_text(tables: Mapping[str, Mapping[str, Any]], top: Mapping[str, Any], sources: list[dict[str, Any]]) -> str:
-    text = "".join(f"{key} = {toml_value(value)}\n" for key, value in top.items()) + "\n" + toml_text(tables)
+    lines = [f"{key} = {toml_of(value)}" for key, value in top.items()]
+    for name, table in tables.items():
+        lines += ["", f"[{name}]", *(f"{key} = {toml_of(value)}" for key, value in table.items())]
     for source in sources:
-        text += "[[sources]]\n" + "".join(f"{key} = {toml_value(value)}\n" for key, value in source.items())
-    return text
+        lines += ["", "[[sources]]", *(f"{key} = {toml_of(value)}" for key, value in source.items())]
+    return "\n".join(lines) + "\n"
 
 
 def wrong_type(value: object) -> object:
@@ -574,6 +727,7 @@ def every_key() -> Iterator[tuple[str, str, object]]:
         yield "", key, wrong_type(value)
     for key, value in FULL_SOURCE.items():
         yield "sources", key, wrong_type(value)
+    yield "sources", "feed", 42  # the other kind of source (one source has one kind)
     for table in FULL_CONFIG:
         yield "", table, "not a table"
 
@@ -603,7 +757,9 @@ WRONG_VALUES = [
 ]
 
 
-def changed(where: str, key: str, value: object) -> tuple[dict[str, dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
+def changed(
+    where: str, key: str, value: object
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
     tables = json.loads(json.dumps(FULL_CONFIG))
     top, source = dict(FULL_TOP), dict(FULL_SOURCE)
     if where == "":
@@ -740,7 +896,6 @@ INJECTING_ADDRESSES = [
     "a@b.c\nBcc: d@e.f",
     "a@b.c\rBcc: d@e.f",
     "a@b.c\x00",
-    "Eve <a@b.c>",
     "no-at-sign",
 ]
 HEADERS = {
@@ -774,7 +929,7 @@ def test_a_subscriber_name_cannot_add_a_header_or_markup(small_issue: tuple[Conf
     html_part = message.get_body(("html",))
     assert html_part is not None
     tree = lxml.html.fromstring(html_part.get_content())
-    assert not tree.xpath("//script|//html//html")
+    assert not tree.xpath("//script")
     assert "Hi " in tree.text_content()
 
 
@@ -785,14 +940,14 @@ def test_a_subscriber_address_built_to_inject_is_refused(small_issue: tuple[Conf
         build_message(config, rendered, Recipient(address, "Ann"))
 
 
-@pytest.mark.xfail(strict=True, reason="message._address: lead to refuse or neutralise these (see report)")
 @pytest.mark.parametrize(
     ("address", "name"),
     [
         ("ann@example.net", "=?utf-8?q?Bcc=3A_x=40example=2Eorg?="),  # an encoded-word the email package decodes
         ("a@b.c\u2028Bcc: d@e.f", "Ann"),  # a Unicode line separator: To: then shows d@e.f
+        ("Eve <a@b.c>", "Ann"),  # not an address: sent to the quoted local part "Eve <a"@b.c
     ],
-    ids=["encoded-word-name", "unicode-line-separator-address"],
+    ids=["encoded-word-name", "unicode-line-separator-address", "name-and-address"],
 )
 def test_a_recipient_cannot_change_who_the_message_shows_it_is_to(
     small_issue: tuple[Config, Rendered], address: str, name: str
@@ -805,8 +960,19 @@ def test_a_recipient_cannot_change_who_the_message_shows_it_is_to(
     assert [a.addr_spec for a in message["To"].addresses] == [address]
 
 
-def test_every_catalogued_config_key_exists(tmp_path: Path) -> None:
-    """The wrong-type table covers every key the example configuration documents."""
-    minimal = {key for table in MINIMAL_CONFIG.values() for key in table}
-    catalogued = {key for _, key, _ in every_key()}
-    assert minimal <= catalogued
+def test_the_wrong_type_table_covers_every_documented_config_key(repo_root: Path) -> None:
+    """Every key of the README's syndicate.toml is in `every_key` (a new key must join the table)."""
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## syndicate.toml.*?```toml\n(.*?)```", readme, re.S)
+    assert block, "the README's syndicate.toml example moved"
+    documented = tomllib.loads(block.group(1))
+    keys = set()
+    for name, value in documented.items():
+        if isinstance(value, dict):
+            keys |= {f"{name}.{key}" for key in value}
+        elif isinstance(value, list):
+            keys |= {f"sources.{key}" for item in value for key in item}
+        else:
+            keys.add(name)
+    catalogued = {f"{where}.{key}" if where else key for where, key, _ in every_key()}
+    assert keys - catalogued == set()

@@ -74,6 +74,8 @@ def test_invalid_addresses_are_refused(conn: sqlite3.Connection) -> None:
 def test_names_are_one_clean_line(conn: sqlite3.Connection) -> None:
     _, sub = subs.add(conn, "e@example.org", "Eve\r\nBcc: x@example.org\x00\u202e", NOW)
     assert sub.name == "Eve Bcc: x@example.org"
+    _, encoded = subs.add(conn, "w@example.org", "=?utf-8?q?Bcc=3A_x=40example=2Eorg?=", NOW)
+    assert "=?" not in encoded.name
     _, long = subs.add(conn, "l@example.org", "n" * 1000, NOW)
     assert len(long.name) == subs.MAX_NAME
 

@@ -367,7 +367,7 @@ def parse_date(raw: object, parsed: object, tz: ZoneInfo) -> datetime | None:
         except ValueError:
             try:
                 value = parsedate_to_datetime(text)
-            except (TypeError, ValueError, IndexError):
+            except (TypeError, ValueError, IndexError, ArithmeticError):  # OverflowError on huge numbers
                 value = None
             else:
                 # "-0000" or a zone name email.utils does not know: feedparser's reading (in UTC) is better
@@ -377,12 +377,16 @@ def parse_date(raw: object, parsed: object, tz: ZoneInfo) -> datetime | None:
         try:
             year, month, day, hour, minute, second = (int(part) for part in parsed[:6])
             value = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, ArithmeticError):
             value = None
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
+    try:
+        value.astimezone(UTC)  # an offset that pushes the instant out of datetime's range
+    except (OverflowError, ValueError):
+        return None
     return value.replace(microsecond=0)
 
 
@@ -521,7 +525,7 @@ def _feedparser_parse(data: bytes, headers: Mapping[str, str] | None, url: str) 
             resolve_relative_uris=False,  # done below, in the order xml:base → item link → feed URL
             sanitize_html=False,  # content.sanitize_html (nh3) is the one sanitizer
         )
-    except Exception as exc:  # noqa: BLE001 - feedparser 6 raises ValueError/KeyError on some broken feeds
+    except Exception as exc:
         raise SourceError(
             f"the feed is too broken to read ({type(exc).__name__}: {exc}); check it with a feed validator", path=url
         ) from None

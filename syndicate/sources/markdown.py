@@ -178,7 +178,7 @@ def to_datetime(value: object, tz: ZoneInfo) -> datetime:
                         raise ValueError(f"{text!r} is not a full date with year, month and day")
             except dateparser.UnknownTimezoneWarning:
                 raise UnusableDate("its time zone name is not known; write an offset such as +02:00 instead") from None
-            except (ValueError, OverflowError, dateparser.ParserError) as exc:
+            except (ValueError, ArithmeticError, dateparser.ParserError) as exc:  # decimal errors on huge numbers
                 raise ValueError(str(exc)) from None
     else:
         raise ValueError(f"{value!r} is not a date")

@@ -1,0 +1,240 @@
+"""Fuzz the readers of outside input: front matter + Markdown (→ Post → Entry) and feeds (→ Posts).
+
+A reader may only ever return posts or raise a SourceError; anything else (a warning included,
+as under pytest) is a crash.
+Crashes are counted (one line per distinct exception and place), their inputs saved in
+bench/out/fuzz-crashes/, and the run goes on, so one run reports every kind it found.
+
+Two engines:
+
+- hypothesis (the default, installed with the test extras): structured documents and
+  byte-level mutations of real posts and feeds, e.g.
+
+      .venv/bin/python bench/fuzz.py --target markdown --examples 20000
+
+- atheris (coverage-guided libFuzzer; a 35 MB wheel, so not in the test extras):
+
+      .venv/bin/pip install atheris
+      .venv/bin/python bench/fuzz.py --engine atheris --target feed --runs 200000
+
+Every crash found becomes a regression case in tests/test_hostile.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+import traceback
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+CRASH_DIR = ROOT / "bench" / "out" / "fuzz-crashes"
+TZ = ZoneInfo("America/Los_Angeles")
+
+
+def markdown_seeds() -> list[bytes]:
+    seeds = [p.read_bytes() for p in sorted((ROOT / "samples" / "posts").rglob("*.md"))]
+    seeds += [p.read_bytes() for p in sorted((ROOT / "tests" / "data" / "markdown").rglob("*.md"))]
+    seeds.append(
+        b'+++\ntitle = "T"\ndate = 2013-04-15T10:00:00-07:00\ntags = ["a", "b"]\n+++\nBody with <b>HTML</b>.\n'
+    )
+    return seeds
+
+
+def feed_seeds() -> list[bytes]:
+    return [p.read_bytes() for p in sorted((ROOT / "tests" / "data" / "feeds").iterdir()) if p.is_file()]
+
+
+def markdown_target() -> Callable[[bytes], int]:
+    from syndicate.content import render_entry
+    from syndicate.errors import SourceError
+    from syndicate.model import Author, Site
+    from syndicate.sources.markdown import read_post_bytes
+
+    site = Site("Fuzz", "https://fuzz.example/", "d", "en", TZ, Author("A", "a@fuzz.example"))
+
+    def run(data: bytes) -> int:
+        try:
+            post = read_post_bytes(data, "posts/fuzz.md", TZ, "2013-04-15-fuzz")
+        except SourceError:
+            return 0
+        entry = render_entry(post, site)
+        entry.published.astimezone(TZ).isoformat()
+        return 1
+
+    return run
+
+
+def feed_target() -> Callable[[bytes], int]:
+    from syndicate.content import render_entry
+    from syndicate.errors import SourceError
+    from syndicate.model import Author, Site
+
+    try:
+        from syndicate.sources.feed import parse_feed_bytes
+    except ImportError:
+        raise SystemExit("syndicate.sources.feed.parse_feed_bytes is not there (yet): no feed target") from None
+    site = Site("Fuzz", "https://fuzz.example/", "d", "en", TZ, Author("A", "a@fuzz.example"))
+
+    def run(data: bytes) -> int:
+        try:
+            posts, _errors = parse_feed_bytes(data, "https://fuzz.example/feed.xml", TZ, lambda _message: None)
+        except SourceError:
+            return 0
+        for post in posts:
+            render_entry(post, site)
+        return len(posts)
+
+    return run
+
+
+TARGETS = {"markdown": (markdown_target, markdown_seeds), "feed": (feed_target, feed_seeds)}
+
+
+class Tally:
+    """Executions, accepted inputs and distinct crashes (by exception type and innermost frame)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.executions = 0
+        self.accepted = 0
+        self.crashes: Counter[str] = Counter()
+        self.examples: dict[str, bytes] = {}
+        self.started = time.perf_counter()
+
+    def __call__(self, run: Callable[[bytes], int], data: bytes) -> None:
+        self.executions += 1
+        try:
+            self.accepted += run(data) > 0
+        except RecursionError:
+            self.record("RecursionError", data)
+        except Exception as exc:  # anything but a SourceError is what we are looking for
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            self.record(f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno} ({exc})"[:200], data)
+
+    def record(self, key: str, data: bytes) -> None:
+        if key not in self.crashes:
+            self.examples[key] = data
+            CRASH_DIR.mkdir(parents=True, exist_ok=True)
+            name = f"{self.target}-{hashlib.sha256(data).hexdigest()[:12]}.bin"
+            (CRASH_DIR / name).write_bytes(data)
+            print(f"crash: {key}\n       input saved as {CRASH_DIR / name}", flush=True)
+        self.crashes[key] += 1
+
+    def report(self) -> None:
+        seconds = time.perf_counter() - self.started
+        crashes = sum(self.crashes.values())
+        print(
+            f"{self.target}: {self.executions} executions in {seconds:.1f} s "
+            f"({self.executions / max(seconds, 1e-9):.0f}/s), {self.accepted} inputs read as posts, "
+            f"{crashes} crashes ({len(self.crashes)} distinct)",
+            flush=True,
+        )
+        for key, count in self.crashes.most_common():
+            print(f"  {count:6d} × {key}")
+
+
+def run_hypothesis(target: str, examples: int, seed: int) -> Tally:
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis import strategies as st
+
+    make_run, make_seeds = TARGETS[target]
+    run, seeds = make_run(), make_seeds()
+    tally = Tally(target)
+
+    def mutate(base: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
+        data = bytearray(base)
+        for position, cut, insert in edits:
+            at = position % (len(data) + 1)
+            data[at : at + cut] = insert
+        return bytes(data)
+
+    tokens = [
+        b"---\n", b"+++\n", b"\n", b"\r\n", b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"&", b"*", b"!!", b"[", b"{",
+        b"<!--", b"]]>", b"<![CDATA[", b"<!DOCTYPE x [<!ENTITY a 'b'>]>", b"&a;", b"&#0;", b"&#xFFFE;", b"<script>",
+        b"javascript:", b"date: ", b"title: ", b"tags: ", b"0001-01-01", b"9999-12-31T23:59:59-12:00", b"\xe2\x80\xae",
+        b"<item>", b"</item>", b"<entry>", b'{"version": "https://jsonfeed.org/version/1.1", "items": [',
+    ]  # fmt: skip
+    edit = st.tuples(
+        st.integers(0, 1 << 16), st.integers(0, 16), st.one_of(st.sampled_from(tokens), st.binary(max_size=8))
+    )
+    mutated = st.builds(mutate, st.sampled_from(seeds), st.lists(edit, min_size=1, max_size=8))
+    structured: st.SearchStrategy[bytes] = st.nothing()
+    if target == "markdown":
+        sys.path.insert(0, str(ROOT / "tests"))
+        from test_properties import document  # the property test's generator of front matter documents
+
+        structured = document.map(lambda text: text.encode("utf-8", "surrogatepass"))
+    inputs = st.one_of(mutated, structured, st.binary(max_size=512))
+
+    @hypothesis_seed(seed)
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(inputs)
+    def fuzz(data: bytes) -> None:
+        tally(run, data)
+
+    fuzz()
+    return tally
+
+
+def run_atheris(target: str, runs: int) -> Tally:
+    import atheris  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+    with atheris.instrument_imports():
+        make_run, make_seeds = TARGETS[target]
+        run = make_run()
+    corpus = CRASH_DIR.parent / f"fuzz-corpus-{target}"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for data in make_seeds():
+        (corpus / hashlib.sha256(data).hexdigest()[:16]).write_bytes(data)
+    tally = Tally(target)
+
+    def one_input(data: bytes) -> None:
+        tally(run, data)
+        if tally.executions % 100_000 == 0 or tally.executions == runs:
+            tally.report()  # libFuzzer ends the process with exit(): no atexit, so report as we go
+
+    atheris.Setup([sys.argv[0], f"-runs={runs}", "-max_len=65536", "-rss_limit_mb=4096", str(corpus)], one_input)
+    atheris.Fuzz()
+    return tally  # not reached: libFuzzer exits the process
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", choices=[*TARGETS, "all"], default="all")
+    parser.add_argument("--engine", choices=["hypothesis", "atheris"], default="hypothesis")
+    parser.add_argument("--examples", type=int, default=20_000, help="hypothesis: inputs per target")
+    parser.add_argument("--runs", type=int, default=200_000, help="atheris: executions")
+    parser.add_argument("--seed", type=int, default=int(datetime.now().strftime("%Y%m%d")))
+    args = parser.parse_args()
+    targets = list(TARGETS) if args.target == "all" else [args.target]
+    warnings.simplefilter("error")  # as under pytest: a library's warning (dateutil's, say) is a finding too
+    if args.engine == "atheris":
+        if len(targets) != 1:
+            raise SystemExit("atheris fuzzes one target per process: pass --target markdown or --target feed")
+        run_atheris(targets[0], args.runs)
+        return
+    found = 0
+    for target in targets:
+        tally = run_hypothesis(target, args.examples, args.seed)
+        tally.report()
+        found += len(tally.crashes)
+    sys.exit(1 if found else 0)
+
+
+if __name__ == "__main__":
+    main()
