@@ -37,6 +37,14 @@ def _today(value: str | None, config: Config) -> date:
         raise click.BadParameter(f"{value!r} is not a date like 2013-04-30", param_hint="--today") from None
 
 
+def _relative(path: Path) -> Path:
+    """A path as the user would type it from here, when it is below the current folder."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 def _config(site: Path, out: Path | None = None) -> Config:
     return load_config(find_config(site), output_dir=out)
 
@@ -198,7 +206,7 @@ def new(
         except ValueError:
             raise click.BadParameter(f"{when!r} is not a date like 2013-04-15 14:00", param_hint="--date") from None
     path = new_post(config, title, now, tags, categories, draft)
-    click.echo(f"created {path}")
+    click.echo(f"created {_relative(path)}")
 
 
 @main.command(context_settings=CONTEXT)

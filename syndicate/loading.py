@@ -21,7 +21,7 @@ from .content import render_entry
 from .errors import SourceError, SyndicateError
 from .model import Entry, Site
 from .select import check_unique, is_visible, newest_first, week_of
-from .sources.markdown import MAX_POST_BYTES, find_posts, read_post_bytes
+from .sources.markdown import MAX_POST_BYTES, find_posts, post_stem, read_post_bytes
 
 Warn = Callable[[str], None]
 
@@ -116,7 +116,7 @@ def _render_files(jobs: Sequence[tuple[str, str, bytes]], site: Site) -> list[En
     results: list[Entry | SourceError] = []
     for key, shown, data in jobs:
         try:
-            post = read_post_bytes(data, shown, site.timezone, Path(shown).stem)
+            post = read_post_bytes(data, shown, site.timezone, post_stem(shown))
             results.append(replace(render_entry(post, site), key=key))
         except SourceError as exc:
             results.append(exc)

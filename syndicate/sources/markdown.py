@@ -27,6 +27,16 @@ from .frontmatter import key_line, parse_front_matter, split_front_matter
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 MAX_POST_BYTES = 8 * 1024 * 1024
+SECTION_PAGES = {"_index.md", "_index.markdown"}
+BUNDLE_PAGES = {"index.md", "index.markdown"}  # a Hugo page bundle: the post is named by its folder
+
+
+def post_stem(path: Path | str) -> str:
+    """The name a post's date and slug come from: the file's stem, or its folder's for index.md."""
+    pure = Path(path)
+    return pure.parent.name if pure.name in BUNDLE_PAGES and pure.parent.name else pure.stem
+
+
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 _FILL_A, _FILL_B = datetime(2000, 1, 1), datetime(2001, 2, 2)  # see to_datetime
 # Years a post may carry: RFC 822 wants four digits, and time-zone conversions and week
@@ -70,6 +80,8 @@ def find_posts(root: Path) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
         for name in sorted(filenames):
+            if name in SECTION_PAGES:  # Hugo's list pages (_index.md) describe a section, not a post
+                continue
             path = Path(dirpath) / name
             special = path.exists() and not path.is_file()  # a dangling link stays, to be reported
             if name.endswith(MARKDOWN_SUFFIXES) and not name.startswith(".") and not special:
@@ -82,7 +94,7 @@ def read_markdown_dir(root: Path, tz: ZoneInfo, *, relative_to: Path | None = No
     for path in find_posts(root):
         shown = _shown(path, relative_to)
         try:
-            yield read_post_bytes(path.read_bytes(), shown, tz, path.stem)
+            yield read_post_bytes(path.read_bytes(), shown, tz, post_stem(path))
         except SourceError as exc:
             yield exc
         except OSError as exc:
