@@ -76,6 +76,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="syndicate-import-bench-"))
     feed = work / "feed.xml"
     feed.write_bytes(data)
+    # the default 20 MB cap on feeds from outside would refuse this one, as it should: raise it for the bench
+    (work / "syndicate.toml").write_text(
+        'max_feed_bytes = 500000000\n[site]\ntitle = "Bench"\nurl = "https://bench.example.org/"\n'
+        'author = { name = "Bench Author", email = "bench@example.org" }\n',
+        encoding="utf-8",
+    )
     print(f"{args.items} items, {len(data) / 1e6:.1f} MB, {args.runs} runs each")
     from zoneinfo import ZoneInfo
 
@@ -86,7 +92,7 @@ def main() -> None:
         target = work / "posts"
         shutil.rmtree(target, ignore_errors=True)
         subprocess.run(
-            [sys.executable, "-m", "syndicate", "import", str(feed), "--into", str(target)],
+            [sys.executable, "-m", "syndicate", "import", str(feed), "--into", str(target), "--site", str(work)],
             check=True,
             stdout=subprocess.DEVNULL,
         )
