@@ -243,7 +243,7 @@ def digest(
     import webbrowser
 
     from .digest_build import compose_window
-    from .message import build_message
+    from .message import build_message, message_bytes
     from .output import atomic_write
 
     config = _config(site)
@@ -260,7 +260,7 @@ def digest(
     atomic_write(web, rendered.web_html.encode("utf-8"))
     message = build_message(config, rendered, None)
     atomic_write(folder / "issue.txt", message.get_body(("plain",)).get_content().encode("utf-8"))  # type: ignore[union-attr]
-    atomic_write(folder / "issue.eml", message.as_bytes())
+    atomic_write(folder / "issue.eml", message_bytes(message))
     click.echo(f"{rendered.subject}")
     click.echo(f"  web:  {web}")
     click.echo(f"  text: {folder / 'issue.txt'}")

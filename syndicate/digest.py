@@ -238,8 +238,11 @@ def render_issue(config: Config, issue: Issue, templates: Path | None = None) ->
     }
     warnings: list[str] = []
 
+    shown_limit: list[int | None] = [None]  # the posts the email lists, for the text part to match
+
     def email_form(detail: str, limit: int | None, *, force: bool = False) -> tuple[str, int]:
         """The inlined email HTML and its size; ("", size) when clearly too big to be worth inlining."""
+        shown_limit[0] = limit
         days = _first_posts(issue.days, limit)
         shown = sum(len(d.entries) for d in days)
         html = env.get_template("email.html").render(**base, detail=detail, days=days, omitted=issue.post_count - shown)
@@ -275,7 +278,12 @@ def render_issue(config: Config, issue: Issue, templates: Path | None = None) ->
     elif not warnings and size >= WARN_BYTES:
         warnings.append(f"issue {issue.key}: the email HTML is {size // 1024} KB, close to Gmail's 102 KB limit")
     notes = Footnotes()
+    # the text part lists what the HTML part lists (a 5,000-post week must not become a 6 MB text part)
+    text_days = _first_posts(issue.days, shown_limit[0])
+    omitted = issue.post_count - sum(len(d.entries) for d in text_days)
+    email_text = env.get_template("email.txt").render(
+        **base, days=text_days, omitted=omitted, detail=detail, link=notes, footnotes=notes
+    )
     everything = {"days": issue.days, "omitted": 0}
-    email_text = env.get_template("email.txt").render(**base, **everything, detail="full", link=notes, footnotes=notes)
     web_html = env.get_template("web.html").render(**base, **everything, detail="full", stylesheet=css)
     return Rendered(issue, subject, preheader, email_html, email_text, web_html, web_url, detail, tuple(warnings))

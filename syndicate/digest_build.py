@@ -30,7 +30,7 @@ from .digest import (
 from .errors import SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
 from .loading import Warn, load_site, worker_context
-from .message import build_message, greeting_for
+from .message import build_message, greeting_for, message_bytes
 from .model import Entry, Post
 from .output import OutputPlan
 from .pages import FeedLink
@@ -197,7 +197,7 @@ def _light(issue: Issue) -> Issue:
 
 def _render_files(config: Config, issue: Issue) -> tuple[list[bytes], tuple[str, ...]]:
     result = render_issue(config, issue)
-    eml = build_message(config, result, None).as_bytes()
+    eml = message_bytes(build_message(config, result, None))
     return [result.web_html.encode("utf-8"), _text_file(config, result), eml], result.warnings
 
 

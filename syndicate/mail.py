@@ -33,14 +33,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 from typing import Literal, Protocol
 
 from . import subscribers as subs
 from .config import SmtpConfig
 from .errors import DeliveryError
-from .message import ComposedIssue, Recipient
+from .message import ComposedIssue, Recipient, message_bytes
 from .output import atomic_write
 from .text import one_line
 from .tokens import make_token, unsubscribe_url
@@ -303,16 +302,10 @@ def _quietly_close(smtp: smtplib.SMTP | None) -> None:
             smtp.close()
 
 
-# Header lines may be 998 octets (RFC 5322 2.1.1). At the default 78, the email package turns a long
-# unbreakable header value (a List-Unsubscribe URL with its token) into RFC 2047 encoded-words,
-# which no mail client reads as a URL.
-WIRE_POLICY = SMTP_POLICY.clone(max_line_length=998)
-
-
 def wire_bytes(message: EmailMessage) -> bytes:
     """The message as it goes on the wire (CRLF line ends, no Bcc ever)."""
     del message["Bcc"]
-    return message.as_bytes(policy=WIRE_POLICY)
+    return message_bytes(message)
 
 
 # ---------------------------------------------------------------------------------------------- send log

@@ -25,9 +25,16 @@ from .errors import DeliveryError
 from .text import one_line, short_hash
 
 ComposedIssue = Rendered  # the name the delivery side uses
-# CRLF, and header lines up to RFC 5322's 998: at the default 78 the email package turns a long
+# Bodies are encoded with quoted-printable lines within RFC 2045's 76; the message is
+# written out with header lines up to RFC 5322's 998, because at 78 the email package turns a long
 # List-Unsubscribe URL into RFC 2047 encoded words, which no mail client reads as a URL.
 WIRE_POLICY = SMTP.clone(max_line_length=998)
+BODY_POLICY = SMTP.clone(max_line_length=76)  # quoted-printable lines at most 76 (RFC 2045 6.7)
+
+
+def message_bytes(msg: EmailMessage) -> bytes:
+    """The message as it goes on the wire or into an .eml file."""
+    return msg.as_bytes(policy=WIRE_POLICY)
 _PLACEHOLDER = re.compile(f"{re.escape(GREETING)}|{re.escape(UNSUBSCRIBE)}")
 MAX_NAME = 80
 TEXT_WIDTH = 78
@@ -94,7 +101,7 @@ def build_message(config: Config, issue: Rendered, recipient: Recipient | None) 
     mailto = config.digest.unsubscribe_mailto or sender.email
     greeting = greeting_for(recipient.name) if recipient else "Hello,"
 
-    msg = EmailMessage(policy=WIRE_POLICY)
+    msg = EmailMessage(policy=BODY_POLICY)
     msg["From"] = _address(sender.name, sender.email, "sender")
     if recipient is not None:
         msg["To"] = _address(recipient.name, recipient.email, "recipient")

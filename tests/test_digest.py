@@ -503,6 +503,11 @@ def test_a_crowded_week_falls_back_rather_than_be_clipped_by_gmail(count: int) -
         assert f"{count - len(shown)} more" in words(page.text_content())
     # the web version still has every post in full
     assert len(list(lxml.html.fromstring(rendered.web_html).iter("h3"))) == count
+    # the text part lists the same posts as the HTML part, no more: both fit one email
+    assert len(rendered.email_text.encode("utf-8")) < GMAIL_CLIP_BYTES
+    assert sum(line.startswith("Session ") for line in rendered.email_text.splitlines()) == len(shown)
+    if len(shown) < count:
+        assert f"{count - len(shown)} more" in rendered.email_text
 
 
 def test_a_week_that_fits_keeps_full_detail_and_warns_near_the_limit() -> None:
