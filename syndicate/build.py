@@ -135,7 +135,10 @@ def plan_site(site: LoadedSite, warn: Warn, reuse: Reuse = NO_REUSE, plan: Outpu
     plan = plan if plan is not None else OutputPlan()
     config = site.config
     digest = None
-    if config.digest.enabled:
+    sender = config.digest.sender or config.site.author
+    if config.digest.enabled and not sender.email:
+        warn("no newsletter issues: an email needs a sender address; set [site] author email or [digest] sender")
+    elif config.digest.enabled:
         from .digest_build import start_digest
 
         # issues render in worker processes while this one writes the feeds

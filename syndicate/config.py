@@ -144,6 +144,13 @@ class _Table:
                 raise ConfigError(f"{where}unknown key {key!r}{fix}", path=self.path)
 
 
+def _scheme(location: str) -> str:
+    try:
+        return urlsplit(location).scheme.lower()
+    except ValueError:  # "http://[::1": malformed, so not a usable URL; reading it will say so
+        return location.split(":", 1)[0].lower() if ":" in location else ""
+
+
 def find_config(start: Path) -> Path:
     """`start` itself when it is a file, else syndicate.toml inside it."""
     candidate = start if start.suffix == ".toml" else start / CONFIG_NAME
@@ -156,7 +163,11 @@ def find_config(start: Path) -> Path:
 
 
 def _absolute_url(table: _Table, key: str, value: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise table._fail(key, "an absolute http(s) URL", value) from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise table._fail(key, "an absolute http(s) URL", value)
     return value if value.endswith("/") else value + "/"
@@ -252,7 +263,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
             )
         if markdown:
             sources.append(SourceConfig("markdown", str((root / markdown).resolve())))
-        elif urlsplit(feed).scheme in ("http", "https"):
+        elif _scheme(feed) in ("http", "https"):
             sources.append(SourceConfig("feed", feed, assume))
         else:
             sources.append(SourceConfig("feed", str((root / feed).resolve()), assume))

@@ -79,6 +79,7 @@ _HIGHLIGHT_OPEN = re.compile(r"{%-?\s*highlight\s+([\w+#.-]+)[^%]*-?%}|{{<\s*hig
 _HIGHLIGHT_CLOSE = re.compile(r"{%-?\s*endhighlight\s*-?%}|{{<\s*/highlight\s*>}}")
 _SITE_URL = re.compile(r"{{\s*site\.url\s*}}\s*{{\s*site\.baseurl\s*}}|{{\s*site\.(?:url|baseurl)\s*}}")
 _POST_URL = re.compile(r"{%-?\s*post_url\s+(?:[\w./-]*/)?(\d{4})-(\d{2})-(\d{2})-([\w.-]+?)\s*-?%}")
+_URL_FILTER = re.compile(r"""{{\s*(["'])([^"']*)\1\s*\|\s*(?:relative_url|absolute_url)\s*}}""")
 _FIGURE = re.compile(r"{{<\s*figure\s+([^>]*?)>}}")
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 
@@ -105,6 +106,7 @@ def expand_site_habits(text: str, site: Site) -> str:
         part = _HIGHLIGHT_OPEN.sub(lambda m: "```" + (m[1] or m[2]), part)
         part = _HIGHLIGHT_CLOSE.sub("```", part)
         part = _SITE_URL.sub(base, part)
+        part = _URL_FILTER.sub(lambda m: urljoin(site.url, m[2].lstrip("/")), part)
         part = _POST_URL.sub(post_url, part)
         return _FIGURE.sub(figure, part)
 

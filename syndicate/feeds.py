@@ -132,7 +132,7 @@ def _rss_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author
     fe.link(href=entry.link)
     fe.guid(entry.id, permalink=entry.id == entry.link)
     fe.description(entry.summary_html)
-    if full_content:
+    if full_content and entry.content_html:  # an empty <content> is a validator warning
         fe.content(entry.content_html, type="html")
     fe.pubDate(entry.published)
     for category in _categorized(entry, category_base):
@@ -181,7 +181,7 @@ def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Autho
     for category in _categorized(entry, category_base):
         fe.category(**category)
     fe.summary(entry.summary_html, type="html")
-    if full_content:
+    if full_content and entry.content_html:  # an empty <content> is a validator warning
         fe.content(entry.content_html, type="html")
 
 
@@ -227,8 +227,22 @@ def atom_fragments(
     return _fragments(entries, _atom_entry, serialize, _ATOM_ENTRY, full_content, fallback, category_base)
 
 
+# RSS plain-text elements: the W3C validator warns on "&lt;" and "&amp;" there (readers disagree on
+# whether RSS titles are HTML) and asks for hexadecimal references, which every reader decodes alike.
+_RSS_TEXT = re.compile(rb"<(title|description|dc:creator|category)((?: [^>]*)?)>([^<]*)</\1>")
+
+
+def _hex_refs(match: re.Match[bytes]) -> bytes:
+    text = match[3].replace(b"&lt;", b"&#x3C;").replace(b"&amp;", b"&#x26;")
+    return b"<%s%s>%s</%s>" % (match[1], match[2], text, match[1])
+
+
+def rss_text_refs(document: bytes) -> bytes:
+    return _RSS_TEXT.sub(_hex_refs, document) if b"&" in document else document
+
+
 def _rss_str(fg: FeedGenerator) -> bytes:
-    return bytes(fg.rss_str(pretty=True))
+    return rss_text_refs(bytes(fg.rss_str(pretty=True)))
 
 
 def _atom_str(fg: FeedGenerator) -> bytes:
@@ -240,7 +254,7 @@ def json_item(entry: Entry, *, full_content: bool, fallback: Author) -> dict[str
         "id": entry.id,
         "url": entry.link,
         "title": entry.title,
-        "content_html": entry.content_html if full_content else entry.summary_html,
+        "content_html": entry.content_html if full_content and entry.content_html else entry.summary_html,
         "summary": entry.summary_text,
         "date_published": entry.published.isoformat(),
         "date_modified": entry.updated.isoformat(),
@@ -284,7 +298,7 @@ def _splice(document: str, closing: str, fragments: Sequence[bytes]) -> bytes:
 
 
 def rss_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime) -> bytes:
-    shell = _shell(meta, updated).rss_str(pretty=True).decode("utf-8")
+    shell = _rss_str(_shell(meta, updated)).decode("utf-8")
     return _splice(shell, "  </channel>\n", fragments)
 
 

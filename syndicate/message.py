@@ -35,6 +35,8 @@ BODY_POLICY = SMTP.clone(max_line_length=76)  # quoted-printable lines at most 7
 def message_bytes(msg: EmailMessage) -> bytes:
     """The message as it goes on the wire or into an .eml file."""
     return msg.as_bytes(policy=WIRE_POLICY)
+
+
 _PLACEHOLDER = re.compile(f"{re.escape(GREETING)}|{re.escape(UNSUBSCRIBE)}")
 MAX_NAME = 80
 TEXT_WIDTH = 78

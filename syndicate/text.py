@@ -47,7 +47,11 @@ def slugify(name: str) -> str:
     Never empty, never a reserved or special path name; a name with nothing
     readable in it (such as ``..``) gets a short hash so it stays unique.
     """
-    slug = _slugify(one_line(name), replacements=_SLUG_REPLACEMENTS, max_length=MAX_SLUG, word_boundary=True)
+    full = _slugify(one_line(name), replacements=_SLUG_REPLACEMENTS)
+    slug = full
+    if len(full) > MAX_SLUG:  # shortened: a hash of the whole name keeps long names that share a start apart
+        head = _slugify(full, max_length=MAX_SLUG - 9, word_boundary=True) or full[: MAX_SLUG - 9].strip("-")
+        slug = f"{head}-{short_hash(name)}"
     if not slug:
         return "x-" + short_hash(name)
     if slug in _RESERVED:

@@ -611,9 +611,17 @@ def test_tag_paths_are_predictable(tmp_path: Path) -> None:
     )
 
 
+def test_long_tag_names_that_share_a_start_get_their_own_paths(tmp_path: Path) -> None:
+    long_a, long_b = "x" * 300, "x" * 299
+    config = make_site(tmp_path, {"p.md": post_text("T", tags=[long_a, long_b])})
+    build_site(config)
+    folders = sorted(p.name for p in (config.output_dir / "tags").iterdir())
+    assert len(folders) == 2 and all(len(name) <= 80 for name in folders)
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
-    [("Über", "Uber"), ("../etc", "etc"), ("C++", "c-plus-plus"), ("C#", "C sharp"), ("x" * 300, "x" * 299)],
+    [("Über", "Uber"), ("../etc", "etc"), ("C++", "c-plus-plus"), ("C#", "C sharp")],
 )
 def test_colliding_tag_names_are_an_error_naming_both(tmp_path: Path, first: str, second: str) -> None:
     posts = {"a.md": post_text("A", tags=[first]), "b.md": post_text("B", "2013-04-16 10:00:00", tags=[second])}

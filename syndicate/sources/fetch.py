@@ -49,14 +49,20 @@ class Fetched:
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_bytes: int = DEFAULT_MAX_BYTES
-    connect_timeout: float = 10.0  # seconds to open the connection
-    read_timeout: float = 30.0  # seconds of silence allowed between two reads
-    deadline: float = 120.0  # seconds for the whole download, redirects included
+    connect_timeout: float = 5.0  # seconds to open the connection
+    read_timeout: float = 10.0  # seconds of silence allowed between two reads
+    deadline: float = 30.0  # seconds for the whole download, redirects included: a trickling server is cut off
     max_redirects: int = MAX_REDIRECTS
 
 
 def is_url(location: str) -> bool:
-    return urlsplit(location).scheme.lower() in ("http", "https")
+    """True for an http(s) URL; a malformed one (such as http://[::1) is an error, not a file name."""
+    try:
+        return urlsplit(location).scheme.lower() in ("http", "https")
+    except ValueError as exc:
+        if location.strip().lower().startswith(("http:", "https:")):
+            raise FetchError(f"not a valid URL ({exc}); check it", path=location) from None
+        return False
 
 
 def fetch(
@@ -68,7 +74,12 @@ def fetch(
 ) -> Fetched:
     """Read `location` (a path or an http(s) URL) under `limits`; raise FetchError on any failure."""
     limits = limits or Limits()
-    scheme = urlsplit(location).scheme.lower()
+    if is_url(location):  # raises for a malformed http(s) URL
+        return _fetch_url(location, limits, etag, last_modified)
+    try:
+        scheme = urlsplit(location).scheme.lower()
+    except ValueError:
+        scheme = ""
     if scheme in ("http", "https"):
         return _fetch_url(location, limits, etag, last_modified)
     if len(scheme) > 1 and not Path(location).exists():  # one letter: a Windows drive, so a path
@@ -151,8 +162,12 @@ def _fetch_url(location: str, limits: Limits, etag: str | None, last_modified: s
 
 
 def _next_hop(location: str, current: str, target: str, seen: set[str]) -> str:
-    following = urljoin(current, target.strip())
-    if urlsplit(following).scheme.lower() not in ("http", "https"):
+    try:
+        following = urljoin(current, target.strip())
+        scheme = urlsplit(following).scheme.lower()
+    except ValueError:
+        raise FetchError(f"{current} redirects to a malformed address {target!r}", path=location) from None
+    if scheme not in ("http", "https"):
         raise FetchError(f"refusing a redirect from {current} to {following}: only http(s) is followed", path=location)
     if following in seen:
         raise FetchError(

@@ -329,6 +329,28 @@ def _enclosures(value: object) -> tuple[Enclosure, ...]:
     return tuple(result)
 
 
+_JEKYLL_TOKEN = re.compile(r":(year|short_year|month|i_month|day|i_day|title|slug|categories|category)\b")
+
+
+def jekyll_permalink(pattern: str, local: datetime, slug: str, meta: Mapping[str, Any]) -> str:
+    """A Jekyll permalink such as /:year/:month/:title/ filled in for one post; a plain path stays as it is."""
+    categories = _names(meta.get("categories", meta.get("category")))
+    values = {
+        "year": f"{local.year:04d}",
+        "short_year": f"{local.year % 100:02d}",
+        "month": f"{local.month:02d}",
+        "i_month": str(local.month),
+        "day": f"{local.day:02d}",
+        "i_day": str(local.day),
+        "title": slug,
+        "slug": slug,
+        "categories": "/".join(slugify(c) for c in categories),
+        "category": slugify(categories[0]) if categories else "",
+    }
+    path = _JEKYLL_TOKEN.sub(lambda m: values[m[1]], pattern)
+    return re.sub(r"/{2,}", "/", path)
+
+
 def post_from_meta(
     meta: Mapping[str, Any], body: str, path: str, tz: ZoneInfo, stem: str, front: str = "", first_line: int = 1
 ) -> Post:
@@ -366,6 +388,9 @@ def post_from_meta(
     _, summary = _pick(meta, "summary")
     _, ident = _pick(meta, "id")
     url_key, url = _pick(meta, "url")
+    if url in (None, "") and isinstance(meta.get("permalink"), str) and meta["permalink"].strip():
+        # Jekyll's per-post permalink: where that post's page lives
+        url_key, url = "permalink", jekyll_permalink(meta["permalink"].strip(), published.astimezone(tz), slug, meta)
     if url not in (None, "") and not is_link(str(url).strip()):
         raise _fail(
             f"{url_key}: {url!r} is not a link; write a path such as /2013/04/15/slug/ or a full https:// URL",
