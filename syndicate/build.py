@@ -167,7 +167,8 @@ def build(
     # without the cache (--no-cache) nothing from earlier builds is read, but this build is recorded
     cache = EntryCache.open(config.root, salt, enabled=True, fresh=not use_cache)
     record = BuildRecord.open(config.root, salt, config.output_dir, enabled=True, fresh=not use_cache)
-    scanned = scan_markdown(config)
+    # files modified less than 2 s before the last record was written are re-read ("racy" times)
+    scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000)
     fingerprint = ""
     if all(source.kind == "markdown" for source in config.sources) and not scanned[1]:
         fingerprint = digest_of(salt, str(config.output_dir), *sorted(f.key for f in scanned[0]))
@@ -189,7 +190,10 @@ def build(
     report = write_plan(config.output_dir, plan, durable=durable)
     cache.save()
     valid = (site.valid_from.isoformat(), site.valid_until.isoformat()) if not errors else ("", "")
-    record.save(config.output_dir, plan.recipes, fingerprint=fingerprint, valid=valid, posts=len(site.entries))
+    sources = {f.shown: (f.size, f.mtime_ns, f.key) for f in scanned[0]}
+    record.save(
+        config.output_dir, plan.recipes, fingerprint=fingerprint, valid=valid, posts=len(site.entries), sources=sources
+    )
     seconds = time.perf_counter() - started
     return BuildResult(len(site.entries), len(plan), report, seconds, tuple(errors), len(plan.files))
 

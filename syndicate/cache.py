@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import pickle
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +146,8 @@ class BuildRecord:
     valid_from: str = ""  # ISO dates: the `today` values that gave this very build
     valid_until: str = ""
     posts: int = 0
+    sources: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # shown path → size, mtime_ns, key
+    saved_ns: int = 0  # when this record was written (files modified later than ~that are always re-read)
 
     @classmethod
     def open(cls, root: Path, salt: str, out_dir: Path, *, enabled: bool, fresh: bool = False) -> BuildRecord:
@@ -163,6 +166,8 @@ class BuildRecord:
                 record.valid_from = str(data.get("valid_from", ""))
                 record.valid_until = str(data.get("valid_until", ""))
                 record.posts = int(data.get("posts", 0))
+                record.sources = {k: (int(v[0]), int(v[1]), str(v[2])) for k, v in data.get("sources", {}).items()}
+                record.saved_ns = int(data.get("saved_ns", 0))
         except Exception:
             record.outputs = {}
         return record
@@ -192,7 +197,14 @@ class BuildRecord:
             self.path.unlink(missing_ok=True)
 
     def save(
-        self, out_dir: Path, recipes: dict[str, str], *, fingerprint: str, valid: tuple[str, str], posts: int
+        self,
+        out_dir: Path,
+        recipes: dict[str, str],
+        *,
+        fingerprint: str,
+        valid: tuple[str, str],
+        posts: int,
+        sources: dict[str, tuple[int, int, str]] | None = None,
     ) -> None:
         if self.path is None:
             return
@@ -212,6 +224,8 @@ class BuildRecord:
             "valid_until": valid[1],
             "posts": posts,
             "outputs": outputs,
+            "sources": sources or {},
+            "saved_ns": time.time_ns(),
         }
         data = json.dumps(record, sort_keys=True).encode("utf-8")
         atomic_write(self.path, data, durable=False)

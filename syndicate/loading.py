@@ -54,23 +54,44 @@ class LoadedSite:
 class SourceFile:
     key: str  # hash of path and bytes
     shown: str  # path as messages show it
-    data: bytes
+    path: Path
+    data: bytes | None  # None: known unchanged from the last build (its key came from there)
+    size: int = 0
+    mtime_ns: int = 0
 
 
-def scan_markdown(config: Config) -> tuple[list[SourceFile], list[SyndicateError]]:
-    """Every Markdown post's bytes and key, without parsing anything."""
+# shown path → (size, mtime_ns, key) from the last build
+KnownFiles = dict[str, tuple[int, int, str]]
+
+
+def scan_markdown(
+    config: Config, known: KnownFiles | None = None, settled_before_ns: int = 0
+) -> tuple[list[SourceFile], list[SyndicateError]]:
+    """Every Markdown post's key (a hash of its path and bytes), without parsing anything.
+
+    A file whose size and modification time are what the last build recorded keeps
+    that build's key without being read again (git's trick); a file modified too
+    close to that build (`settled_before_ns`) is always read and hashed, since a
+    change within the clock's resolution would not show in its time.
+    """
     files: list[SourceFile] = []
     errors: list[SyndicateError] = []
+    known = known or {}
     for source in config.sources:
         if source.kind != "markdown":
             continue
         for path in find_posts(Path(source.location)):
             shown = _shown(path, config.root)
             try:
-                if path.stat().st_size > MAX_POST_BYTES:  # refuse before reading a huge file into memory
+                st = path.stat()
+                if st.st_size > MAX_POST_BYTES:  # refuse before reading a huge file into memory
                     raise SourceError(
                         f"file is over {MAX_POST_BYTES // (1024 * 1024)} MB; is it really a post?", path=shown
                     )
+                seen = known.get(shown)
+                if seen is not None and seen[:2] == (st.st_size, st.st_mtime_ns) and st.st_mtime_ns < settled_before_ns:
+                    files.append(SourceFile(seen[2], shown, path, None, st.st_size, st.st_mtime_ns))
+                    continue
                 data = path.read_bytes()
             except SourceError as exc:
                 errors.append(exc)
@@ -78,7 +99,7 @@ def scan_markdown(config: Config) -> tuple[list[SourceFile], list[SyndicateError
             except OSError as exc:
                 errors.append(SourceError(f"cannot read: {exc.strerror}", path=shown))
                 continue
-            files.append(SourceFile(digest_of(shown, data), shown, data))
+            files.append(SourceFile(digest_of(shown, data), shown, path, data, st.st_size, st.st_mtime_ns))
     return files, errors
 
 
@@ -154,8 +175,18 @@ def read_entries(
         cached = cache.get(file.key)
         if cached is not None:
             entries.append(cached)
-        else:
-            todo.append((file.key, file.shown, file.data))
+            continue
+        data = file.data
+        if data is None:  # unchanged since the last build, but not in the cache: read it after all
+            try:
+                data = file.path.read_bytes()
+            except OSError as exc:
+                errors.append(SourceError(f"cannot read: {exc.strerror}", path=file.shown))
+                continue
+            if digest_of(file.shown, data) != file.key:  # changed after all: render what is there now
+                errors.append(SourceError("changed while being read; build again", path=file.shown))
+                continue
+        todo.append((file.key, file.shown, data))
     for source in config.sources:
         if source.kind != "feed":
             continue
