@@ -7,34 +7,22 @@ what), 2 a usage error (click's own).
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .config import Config, find_config, load_config
+from .cli_common import CONTEXT, site_option, warn
+from .cli_common import site_config as _config
+from .cli_common import today_from as _today
+from .config import Config
 from .errors import SyndicateError
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
 
 
 def _progress(message: str) -> None:
     """What a long job is doing now, on a terminal only (never in logs or pipes)."""
     click.echo(click.style(f"… {message}", dim=True), err=True)
-
-
-def _today(value: str | None, config: Config) -> date:
-    if value is None:
-        return datetime.now(config.site.timezone).date()  # the clock, read once, at the edge
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2013-04-30", param_hint="--today") from None
 
 
 def _relative(path: Path) -> Path:
@@ -43,10 +31,6 @@ def _relative(path: Path) -> Path:
         return path.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
         return path
-
-
-def _config(site: Path, out: Path | None = None) -> Config:
-    return load_config(find_config(site), output_dir=out)
 
 
 class SyndicateGroup(click.Group):
@@ -62,15 +46,6 @@ class SyndicateGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
-
-
-site_option = click.option(
-    "--site",
-    type=click.Path(path_type=Path, file_okay=True, dir_okay=True),
-    default=Path("."),
-    show_default=True,
-    help="The site's folder (or its syndicate.toml).",
-)
 
 
 @click.group(cls=SyndicateGroup, context_settings=CONTEXT)

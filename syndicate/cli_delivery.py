@@ -13,34 +13,12 @@ from typing import Any, Literal, cast
 import click
 
 from . import subscribers as subs
+from .cli_common import CONTEXT, site_option
+from .cli_common import site_config as _config
+from .cli_common import today_from as _today
+from .cli_common import warn as _warn
 from .config import Config
 from .errors import DeliveryError, SyndicateError
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-site_option = click.option(
-    "--site",
-    type=click.Path(path_type=Path, file_okay=True, dir_okay=True),
-    default=Path("."),
-    show_default=True,
-    help="The site's folder (or its syndicate.toml).",
-)
-
-
-def _config(site: Path) -> Config:
-    from .cli import _config as load
-
-    return load(site)
-
-
-def _today(value: str | None, config: Config) -> date:
-    from .cli import _today as today
-
-    return today(value, config)
-
-
-def _warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
 
 
 def _now(config: Config) -> datetime:

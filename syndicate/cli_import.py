@@ -7,14 +7,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from .cli_common import CONTEXT
+from .cli_common import warn as _warn
 from .config import CONFIG_NAME, find_config, load_config
 from .sources.fetch import DEFAULT_MAX_BYTES
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def _warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
 
 
 @click.command("import", context_settings=CONTEXT)
