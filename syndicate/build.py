@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
-from .cache import BuildRecord, EntryCache, build_salt, digest_of
+from .cache import NO_REUSE, BuildRecord, EntryCache, Reuse, build_salt, digest_of
 from .config import Config, FeedFormat
-from .errors import SyndicateError
+from .errors import BuildFailed, SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
 from .loading import LoadedSite, Warn, load_site, scan_markdown
 from .model import Entry
@@ -28,20 +27,6 @@ class BuildResult:
     seconds: float
     errors: tuple[SyndicateError, ...] = ()
     regenerated: int = 0  # outputs whose inputs changed (the rest came straight from the build record)
-
-
-@dataclass(frozen=True, slots=True)
-class Reuse:
-    """Answers "was this output made from exactly these inputs last time?" (never, without a cache)."""
-
-    record: BuildRecord
-    out_dir: Path
-
-    def unchanged(self, rel: str, recipe: str) -> bool:
-        return self.record.unchanged(self.out_dir, rel, recipe)
-
-
-NO_REUSE = Reuse(BuildRecord(None), Path("."))
 
 
 def entry_key(entry: Entry) -> str:
@@ -196,12 +181,3 @@ def build(
     )
     seconds = time.perf_counter() - started
     return BuildResult(len(site.entries), len(plan), report, seconds, tuple(errors), len(plan.files))
-
-
-class BuildFailed(SyndicateError):
-    """Some posts could not be read; nothing was written."""
-
-    def __init__(self, errors: Iterable[SyndicateError]) -> None:
-        self.errors = tuple(errors)
-        count = len(self.errors)
-        super().__init__(f"{count} {'post' if count == 1 else 'posts'} could not be read; nothing was written")

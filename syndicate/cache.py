@@ -246,3 +246,17 @@ def build_salt(config_bytes: bytes, templates: Iterable[Path | None]) -> str:
         [Path(__file__).parent], "*.py"
     )  # our own code too: a fix changes outputs without a version bump
     return digest_of(versions, code, config_bytes, folder_digest(templates))
+
+
+@dataclass(frozen=True, slots=True)
+class Reuse:
+    """Answers "was this output made from exactly these inputs last time?" (never, without a cache)."""
+
+    record: BuildRecord
+    out_dir: Path
+
+    def unchanged(self, rel: str, recipe: str) -> bool:
+        return self.record.unchanged(self.out_dir, rel, recipe)
+
+
+NO_REUSE = Reuse(BuildRecord(None), Path("."))

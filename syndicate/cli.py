@@ -13,16 +13,10 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .cli_common import CONTEXT, site_option, warn
+from .cli_common import CONTEXT, build_once, site_option, warn
 from .cli_common import site_config as _config
 from .cli_common import today_from as _today
-from .config import Config
 from .errors import SyndicateError
-
-
-def _progress(message: str) -> None:
-    """What a long job is doing now, on a terminal only (never in logs or pipes)."""
-    click.echo(click.style(f"… {message}", dim=True), err=True)
 
 
 def _relative(path: Path) -> Path:
@@ -76,41 +70,13 @@ def build(site: Path, out: Path | None, today_s: str | None, keep_going: bool, n
       syndicate build --watch
     """
     config = _config(site, out)
-    _build_once(config, today_s, keep_going, no_cache, exit_on_error=not watch)
+    build_once(config, today_s, keep_going, no_cache, exit_on_error=not watch)
     if watch:
         from .watch import watch_and_rebuild
 
         watch_and_rebuild(
-            config, lambda: _build_once(_config(site, out), today_s, keep_going, False, exit_on_error=False)
+            config, lambda: build_once(_config(site, out), today_s, keep_going, False, exit_on_error=False)
         )
-
-
-def _build_once(config: Config, today_s: str | None, keep_going: bool, no_cache: bool, *, exit_on_error: bool) -> None:
-    from .build import build as run_build
-
-    try:
-        progress = _progress if sys.stderr.isatty() else None
-        result = run_build(
-            config, _today(today_s, config), warn, keep_going=keep_going, use_cache=not no_cache, progress=progress
-        )
-    except SyndicateError as exc:
-        if exit_on_error:
-            raise
-        for line in getattr(exc, "errors", ()):
-            click.echo(f"error: {line}", err=True)
-        click.echo(f"error: {exc}", err=True)
-        return
-    for error in result.errors:
-        click.echo(f"error: {error}", err=True)
-    changed = len(result.report.written)
-    posts = "post" if result.posts == 1 else "posts"
-    click.echo(
-        f"built {result.files} files from {result.posts} {posts} in {result.seconds:.2f} s "
-        f"({changed} written, {result.report.unchanged} unchanged, {len(result.report.removed)} removed)"
-        f" → {config.output_dir}"
-    )
-    if result.errors and exit_on_error:
-        sys.exit(1)
 
 
 @main.command(context_settings=CONTEXT)

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime
 from pathlib import Path
 
 import click
 
 from .config import Config, find_config, load_config
+from .errors import SyndicateError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -37,3 +39,36 @@ def today_from(value: str | None, config: Config) -> date:
 
 def site_config(site: Path, out: Path | None = None) -> Config:
     return load_config(find_config(site), output_dir=out)
+
+
+def _progress(message: str) -> None:
+    """What a long job is doing now, on a terminal only (never in logs or pipes)."""
+    click.echo(click.style(f"… {message}", dim=True), err=True)
+
+
+def build_once(config: Config, today_s: str | None, keep_going: bool, no_cache: bool, *, exit_on_error: bool) -> None:
+    from .build import build as run_build
+
+    try:
+        progress = _progress if sys.stderr.isatty() else None
+        result = run_build(
+            config, today_from(today_s, config), warn, keep_going=keep_going, use_cache=not no_cache, progress=progress
+        )
+    except SyndicateError as exc:
+        if exit_on_error:
+            raise
+        for line in getattr(exc, "errors", ()):
+            click.echo(f"error: {line}", err=True)
+        click.echo(f"error: {exc}", err=True)
+        return
+    for error in result.errors:
+        click.echo(f"error: {error}", err=True)
+    changed = len(result.report.written)
+    posts = "post" if result.posts == 1 else "posts"
+    click.echo(
+        f"built {result.files} files from {result.posts} {posts} in {result.seconds:.2f} s "
+        f"({changed} written, {result.report.unchanged} unchanged, {len(result.report.removed)} removed)"
+        f" → {config.output_dir}"
+    )
+    if result.errors and exit_on_error:
+        sys.exit(1)

@@ -472,13 +472,13 @@ def serve(host: str, port: int, watch: bool, quiet: bool, site: Path) -> None:
         finally:
             server.server_close()
         return
-    from .cli import _build_once
+    from .cli_common import build_once
     from .watch import watch_and_rebuild
 
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        _build_once(config, None, False, False, exit_on_error=False)
-        watch_and_rebuild(config, lambda: _build_once(_config(site), None, False, False, exit_on_error=False))
+        build_once(config, None, False, False, exit_on_error=False)
+        watch_and_rebuild(config, lambda: build_once(_config(site), None, False, False, exit_on_error=False))
     finally:
         server.shutdown()
         server.server_close()

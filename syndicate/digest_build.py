@@ -9,10 +9,9 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from .cache import digest_of
+from .cache import Reuse, digest_of
 from .config import Config
 from .content import render_entry
 from .digest import (
@@ -27,7 +26,7 @@ from .digest import (
     subject_for,
     unsubscribe_url,
 )
-from .errors import SyndicateError
+from .errors import BuildFailed, SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
 from .loading import Warn, load_site, worker_context
 from .message import build_message, greeting_for, message_bytes
@@ -36,9 +35,6 @@ from .output import OutputPlan
 from .pages import FeedLink
 from .select import Week, iso_week, newest_first, parse_week
 from .templating import render
-
-if TYPE_CHECKING:
-    from .build import Reuse
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,8 +270,6 @@ def compose_window(
     window = Week(iso.year, iso.week, start, end, label=f"{first.isoformat()}..{last.isoformat()}")
     site, errors = load_site(config, today, warn)
     if errors:
-        from .build import BuildFailed
-
         raise BuildFailed(errors)
     issue = collect_issue(site.entries, window, tags=tags)
     return render_issue(config, issue) if issue is not None else None
@@ -296,8 +290,6 @@ def compose_week(
         raise SyndicateError(str(exc)) from None
     site, errors = load_site(config, today, warn)
     if errors:
-        from .build import BuildFailed
-
         raise BuildFailed(errors)
     issue = collect_issue(site.entries, wanted, tags=tags)
     return render_issue(config, issue) if issue is not None else None

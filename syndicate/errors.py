@@ -6,6 +6,7 @@ what to do about it. The CLI turns any SyndicateError into exit code 1.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -44,3 +45,12 @@ class BuildError(SyndicateError):
 
 class DeliveryError(SyndicateError):
     """Sending or subscriber management failed."""
+
+
+class BuildFailed(SyndicateError):
+    """Some posts could not be read; nothing was written."""
+
+    def __init__(self, errors: Iterable[SyndicateError]) -> None:
+        self.errors = tuple(errors)
+        count = len(self.errors)
+        super().__init__(f"{count} {'post' if count == 1 else 'posts'} could not be read; nothing was written")
