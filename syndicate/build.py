@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from .cache import NO_REUSE, BuildRecord, EntryCache, Reuse, build_salt, digest_of
@@ -113,6 +113,7 @@ def plan_feeds(site: LoadedSite, plan: OutputPlan, reuse: Reuse = NO_REUSE) -> l
         for job in jobs:
             data = DOCUMENTS[fmt](job.meta, [fragments[e.id] for e in job.entries], newest_update(job.entries))
             plan.add(job.rel, data, job.origin, plan.recipes[job.rel])
+        fragments.clear()  # one format's fragments in memory at a time
     return links
 
 
@@ -166,6 +167,7 @@ def build(
     )
     if errors and not keep_going:
         raise BuildFailed(tuple(errors))
+    scanned = ([replace(f, data=None) for f in scanned[0]], scanned[1])  # the posts' bytes are not needed again
     record.invalidate()  # from here until the new record is saved, a crash means "regenerate everything"
     plan = OutputPlan()
     plan.stream_to(config.output_dir, durable=durable)  # outputs go to disk as made: memory stays bounded
