@@ -201,11 +201,7 @@ def _check_rss(root: Any) -> list[str]:
     link = _text(channel, "link")
     if link and not is_absolute(link):
         problems.append(f"channel link {link!r} is not an absolute URL")
-    selfs = [a for a in channel.findall(f"{ATOM}link") if a.get("rel") == "self"]
-    if not selfs:
-        problems.append('channel has no <atom:link rel="self">')
-    elif not is_absolute(selfs[0].get("href", "")):
-        problems.append(f"self link {selfs[0].get('href')!r} is not an absolute URL")
+    problems += _self_link_problems(channel, 'channel has no <atom:link rel="self">')
     for field in ("pubDate", "lastBuildDate"):
         value = _text(channel, field)
         if value and not is_rfc822(value):
@@ -265,11 +261,7 @@ def _check_atom(root: Any) -> list[str]:
     updated = _text(root, f"{ATOM}updated")
     if updated and not is_rfc3339(updated):
         problems.append(f"feed updated {updated!r} is not an RFC 3339 date")
-    selfs = [a for a in root.findall(f"{ATOM}link") if a.get("rel") == "self"]
-    if not selfs:
-        problems.append('feed has no <link rel="self">')
-    elif not is_absolute(selfs[0].get("href", "")):
-        problems.append(f"self link {selfs[0].get('href')!r} is not an absolute URL")
+    problems += _self_link_problems(root, 'feed has no <link rel="self">')
     entries = root.findall(f"{ATOM}entry")
     feed_author = bool(_text(root, f"{ATOM}author/{ATOM}name"))
     if not feed_author and not all(_text(e, f"{ATOM}author/{ATOM}name") for e in entries):
@@ -395,3 +387,12 @@ def _json_item_problems(item: Mapping[str, Any]) -> Iterator[str]:
             yield f"attachment {attachment!r} has no absolute url"
         elif not attachment.get("mime_type"):
             yield f"attachment {attachment.get('url')!r} has no mime_type"
+
+
+def _self_link_problems(parent: Any, missing: str) -> list[str]:
+    """The feed's atom:link rel="self" (RSS and Atom alike): present, and an absolute URL."""
+    selfs = [a for a in parent.findall(f"{ATOM}link") if a.get("rel") == "self"]
+    if not selfs:
+        return [missing]
+    href = selfs[0].get("href", "")
+    return [] if is_absolute(href) else [f"self link {href!r} is not an absolute URL"]

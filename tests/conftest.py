@@ -20,7 +20,23 @@ from syndicate.config import Config, load_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = Path(__file__).resolve().parent / "data"
-EXAMPLE_TODAY = date(2013, 4, 30)  # a week after the example site's newest post
+EXAMPLE_TODAY = date(2013, 4, 30)
+# every header a digest message carries, no more (a name or title must never add one)
+DIGEST_HEADERS = frozenset(
+    {
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "List-Archive",
+        "MIME-Version",
+        "Content-Type",
+    }
+)  # a week after the example site's newest post
 
 # The minimal syndicate.toml from issue 2; it must keep working as written.
 MINIMAL_CONFIG: dict[str, dict[str, Any]] = {

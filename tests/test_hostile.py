@@ -39,7 +39,7 @@ from typing import Any
 import lxml.html
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLE_TODAY, make_site, post_text, toml_value, write_site
+from conftest import DIGEST_HEADERS, EXAMPLE_TODAY, make_site, post_text, toml_value, write_site
 from lxml import etree
 
 from syndicate.cache import CACHE_DIR
@@ -898,19 +898,7 @@ INJECTING_ADDRESSES = [
     "a@b.c\x00",
     "no-at-sign",
 ]
-HEADERS = {
-    "From",
-    "To",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "List-Id",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-    "List-Archive",
-    "MIME-Version",
-    "Content-Type",
-}
+HEADERS = DIGEST_HEADERS
 
 
 def parsed_message(config: Config, rendered: Rendered, recipient: Recipient) -> EmailMessage:

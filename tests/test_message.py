@@ -19,7 +19,7 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from conftest import EXAMPLE_TODAY, REPO_ROOT, TEST_DATA, build_site, make_site, post_text
+from conftest import DIGEST_HEADERS, EXAMPLE_TODAY, REPO_ROOT, TEST_DATA, build_site, make_site, post_text
 
 from syndicate.config import Config, load_config
 from syndicate.digest import GMAIL_CLIP_BYTES, GREETING, UNSUBSCRIBE, Rendered
@@ -51,19 +51,7 @@ RULES = [
     "A winner who does not reply with a shipping address within 48 hours is replaced by another entrant.",
     "Open to residents of the continental United States only.",
 ]
-HEADERS = {
-    "From",
-    "To",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "List-Id",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-    "List-Archive",
-    "MIME-Version",
-    "Content-Type",
-}
+HEADERS = DIGEST_HEADERS
 # RFC 5322 msg-id without the obsolete forms: dot-atom-text "@" dot-atom-text
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 MSG_ID = re.compile(rf"<{_ATEXT}(?:\.{_ATEXT})*@{_ATEXT}(?:\.{_ATEXT})*>")
