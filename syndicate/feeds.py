@@ -273,13 +273,16 @@ def json_item(entry: Entry, *, full_content: bool, fallback: Author) -> dict[str
     return item
 
 
-_JSON_HTML_CHARS = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+def _html_safe(text: str) -> str:
+    """<, > and & as \\u escapes (three C-level replaces: str.translate with a dict costs a
+    Python lookup per character, ~40x slower on a whole post)."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _json_text(value: object) -> str:
     """Compact JSON with <, > and & as \\u escapes: the same data for every JSON parser, and
     no markup-looking bytes for anything that sniffs or greps the file (as Go's encoder does)."""
-    return json.dumps(value, ensure_ascii=False).translate(_JSON_HTML_CHARS)
+    return _html_safe(json.dumps(value, ensure_ascii=False))
 
 
 def json_fragments(
@@ -318,7 +321,7 @@ def json_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime)
         "language": meta.language,
         "authors": [{"name": meta.author.name}],
     }
-    text = json.dumps(head, indent=2, ensure_ascii=False).translate(_JSON_HTML_CHARS)
+    text = _html_safe(json.dumps(head, indent=2, ensure_ascii=False))
     items = b",\n".join(fragments)
     head_text = (text[: text.rindex("\n}")] + ',\n  "items": [').encode("utf-8")
     return head_text + (b"\n" + items + b"\n  " if items else b"") + b"]\n}\n"

@@ -11,6 +11,8 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -55,6 +57,10 @@ def safe_relative(rel: str) -> PurePosixPath:
     return pure
 
 
+WRITERS = 8  # threads doing durable writes: fsyncs overlap each other and the making of the next files
+WRITE_QUEUE = 64
+
+
 @dataclass
 class OutputPlan:
     """Every file a build produces, by path relative to the output directory.
@@ -71,6 +77,11 @@ class OutputPlan:
     streamed_written: list[str] = field(default_factory=list)
     streamed_unchanged: int = 0
     known: set[str] = field(default_factory=set)  # paths an earlier (maybe killed) build may have written
+    # durable streaming: fsync waits on the disk, so writes run in threads while this one goes on making files
+    _writers: ThreadPoolExecutor | None = None
+    _journal: int | None = None  # open file descriptor of the PENDING journal
+    _writing: list[tuple[str, Future[bool]]] = field(default_factory=list)
+    _slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(WRITE_QUEUE))
 
     def stream_to(self, out_dir: Path, *, durable: bool = True) -> None:
         """Write each file as soon as it is added instead of holding every output in memory."""
@@ -78,6 +89,28 @@ class OutputPlan:
         remove_orphan_temporaries(out_dir)
         self.sink, self.durable = out_dir, durable
         self.known = written_before(out_dir)
+        if durable:
+            self._writers = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="syndicate-write")
+
+    def _write(self, target: Path, data: bytes) -> bool:
+        try:
+            return write_if_changed(target, data, durable=self.durable)
+        finally:
+            self._slots.release()
+
+    def wait_for_writes(self) -> None:
+        """Every streamed file is on disk (or its write's error is raised here), in the order added."""
+        try:
+            for rel, future in self._writing:
+                if future.result():
+                    self.streamed_written.append(rel)
+                else:
+                    self.streamed_unchanged += 1
+        finally:
+            self._writing.clear()
+            if self._writers is not None:
+                self._writers.shutdown(wait=True, cancel_futures=True)
+                self._writers = None
 
     def _claim(self, rel: str, origin: str) -> None:
         safe_relative(rel)
@@ -91,11 +124,14 @@ class OutputPlan:
             recipe = "sha256:" + hashlib.sha256(data).hexdigest()
         if self.sink is not None:
             self.note(self.sink, rel)
-            if write_if_changed(self.sink / rel, data, durable=self.durable):
+            if self._writers is not None:
+                self._slots.acquire()  # at most WRITE_QUEUE files wait in memory for their write
+                self._writing.append((rel, self._writers.submit(self._write, self.sink / rel, data)))
+            elif write_if_changed(self.sink / rel, data, durable=self.durable):
                 self.streamed_written.append(rel)
             else:
                 self.streamed_unchanged += 1
-            data = b""  # written; only the path is remembered
+            data = b""  # written (or being written); only the path is remembered
         self.files[rel] = (data, origin)
         if recipe is not None:
             self.recipes[rel] = recipe
@@ -105,9 +141,15 @@ class OutputPlan:
         still has every file it made removed by the next build if that one no longer makes it."""
         if rel in self.known:
             return
-        with (out_dir / PENDING).open("a", encoding="utf-8") as journal:
-            journal.write(rel + "\n")  # flushed on close: a killed process cannot lose it
+        if self._journal is None:
+            self._journal = os.open(out_dir / PENDING, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.write(self._journal, (rel + "\n").encode("utf-8"))  # unbuffered: a killed process cannot lose it
         self.known.add(rel)
+
+    def close_journal(self) -> None:
+        if self._journal is not None:
+            os.close(self._journal)
+            self._journal = None
 
     def keep(self, rel: str, origin: str, recipe: str) -> None:
         self._claim(rel, origin)
@@ -150,6 +192,7 @@ def write_plan(out_dir: Path, plan: OutputPlan, *, durable: bool = True) -> Writ
     Only files listed in the previous build's manifest are ever removed, so a
     user's own files in the output directory are left alone.
     """
+    plan.wait_for_writes()
     if plan.sink is None:
         out_dir.mkdir(parents=True, exist_ok=True)
         remove_orphan_temporaries(out_dir)
@@ -169,6 +212,7 @@ def write_plan(out_dir: Path, plan: OutputPlan, *, durable: bool = True) -> Writ
     manifest_path = out_dir / MANIFEST
     if not manifest_path.exists() or manifest_path.read_bytes() != manifest:
         atomic_write(manifest_path, manifest, durable=durable)
+    plan.close_journal()
     (out_dir / PENDING).unlink(missing_ok=True)  # the manifest now lists everything this build made
     return WriteReport(tuple(written), unchanged, tuple(removed))
 

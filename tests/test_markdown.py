@@ -540,3 +540,29 @@ def test_slugify_examples() -> None:
     assert slugify("..") != slugify("...")  # nothing readable: a hash keeps them apart
     assert slugify("CON").startswith("con-")
     assert len(slugify("word " * 100)) <= MAX_SLUG
+
+
+def _resident_kb() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_rendering_markdown_does_not_keep_memory() -> None:
+    """cmarkgfm's own GFM function leaks each document tree and HTML string (~70 KB for a
+    page like this); a watch session or 10,000 posts in one worker would pile that up."""
+    from syndicate.content import render_markdown
+
+    page = "\n\n".join(
+        f"## Part {i}\n\n" + "word [link](/x) `code` " * 60 + "\n\n- a\n- b\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+        for i in range(12)
+    )
+    expected = render_markdown(page)
+    assert "<table>" in expected and '<a href="/x">' in expected
+    for _ in range(50):  # let the allocator settle
+        render_markdown(page)
+    before = _resident_kb()
+    for _ in range(600):
+        assert render_markdown(page) == expected
+    grown_mb = (_resident_kb() - before) / 1024
+    assert grown_mb < 8, f"rendering 600 pages kept {grown_mb:.0f} MB"
