@@ -11,7 +11,8 @@ from .cache import NO_REUSE, BuildRecord, EntryCache, Reuse, build_salt, digest_
 from .config import Config, FeedFormat
 from .errors import BuildFailed, SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
-from .loading import LoadedSite, Warn, load_site, scan_markdown
+from .fragstore import PackReader
+from .loading import ItemSpec, LoadedSite, Warn, load_site, scan_markdown
 from .model import Entry
 from .output import OutputPlan, WriteReport, write_plan
 from .pages import FeedLink, index_page, opml_document
@@ -53,7 +54,9 @@ class FeedJob:
     origin: str
 
 
-def plan_feeds(site: LoadedSite, plan: OutputPlan, reuse: Reuse = NO_REUSE) -> list[FeedLink]:
+def plan_feeds(
+    site: LoadedSite, plan: OutputPlan, reuse: Reuse = NO_REUSE, packs: PackReader | None = None
+) -> list[FeedLink]:
     """Site, per-tag and per-category feeds in every configured format.
 
     A feed is regenerated only when its recipe (its own settings and the keys
@@ -97,8 +100,12 @@ def plan_feeds(site: LoadedSite, plan: OutputPlan, reuse: Reuse = NO_REUSE) -> l
             links.append(FeedLink(title, meta.self_url, MEDIA_TYPES[fmt], fmt, kind, name, len(chosen)))
     for fmt in config.feeds.formats:
         jobs = [job for job in stale if job.fmt == fmt]
-        needed = newest_first({e.id: e for job in jobs for e in job.entries}.values())
-        fragments = dict(
+        # items stored when their posts were rendered are read from the build cache as needed;
+        # the rest (no cache in use) are made here, once per post, and kept for this format only
+        needed = newest_first(
+            {e.id: e for job in jobs for e in job.entries if packs is None or e.key not in site.items}.values()
+        )
+        made = dict(
             zip(
                 (e.id for e in needed),
                 FRAGMENTERS[fmt](
@@ -110,14 +117,28 @@ def plan_feeds(site: LoadedSite, plan: OutputPlan, reuse: Reuse = NO_REUSE) -> l
                 strict=True,
             )
         )
+
+        def item(entry: Entry, fmt: FeedFormat = fmt, made: dict[str, bytes] = made) -> bytes:
+            found = made.get(entry.id)
+            if found is not None:
+                return found
+            assert packs is not None
+            return packs.read(site.items[entry.key], fmt)
+
         for job in jobs:
-            data = DOCUMENTS[fmt](job.meta, [fragments[e.id] for e in job.entries], newest_update(job.entries))
+            data = DOCUMENTS[fmt](job.meta, [item(e) for e in job.entries], newest_update(job.entries))
             plan.add(job.rel, data, job.origin, plan.recipes[job.rel])
-        fragments.clear()  # one format's fragments in memory at a time
+        made.clear()  # one format's items in memory at a time
     return links
 
 
-def plan_site(site: LoadedSite, warn: Warn, reuse: Reuse = NO_REUSE, plan: OutputPlan | None = None) -> OutputPlan:
+def plan_site(
+    site: LoadedSite,
+    warn: Warn,
+    reuse: Reuse = NO_REUSE,
+    plan: OutputPlan | None = None,
+    packs: PackReader | None = None,
+) -> OutputPlan:
     plan = plan if plan is not None else OutputPlan()
     config = site.config
     digest = None
@@ -129,7 +150,7 @@ def plan_site(site: LoadedSite, warn: Warn, reuse: Reuse = NO_REUSE, plan: Outpu
 
         # issues render in worker processes while this one writes the feeds
         digest = start_digest(config, site.entries, plan, site.today, reuse)
-    links = plan_feeds(site, plan, reuse)
+    links = plan_feeds(site, plan, reuse, packs)
     if digest is not None:
         links.extend(digest.finish(plan, warn))
     plan.add("index.html", index_page(config.site, links, config.templates_dir), "the feed index page")
@@ -162,8 +183,9 @@ def build(
         # nothing changed since the last build: every output is known to be exactly right
         report = WriteReport((), len(record.outputs), ())
         return BuildResult(record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0)
+    spec = ItemSpec.of(config, cache.packs.folder) if cache.packs is not None else None
     site, errors = load_site(
-        config, today, warn, keep_going=keep_going, cache=cache, scanned=scanned, progress=progress
+        config, today, warn, keep_going=keep_going, cache=cache, scanned=scanned, progress=progress, spec=spec
     )
     if errors and not keep_going:
         raise BuildFailed(tuple(errors))
@@ -173,7 +195,10 @@ def build(
     plan.stream_to(config.output_dir, durable=durable)  # outputs go to disk as made: memory stays bounded
     if progress is not None and len(site.entries) >= 300:
         progress(f"writing the feeds and newsletter issues of {len(site.entries)} posts to {config.output_dir}")
-    plan_site(site, warn, Reuse(record, config.output_dir), plan)
+    try:
+        plan_site(site, warn, Reuse(record, config.output_dir), plan, cache.packs)
+    finally:
+        cache.close()
     report = write_plan(config.output_dir, plan, durable=durable)
     cache.save()
     valid = (site.valid_from.isoformat(), site.valid_until.isoformat()) if not errors else ("", "")

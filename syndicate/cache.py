@@ -28,11 +28,16 @@ from typing import Any
 
 from . import __version__
 from .content import RENDERER_VERSION
+from .fragstore import PackReader, Stored, remove_unused
 from .model import Entry
 from .output import atomic_write
 
 CACHE_DIR = ".syndicate-cache"
-FORMAT = 3  # bump when the cached data's shape changes
+FORMAT = 4  # bump when the cached data's shape changes
+
+Cached = tuple[
+    Entry, Stored | None
+]  # a rendered post (its HTML left out when its feed items are stored) and where those are
 
 
 def digest_of(*parts: bytes | str) -> str:
@@ -67,26 +72,30 @@ def _shard(key: str) -> int:
 class EntryCache:
     """Rendered entries by key, in shards loaded on first use; only changed shards are rewritten.
 
-    Reading tolerates anything (a damaged or foreign shard is just empty);
-    writing is atomic per shard.
+    Reading tolerates anything (a damaged or foreign shard is just empty, an
+    entry whose feed items' pack is gone is a miss); writing is atomic per shard.
     """
 
     folder: Path | None  # None: caching disabled
     salt: str
     readable: bool = True  # False: start afresh (--no-cache) but still save what this build renders
-    shards: dict[int, dict[str, Entry]] = field(default_factory=dict)
+    shards: dict[int, dict[str, Cached]] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     dirty: set[int] = field(default_factory=set)
+    packs: PackReader | None = None  # where rendered posts' feed items are kept (beside the shards)
 
     @classmethod
     def open(cls, root: Path, salt: str, *, enabled: bool, fresh: bool = False) -> EntryCache:
-        return cls(root / CACHE_DIR / f"entries-v{FORMAT}" if enabled else None, salt, readable=not fresh)
+        if not enabled:
+            return cls(None, salt)
+        folder = root / CACHE_DIR / f"entries-v{FORMAT}"
+        return cls(folder, salt, readable=not fresh, packs=PackReader(root / CACHE_DIR / f"items-v{FORMAT}"))
 
-    def _load(self, shard: int) -> dict[str, Entry]:
+    def _load(self, shard: int) -> dict[str, Cached]:
         found = self.shards.get(shard)
         if found is not None:
             return found
-        entries: dict[str, Entry] = {}
+        entries: dict[str, Cached] = {}
         if self.folder is not None and self.readable:
             try:
                 with (self.folder / f"{shard:02d}.pickle").open("rb") as handle:
@@ -98,21 +107,31 @@ class EntryCache:
         self.shards[shard] = entries
         return entries
 
-    def get(self, key: str) -> Entry | None:
-        entry = self._load(_shard(key)).get(key)
-        if entry is not None:
-            self.used.add(key)
-        return entry
+    def get(self, key: str) -> Cached | None:
+        hit = self._load(_shard(key)).get(key)
+        if hit is None:
+            return None
+        stored = hit[1]
+        if stored is not None and (self.packs is None or not self.packs.usable(stored)):
+            return None  # its feed items are gone: render it again
+        self.used.add(key)
+        return hit
 
-    def put(self, key: str, entry: Entry) -> None:
-        self._load(_shard(key))[key] = entry
+    def put(self, key: str, entry: Entry, stored: Stored | None = None) -> None:
+        self._load(_shard(key))[key] = (entry, stored)
         self.used.add(key)
         self.dirty.add(_shard(key))
 
     def save(self) -> None:
-        """Write the shards that changed, forgetting entries no post uses any more."""
+        """Write the shards that changed, forgetting entries no post uses any more
+        and removing the packs no cached entry points into."""
         if self.folder is None:
             return
+        if self.packs is not None:  # every shard is looked at, so that no stale entry keeps a pack alive
+            for shard in range(SHARDS):
+                self._load(shard)
+                if not self.readable:  # --no-cache: what earlier builds left in any shard is replaced
+                    self.dirty.add(shard)
         for shard, entries in self.shards.items():
             stale = [k for k in entries if k not in self.used]
             for key in stale:
@@ -127,6 +146,13 @@ class EntryCache:
             data = pickle.dumps((self.salt, self.shards[shard]), protocol=pickle.HIGHEST_PROTOCOL)
             atomic_write(self.folder / f"{shard:02d}.pickle", data, durable=False)
         self.dirty.clear()
+        if self.packs is not None:
+            live = {hit[1].pack for entries in self.shards.values() for hit in entries.values() if hit[1] is not None}
+            remove_unused(self.packs.folder, live)
+
+    def close(self) -> None:
+        if self.packs is not None:
+            self.packs.close()
 
 
 def _ignore_in_git(folder: Path) -> None:

@@ -10,16 +10,18 @@ import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .cache import EntryCache, digest_of
+from .cache import Cached, EntryCache, digest_of
 from .config import Config
 from .content import render_entry
 from .errors import SourceError, SyndicateError
-from .model import Entry, Site
+from .feeds import FRAGMENTERS
+from .fragstore import Stored, write_pack
+from .model import Author, Entry, Site
 from .select import check_unique, is_visible, newest_first, week_of
 from .sources.markdown import MAX_POST_BYTES, find_posts, post_stem, read_post_bytes
 
@@ -39,6 +41,23 @@ PROGRESS_MIN = 300  # report progress only for work that takes a noticeable time
 
 
 @dataclass(frozen=True, slots=True)
+class ItemSpec:
+    """How a build serializes each post's feed items, and where it keeps them (see fragstore)."""
+
+    folder: Path
+    formats: tuple[str, ...]
+    full_content: bool
+    fallback: Author
+    category_base: str
+
+    @classmethod
+    def of(cls, config: Config, folder: Path) -> ItemSpec:
+        return cls(
+            folder, tuple(config.feeds.formats), config.feeds.full_content, config.site.author, config.output_url
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class LoadedSite:
     """Everything read and rendered for one build, before anything is written."""
 
@@ -48,6 +67,8 @@ class LoadedSite:
     # the days `today` could be and still give exactly this build (same posts visible, same weeks complete)
     valid_from: date = date.min
     valid_until: date = date.max
+    # entry key → where its feed items are (when made with an ItemSpec; such entries carry no content_html)
+    items: dict[str, Stored] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,31 +153,50 @@ def _shown(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _render_files(jobs: Sequence[tuple[str, str, bytes]], site: Site) -> list[Entry | SourceError]:
-    """Parse and render Markdown files given as (key, shown path, bytes)."""
-    results: list[Entry | SourceError] = []
-    for key, shown, data in jobs:
+def with_items(entries: Sequence[Entry], spec: ItemSpec | None) -> list[Cached]:
+    """Entries with their feed items serialized and stored (and their HTML then dropped), when asked for."""
+    if spec is None or not entries:
+        return [(entry, None) for entry in entries]
+    made = {
+        fmt: FRAGMENTERS[fmt](
+            entries, full_content=spec.full_content, fallback=spec.fallback, category_base=spec.category_base
+        )
+        for fmt in spec.formats
+    }
+    spec.folder.mkdir(parents=True, exist_ok=True)
+    places = write_pack(spec.folder, [{fmt: made[fmt][i] for fmt in spec.formats} for i in range(len(entries))])
+    return [(replace(entry, content_html=""), stored) for entry, stored in zip(entries, places, strict=True)]
+
+
+def _render_files(
+    jobs: Sequence[tuple[str, str, bytes]], site: Site, spec: ItemSpec | None = None
+) -> list[Cached | SourceError]:
+    """Parse and render Markdown files given as (key, shown path, bytes); their feed items too, with a spec."""
+    rendered: list[Entry] = []
+    failed: dict[int, SourceError] = {}
+    for index, (key, shown, data) in enumerate(jobs):
         try:
             post = read_post_bytes(data, shown, site.timezone, post_stem(shown))
-            results.append(replace(render_entry(post, site), key=key))
+            rendered.append(replace(render_entry(post, site), key=key))
         except SourceError as exc:
-            results.append(exc)
-    return results
+            failed[index] = exc
+    done = iter(with_items(rendered, spec))
+    return [failed[i] if i in failed else next(done) for i in range(len(jobs))]
 
 
-def _render_all(jobs: list[tuple[str, str, bytes]], site: Site) -> list[Entry | SourceError]:
+def _render_all(jobs: list[tuple[str, str, bytes]], site: Site, spec: ItemSpec | None) -> list[Cached | SourceError]:
     workers = min(os.cpu_count() or 1, 4)
     if len(jobs) < PARALLEL_MIN or workers < 2:
-        return _render_files(jobs, site)
+        return _render_files(jobs, site, spec)
     chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
-            results: list[Entry | SourceError] = []
-            for part in pool.map(_render_files, chunks, [site] * len(chunks)):
+            results: list[Cached | SourceError] = []
+            for part in pool.map(_render_files, chunks, [site] * len(chunks), [spec] * len(chunks)):
                 results.extend(part)
             return results
     except (OSError, RuntimeError):  # no processes here (sandbox): do it in this one
-        return _render_files(jobs, site)
+        return _render_files(jobs, site, spec)
 
 
 def read_entries(
@@ -165,14 +205,19 @@ def read_entries(
     cache: EntryCache,
     scanned: tuple[list[SourceFile], list[SyndicateError]] | None = None,
     progress: Warn | None = None,
-) -> tuple[list[Entry], list[SyndicateError]]:
-    """Every post from every source as a rendered Entry (cached when unchanged), and every error."""
+    spec: ItemSpec | None = None,
+) -> tuple[list[Cached], list[SyndicateError]]:
+    """Every post from every source as a rendered Entry (cached when unchanged), and every error.
+
+    With a spec, each post's feed items are made and stored too (see fragstore), and the
+    entries come without their HTML; without one, entries are complete and nothing is stored.
+    """
     files, read_errors = scanned if scanned is not None else scan_markdown(config)
-    entries: list[Entry] = []
+    entries: list[Cached] = []
     errors: list[SyndicateError] = list(read_errors)
     todo: list[tuple[str, str, bytes]] = []
     for file in files:
-        cached = cache.get(file.key)
+        cached = cache.get(file.key) if spec is not None else None
         if cached is not None:
             entries.append(cached)
             continue
@@ -196,18 +241,18 @@ def read_entries(
         errors.extend(problems)
         for post in found:
             key = digest_of("feed", repr(post))
-            entry = cache.get(key)
-            if entry is None:
-                entry = replace(render_entry(post, config.site), key=key)
-                cache.put(key, entry)
-            entries.append(entry)
+            hit = cache.get(key) if spec is not None else None
+            if hit is None:
+                hit = with_items([replace(render_entry(post, config.site), key=key)], spec)[0]
+                cache.put(key, *hit)
+            entries.append(hit)
     if progress is not None and len(todo) >= PROGRESS_MIN:
         progress(f"rendering {len(todo)} new or changed posts ({len(entries)} from the cache)")
-    for result in _render_all(todo, config.site):
+    for result in _render_all(todo, config.site, spec):
         if isinstance(result, SourceError):
             errors.append(result)
         else:
-            cache.put(result.key, result)
+            cache.put(result[0].key, *result)
             entries.append(result)
     return entries, errors
 
@@ -221,13 +266,16 @@ def load_site(
     cache: EntryCache | None = None,
     scanned: tuple[list[SourceFile], list[SyndicateError]] | None = None,
     progress: Warn | None = None,
+    spec: ItemSpec | None = None,
 ) -> tuple[LoadedSite, list[SyndicateError]]:
     cache = cache if cache is not None else EntryCache(None, "")
-    entries, errors = read_entries(config, warn, cache, scanned, progress)
+    loaded, errors = read_entries(config, warn, cache, scanned, progress, spec)
     if errors and not keep_going:
         return LoadedSite(config, (), today), errors
     tz = config.site.timezone
+    entries = [entry for entry, _ in loaded]
+    items = {entry.key: stored for entry, stored in loaded if stored is not None}
     visible = newest_first(e for e in entries if is_visible(e.post, today, tz))
     check_unique(visible)
     valid_from, valid_until = visibility_window(entries, visible, today, tz)
-    return LoadedSite(config, tuple(visible), today, valid_from, valid_until), errors
+    return LoadedSite(config, tuple(visible), today, valid_from, valid_until, items), errors

@@ -30,6 +30,7 @@ LAYERS = [
     "digest",
     "message",
     "output",
+    "fragstore",
     "cache",
     "loading",
     "digest_build",

@@ -1,0 +1,92 @@
+"""The build cache's stored feed items (syndicate/fragstore.py): damage means rendering again, never wrong bytes.
+
+Every post's RSS, Atom and JSON Feed items are kept in pack files beside the
+cached entries, and feeds are assembled from them. A pack that is lost or cut
+short must make the build render those posts again and still give exactly the
+bytes of a clean build; packs nobody points into any more must not pile up.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import sys
+from datetime import date
+from pathlib import Path
+
+from conftest import REPO_ROOT, output_files
+
+from syndicate.build import build
+from syndicate.cache import CACHE_DIR, FORMAT
+from syndicate.config import load_config
+from syndicate.fragstore import SUFFIX, pack_size
+
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+from corpus import generate  # the benchmark's synthetic blog
+
+TODAY = date(2030, 1, 1)
+
+
+def site_of(root: Path, posts: int = 40) -> Path:
+    generate(root, posts)
+    return root
+
+
+def run(root: Path, out: Path, *, use_cache: bool = True) -> dict[str, bytes]:
+    config = load_config(root / "syndicate.toml", output_dir=out)
+    build(config, TODAY, lambda _message: None, use_cache=use_cache, durable=False)
+    return output_files(out)
+
+
+def packs(root: Path) -> dict[str, int]:
+    folder = root / CACHE_DIR / f"items-v{FORMAT}"
+    return {p.name: p.stat().st_size for p in sorted(folder.glob("*" + SUFFIX))}
+
+
+def referenced(root: Path) -> set[str]:
+    """Every pack a cached entry points into, read straight from the entry shards."""
+    names: set[str] = set()
+    for path in (root / CACHE_DIR / f"entries-v{FORMAT}").glob("*.pickle"):
+        _salt, entries = pickle.loads(path.read_bytes())
+        names.update(stored.pack for _entry, stored in entries.values() if stored is not None)
+    return names
+
+
+def test_feeds_from_stored_items_equal_a_clean_build(tmp_path: Path) -> None:
+    root = site_of(tmp_path / "site")
+    reference = run(root, tmp_path / "clean", use_cache=False)
+    stored = packs(root)
+    assert stored and all(size == pack_size(name) for name, size in stored.items())
+    # outputs gone, cache kept: every feed is assembled from the packs alone
+    assert run(root, tmp_path / "again") == reference
+    assert b"<item>" in reference["rss.xml"] and b'"content_html"' in reference["feed.json"]
+
+
+def test_a_lost_or_cut_pack_means_rendering_again(tmp_path: Path) -> None:
+    root = site_of(tmp_path / "site")
+    reference = run(root, tmp_path / "clean", use_cache=False)
+    folder = root / CACHE_DIR / f"items-v{FORMAT}"
+    names = sorted(packs(root))
+    assert names, "a build with the cache stores its feed items"
+    (folder / names[0]).unlink()
+    if len(names) > 1:
+        cut = folder / names[-1]
+        cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
+    assert run(root, tmp_path / "after-damage") == reference
+    assert all(size == pack_size(name) for name, size in packs(root).items()), "the damaged pack was not replaced"
+
+
+def test_packs_of_edited_posts_do_not_pile_up(tmp_path: Path) -> None:
+    root = site_of(tmp_path / "site")
+    out = tmp_path / "out"
+    run(root, out)
+    first = packs(root)
+    post = sorted((root / "posts").rglob("*.md"))[5]
+    for edit in range(3):
+        post.write_text(post.read_text(encoding="utf-8") + f"\nEdit number {edit}.\n", encoding="utf-8")
+        latest = run(root, out)
+    now = packs(root)
+    assert set(now) == referenced(root), "a pack no cached post points into was kept (or one in use was removed)"
+    assert len(now) <= len(first) + 1  # the edited post's newest pack, nothing for the earlier edits
+    assert re.search(rb"Edit number 2\.", latest["rss.xml"])
+    assert run(root, tmp_path / "clean", use_cache=False) == latest
