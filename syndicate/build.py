@@ -12,7 +12,7 @@ from .config import Config, FeedFormat
 from .errors import BuildFailed, SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
 from .fragstore import PackReader
-from .loading import ItemSpec, LoadedSite, Warn, load_site, scan_markdown
+from .loading import ItemSpec, LoadedSite, Warn, fewer_collections, load_site, scan_markdown
 from .model import Entry
 from .output import OutputPlan, WriteReport, write_plan
 from .pages import FeedLink, index_page, opml_document
@@ -118,7 +118,7 @@ def plan_feeds(
             )
         )
 
-        def item(entry: Entry, fmt: FeedFormat = fmt, made: dict[str, bytes] = made) -> bytes:
+        def item(entry: Entry, fmt: FeedFormat = fmt, made: dict[str, bytes] = made) -> bytes | memoryview:
             found = made.get(entry.id)
             if found is not None:
                 return found
@@ -129,6 +129,8 @@ def plan_feeds(
             data = DOCUMENTS[fmt](job.meta, [item(e) for e in job.entries], newest_update(job.entries))
             plan.add(job.rel, data, job.origin, plan.recipes[job.rel])
         made.clear()  # one format's items in memory at a time
+        if packs is not None:
+            packs.release()
     return links
 
 
@@ -169,6 +171,19 @@ def build(
     progress: Warn | None = None,
 ) -> BuildResult:
     """Read, render and write the whole site; with the cache, only what changed is redone."""
+    with fewer_collections():
+        return _build(config, today, warn, keep_going, durable, use_cache, progress)
+
+
+def _build(
+    config: Config,
+    today: date,
+    warn: Warn,
+    keep_going: bool,
+    durable: bool,
+    use_cache: bool,
+    progress: Warn | None,
+) -> BuildResult:
     started = time.perf_counter()
     salt = build_salt(config.path.read_bytes(), (config.templates_dir, builtin_templates()))
     # without the cache (--no-cache) nothing from earlier builds is read, but this build is recorded

@@ -147,7 +147,7 @@ class EntryCache:
             atomic_write(self.folder / f"{shard:02d}.pickle", data, durable=False)
         self.dirty.clear()
         if self.packs is not None:
-            live = {hit[1].pack for entries in self.shards.values() for hit in entries.values() if hit[1] is not None}
+            live = {pack for entries in self.shards.values() for _, s in entries.values() if s for pack in s.packs()}
             remove_unused(self.packs.folder, live)
 
     def close(self) -> None:

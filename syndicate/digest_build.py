@@ -28,7 +28,7 @@ from .digest import (
 )
 from .errors import BuildFailed, SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
-from .loading import Warn, load_site, worker_context
+from .loading import Warn, load_site, start_worker, worker_context
 from .message import build_message, greeting_for, message_bytes
 from .model import Entry, Post
 from .output import OutputPlan
@@ -225,7 +225,7 @@ def _collect(
     size = max(4, len(stale) // (workers * 4))
     chunks = [stale[i : i + size] for i in range(0, len(stale), size)]
     try:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=worker_context())
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(), initializer=start_worker)
         futures = [pool.submit(_render_chunk, config, chunk) for chunk in chunks]  # start now, collect later
     except (OSError, RuntimeError):  # no worker processes here: render in this one
         return iter(_render_chunk(config, stale))

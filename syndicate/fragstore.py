@@ -27,36 +27,51 @@ SUFFIX = ".pack"
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """Where one post's items are: a pack, and (format, offset, length) for each feed format."""
+    """Where one post's items are: (format, pack, offset, length) for each feed format."""
 
-    pack: str
-    spans: tuple[tuple[str, int, int], ...]
+    parts: tuple[tuple[str, str, int, int], ...]
 
-    def span(self, fmt: str) -> tuple[int, int] | None:
-        for name, offset, length in self.spans:
+    def packs(self) -> list[str]:
+        return [pack for _fmt, pack, _offset, _length in self.parts]
+
+    def part(self, fmt: str) -> tuple[str, int, int] | None:
+        for name, pack, offset, length in self.parts:
             if name == fmt:
-                return offset, length
+                return pack, offset, length
         return None
 
 
 def write_pack(folder: Path, items: Sequence[Mapping[str, bytes]]) -> list[Stored]:
-    """One pack holding every format's fragment of every given post; the places, in the same order."""
-    pieces: list[bytes] = []
-    places: list[list[tuple[str, int, int]]] = []
-    offset = 0
-    for formats in items:
-        spans = []
-        for fmt, data in formats.items():
-            spans.append((fmt, offset, len(data)))
+    """For each format, one pack holding that format's item of every given post; the places, in order.
+
+    One pack per format: a feed format's items are read together (a pack at a time) while
+    that format's feeds are assembled, and then let go.
+    """
+    formats = list(dict.fromkeys(fmt for formats in items for fmt in formats))
+    places: list[list[tuple[str, str, int, int]]] = [[] for _ in items]
+    for fmt in formats:
+        spans: list[tuple[int, int, int]] = []
+        pieces: list[bytes] = []
+        offset = 0
+        for index, formats_of_post in enumerate(items):
+            data = formats_of_post.get(fmt)
+            if data is None:
+                continue
+            spans.append((index, offset, len(data)))
             pieces.append(data)
             offset += len(data)
-        places.append(spans)
-    blob = b"".join(pieces)
-    name = f"{hashlib.sha256(blob).hexdigest()[:32]}-{len(blob)}{SUFFIX}"
-    target = folder / name
-    if not target.exists():  # same bytes, same name: an identical pack is already there
-        atomic_write(target, blob, durable=False)
-    return [Stored(name, tuple(spans)) for spans in places]
+        blob = b"".join(pieces)
+        name = f"{hashlib.sha256(blob).hexdigest()[:32]}-{len(blob)}{SUFFIX}"
+        target = folder / name
+        try:
+            present = target.stat().st_size == len(blob)  # same bytes, same name: already there
+        except OSError:
+            present = False
+        if not present:
+            atomic_write(target, blob, durable=False)
+        for index, start, length in spans:
+            places[index].append((fmt, name, start, length))
+    return [Stored(tuple(parts)) for parts in places]
 
 
 def pack_size(name: str) -> int:
@@ -68,41 +83,45 @@ def pack_size(name: str) -> int:
 
 @dataclass
 class PackReader:
-    """Reads fragments by their place; packs are opened once and checked against their names."""
+    """Reads items by their place: each pack is read whole, once, and kept until `release`."""
 
     folder: Path
-    _fds: dict[str, int] = field(default_factory=dict)
+    _loaded: dict[str, bytes] = field(default_factory=dict)
     _sound: dict[str, bool] = field(default_factory=dict)
 
     def usable(self, stored: Stored) -> bool:
-        """True when the pack is there with the size its name promises."""
-        known = self._sound.get(stored.pack)
-        if known is None:
-            try:
-                known = (self.folder / stored.pack).stat().st_size == pack_size(stored.pack)
-            except OSError:
-                known = False
-            self._sound[stored.pack] = known
-        return known
+        """True when every pack it points into is there with the size its name promises."""
+        for pack in stored.packs():
+            known = self._sound.get(pack)
+            if known is None:
+                try:
+                    known = (self.folder / pack).stat().st_size == pack_size(pack)
+                except OSError:
+                    known = False
+                self._sound[pack] = known
+            if not known:
+                return False
+        return True
 
-    def read(self, stored: Stored, fmt: str) -> bytes:
-        span = stored.span(fmt)
-        if span is None:
-            raise KeyError(f"no {fmt} fragment in {stored.pack}")
-        fd = self._fds.get(stored.pack)
-        if fd is None:
-            fd = os.open(self.folder / stored.pack, os.O_RDONLY)
-            self._fds[stored.pack] = fd
-        offset, length = span
-        data = os.pread(fd, length, offset)
-        if len(data) != length:
-            raise OSError(f"build cache pack {stored.pack} is shorter than recorded; build with --no-cache")
-        return data
+    def read(self, stored: Stored, fmt: str) -> memoryview:
+        part = stored.part(fmt)
+        if part is None:
+            raise KeyError(f"no {fmt} item stored for this post")
+        pack, offset, length = part
+        data = self._loaded.get(pack)
+        if data is None:
+            data = (self.folder / pack).read_bytes()  # one read of the whole pack; its items come next
+            if len(data) != pack_size(pack):
+                raise OSError(f"build cache pack {pack} has changed size; build with --no-cache")
+            self._loaded[pack] = data
+        return memoryview(data)[offset : offset + length]
+
+    def release(self) -> None:
+        """Let go of the packs read so far (call between formats)."""
+        self._loaded.clear()
 
     def close(self) -> None:
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
+        self.release()
 
 
 def remove_unused(folder: Path, used: Iterable[str]) -> int:

@@ -57,7 +57,7 @@ def safe_relative(rel: str) -> PurePosixPath:
     return pure
 
 
-WRITERS = 8  # threads doing durable writes: fsyncs overlap each other and the making of the next files
+WRITERS = 4  # threads doing durable writes: fsyncs overlap each other and the making of the next files
 WRITE_QUEUE = 64
 
 
