@@ -118,7 +118,7 @@ def plan_feeds(
             )
         )
 
-        def item(entry: Entry, fmt: FeedFormat = fmt, made: dict[str, bytes] = made) -> bytes | memoryview:
+        def item(entry: Entry, fmt: FeedFormat = fmt, made: dict[str, bytes] = made) -> bytes:
             found = made.get(entry.id)
             if found is not None:
                 return found

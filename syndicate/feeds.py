@@ -295,22 +295,22 @@ def json_fragments(
     ]  # JSON Feed tags carry no scheme: category_base is not used here
 
 
-def _splice(document: str, closing: str, fragments: Sequence[bytes | memoryview]) -> bytes:
+def _splice(document: str, closing: str, fragments: Sequence[bytes]) -> bytes:
     at = document.rindex(closing)
     return document[:at].encode("utf-8") + b"".join(fragments) + document[at:].encode("utf-8")
 
 
-def rss_document(meta: FeedMeta, fragments: Sequence[bytes | memoryview], updated: datetime) -> bytes:
+def rss_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime) -> bytes:
     shell = _rss_str(_shell(meta, updated)).decode("utf-8")
     return _splice(shell, "  </channel>\n", fragments)
 
 
-def atom_document(meta: FeedMeta, fragments: Sequence[bytes | memoryview], updated: datetime) -> bytes:
+def atom_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime) -> bytes:
     shell = _shell(meta, updated).atom_str(pretty=True).decode("utf-8")
     return _splice(shell, "</feed>", fragments)
 
 
-def json_document(meta: FeedMeta, fragments: Sequence[bytes | memoryview], updated: datetime) -> bytes:
+def json_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime) -> bytes:
     del updated  # JSON Feed has no feed-level date
     head: dict[str, Any] = {
         "version": JSON_FEED_VERSION,

@@ -3,9 +3,9 @@
 A rendered post's RSS <item>, Atom <entry> and JSON Feed item are made where
 the post is rendered (often a worker process), written to a "pack" file in
 the build cache, and only their places are kept in memory. Assembling a feed
-reads the pieces it lists straight from the packs (the operating system's
-file cache keeps them), so neither the posts' HTML nor thousands of
-serialized items have to stay in this process's memory.
+reads the items it lists straight from the packs (one pread each; the
+operating system's file cache keeps the packs), so neither the posts' HTML
+nor thousands of serialized items stay in this process's memory.
 
 A pack is named by the hash of its bytes and written atomically, before any
 cache entry points into it; a pack whose size is not what its name promises
@@ -44,8 +44,8 @@ class Stored:
 def write_pack(folder: Path, items: Sequence[Mapping[str, bytes]]) -> list[Stored]:
     """For each format, one pack holding that format's item of every given post; the places, in order.
 
-    One pack per format: a feed format's items are read together (a pack at a time) while
-    that format's feeds are assembled, and then let go.
+    One pack per format: the feeds of one format are assembled together, so the file
+    cache holds what they read close together.
     """
     formats = list(dict.fromkeys(fmt for formats in items for fmt in formats))
     places: list[list[tuple[str, str, int, int]]] = [[] for _ in items]
@@ -83,10 +83,10 @@ def pack_size(name: str) -> int:
 
 @dataclass
 class PackReader:
-    """Reads items by their place: each pack is read whole, once, and kept until `release`."""
+    """Reads items by their place, each with one pread: memory holds only the feed being assembled."""
 
     folder: Path
-    _loaded: dict[str, bytes] = field(default_factory=dict)
+    _fds: dict[str, int] = field(default_factory=dict)
     _sound: dict[str, bool] = field(default_factory=dict)
 
     def usable(self, stored: Stored) -> bool:
@@ -103,22 +103,25 @@ class PackReader:
                 return False
         return True
 
-    def read(self, stored: Stored, fmt: str) -> memoryview:
+    def read(self, stored: Stored, fmt: str) -> bytes:
         part = stored.part(fmt)
         if part is None:
             raise KeyError(f"no {fmt} item stored for this post")
         pack, offset, length = part
-        data = self._loaded.get(pack)
-        if data is None:
-            data = (self.folder / pack).read_bytes()  # one read of the whole pack; its items come next
-            if len(data) != pack_size(pack):
-                raise OSError(f"build cache pack {pack} has changed size; build with --no-cache")
-            self._loaded[pack] = data
-        return memoryview(data)[offset : offset + length]
+        fd = self._fds.get(pack)
+        if fd is None:
+            fd = os.open(self.folder / pack, os.O_RDONLY)
+            self._fds[pack] = fd
+        data = os.pread(fd, length, offset)
+        if len(data) != length:
+            raise OSError(f"build cache pack {pack} is shorter than recorded; build with --no-cache")
+        return data
 
     def release(self) -> None:
-        """Let go of the packs read so far (call between formats)."""
-        self._loaded.clear()
+        """Close the packs read so far (between formats: each format has packs of its own)."""
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
 
     def close(self) -> None:
         self.release()

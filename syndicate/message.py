@@ -7,6 +7,7 @@ never become markup, a template expression or a header.
 
 from __future__ import annotations
 
+import binascii
 import html
 import re
 import textwrap
@@ -89,6 +90,17 @@ def _id_part(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", key).strip("-") or "issue"
 
 
+def _set_text(part: EmailMessage, text: str, subtype: str) -> None:
+    """What `set_content(text, subtype=..., charset="utf-8", cte="quoted-printable")` does, with the
+    encoding done by binascii's C quoted-printable encoder (the email package's own is pure Python
+    and costs a few milliseconds per issue): same headers, same bytes."""
+    part["Content-Type"] = f"text/{subtype}"
+    part.set_param("charset", "utf-8", replace=True)
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    data = b"\n".join(text.encode("utf-8").splitlines()) + b"\n"
+    part.set_payload(binascii.b2a_qp(data, quotetabs=False, istext=True, header=False).decode("ascii"))
+
+
 def build_message(config: Config, issue: Rendered, recipient: Recipient | None) -> EmailMessage:
     """The issue as one multipart/alternative message: text first, then HTML.
 
@@ -120,8 +132,12 @@ def build_message(config: Config, issue: Rendered, recipient: Recipient | None) 
     msg["List-Archive"] = f"<{issue.web_url}>"
     text = _fill(issue.email_text, greeting, list_unsubscribe, escape=False)
     body = _fill(issue.email_html, greeting, list_unsubscribe, escape=True)
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(body, subtype="html", charset="utf-8", cte="quoted-printable")
+    _set_text(msg, text, "plain")
+    msg["MIME-Version"] = "1.0"
+    msg.make_alternative()
+    html_part = EmailMessage(policy=BODY_POLICY)
+    _set_text(html_part, body, "html")
+    msg.attach(html_part)
     # a fixed boundary (random by default) keeps the written .eml byte-identical between builds
     msg.set_boundary(f"=_syndicate_{short_hash(msg['Message-ID'] + text + body, 24)}")
     return msg
