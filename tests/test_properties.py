@@ -296,3 +296,19 @@ def test_weeks_of_a_whole_year_tile_time(zone: str) -> None:
         assert following.start == week.end, (week, following)
         assert week_of(week.end - timedelta(seconds=1), tz) == week
         week = following
+
+
+def _xml_char(c: str) -> bool:
+    """XML 1.0's Char production, written out from the specification."""
+    code = ord(c)
+    return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+
+
+@settings(max_examples=3000)
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=())))
+@example("plain ASCII, nothing to remove")
+@example("tab\tnewline\ncarriage\r stay; \x0b \x1f go")
+@example("lone \ud800 and \udfff surrogates, \ufffe and \uffff")
+@example("é — latin-1 and beyond, \x01 control")
+def test_xml_safe_keeps_exactly_the_characters_xml_allows(text: str) -> None:
+    assert xml_safe(text) == "".join(c for c in text if _xml_char(c))
