@@ -12,7 +12,16 @@ from .config import Config, FeedFormat
 from .errors import BuildFailed, SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
 from .fragstore import PackReader
-from .loading import ItemSpec, LoadedSite, Warn, fewer_collections, load_site, scan_markdown
+from .loading import (
+    ItemSpec,
+    LoadedSite,
+    SourceFile,
+    Warn,
+    WorkerPool,
+    fewer_collections,
+    load_site,
+    scan_markdown,
+)
 from .model import Entry
 from .output import OutputPlan, WriteReport, write_plan
 from .pages import FeedLink, index_page, opml_document
@@ -140,6 +149,7 @@ def plan_site(
     reuse: Reuse = NO_REUSE,
     plan: OutputPlan | None = None,
     packs: PackReader | None = None,
+    workers: WorkerPool | None = None,
 ) -> OutputPlan:
     plan = plan if plan is not None else OutputPlan()
     config = site.config
@@ -151,7 +161,7 @@ def plan_site(
         from .digest_build import start_digest
 
         # issues render in worker processes while this one writes the feeds
-        digest = start_digest(config, site.entries, plan, site.today, reuse)
+        digest = start_digest(config, site.entries, plan, site.today, reuse, workers)
     links = plan_feeds(site, plan, reuse, packs)
     if digest is not None:
         links.extend(digest.finish(plan, warn))
@@ -198,9 +208,38 @@ def _build(
         # nothing changed since the last build: every output is known to be exactly right
         report = WriteReport((), len(record.outputs), ())
         return BuildResult(record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0)
+    with WorkerPool() as workers:  # posts, then newsletter issues, in the same worker processes
+        return _write_site(
+            config, today, warn, keep_going, durable, progress, scanned, cache, record, workers, fingerprint, started
+        )
+
+
+def _write_site(
+    config: Config,
+    today: date,
+    warn: Warn,
+    keep_going: bool,
+    durable: bool,
+    progress: Warn | None,
+    scanned: tuple[list[SourceFile], list[SyndicateError]],
+    cache: EntryCache,
+    record: BuildRecord,
+    workers: WorkerPool,
+    fingerprint: str,
+    started: float,
+) -> BuildResult:
+    """Everything after the scan: load, render, write, and record what was made."""
     spec = ItemSpec.of(config, cache.packs.folder) if cache.packs is not None else None
     site, errors = load_site(
-        config, today, warn, keep_going=keep_going, cache=cache, scanned=scanned, progress=progress, spec=spec
+        config,
+        today,
+        warn,
+        keep_going=keep_going,
+        cache=cache,
+        scanned=scanned,
+        progress=progress,
+        spec=spec,
+        workers=workers,
     )
     if errors and not keep_going:
         raise BuildFailed(tuple(errors))
@@ -211,7 +250,7 @@ def _build(
     if progress is not None and len(site.entries) >= 300:
         progress(f"writing the feeds and newsletter issues of {len(site.entries)} posts to {config.output_dir}")
     try:
-        plan_site(site, warn, Reuse(record, config.output_dir), plan, cache.packs)
+        plan_site(site, warn, Reuse(record, config.output_dir), plan, cache.packs, workers)
     finally:
         cache.close()
     report = write_plan(config.output_dir, plan, durable=durable)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urljoin
@@ -28,7 +26,7 @@ from .digest import (
 )
 from .errors import BuildFailed, SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
-from .loading import Warn, load_site, start_worker, worker_context
+from .loading import Warn, WorkerPool, load_site
 from .message import build_message, greeting_for, message_bytes
 from .model import Entry, Post
 from .output import OutputPlan
@@ -87,6 +85,7 @@ def start_digest(
     plan: OutputPlan,
     today: date,
     reuse: Reuse | None = None,
+    workers: WorkerPool | None = None,
 ) -> DigestWork:
     """Start rendering every completed week's issue; `finish` writes them with the archive and feeds.
 
@@ -112,7 +111,7 @@ def start_digest(
                 plan.keep(base + name, origin, recipe)
             continue
         stale.append((_light(issue), recipe))
-    return DigestWork(config, issues, _render_many(config, stale))
+    return DigestWork(config, issues, _render_many(config, stale, workers))
 
 
 @dataclass
@@ -143,7 +142,8 @@ def plan_digest(
     reuse: Reuse | None = None,
 ) -> list[FeedLink]:
     """Write every completed week's issue, the archive page and the issues' feeds."""
-    return start_digest(config, entries, plan, today, reuse).finish(plan, warn)
+    with WorkerPool() as workers:
+        return start_digest(config, entries, plan, today, reuse, workers).finish(plan, warn)
 
 
 def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputPlan) -> list[FeedLink]:
@@ -207,33 +207,25 @@ PARALLEL_ISSUES = 24  # fewer issues than this render faster in one process
 
 
 def _render_many(
-    config: Config, stale: list[tuple[Issue, str]]
+    config: Config, stale: list[tuple[Issue, str]], workers: WorkerPool | None
 ) -> Iterator[tuple[str, str, list[bytes], tuple[str, ...]]]:
     """Render issues (premailer and MIME included), across processes when there are many.
 
-    The worker processes start at once; the returned iterator only collects.
+    The work starts at once; the returned iterator only collects.
     """
-    workers = min(os.cpu_count() or 1, 4)
-    if len(stale) < PARALLEL_ISSUES or workers < 2:
+    pool = workers.get() if workers is not None and len(stale) >= PARALLEL_ISSUES else None
+    if pool is None:
         return iter(_render_chunk(config, stale))
-    return _collect(config, stale, workers)
-
-
-def _collect(
-    config: Config, stale: list[tuple[Issue, str]], workers: int
-) -> Iterator[tuple[str, str, list[bytes], tuple[str, ...]]]:
-    size = max(4, len(stale) // (workers * 4))
+    size = max(4, len(stale) // (workers.workers * 4) if workers is not None else 4)
     chunks = [stale[i : i + size] for i in range(0, len(stale), size)]
     try:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(), initializer=start_worker)
         futures = [pool.submit(_render_chunk, config, chunk) for chunk in chunks]  # start now, collect later
     except (OSError, RuntimeError):  # no worker processes here: render in this one
         return iter(_render_chunk(config, stale))
 
     def results() -> Iterator[tuple[str, str, list[bytes], tuple[str, ...]]]:
-        with pool:
-            for future in futures:
-                yield from future.result()
+        for future in futures:
+            yield from future.result()
 
     return results()
 

@@ -206,18 +206,51 @@ def _render_files(
     return [failed[i] if i in failed else next(done) for i in range(len(jobs))]
 
 
-def _render_all(jobs: list[tuple[str, str, bytes]], site: Site, spec: ItemSpec | None) -> list[Cached | SourceError]:
-    workers = min(os.cpu_count() or 1, 4)
-    if len(jobs) < PARALLEL_MIN or workers < 2:
+class WorkerPool:
+    """Worker processes shared by the stages of one build (rendering posts, then the newsletter
+    issues), started on first use: a small site never starts any, a big one starts them once."""
+
+    def __init__(self) -> None:
+        self.workers = min(os.cpu_count() or 1, 4)
+        self._pool: ProcessPoolExecutor | None = None
+        self._failed = self.workers < 2
+
+    def get(self) -> ProcessPoolExecutor | None:
+        """The pool, or None where worker processes are not worth it or not possible."""
+        if self._pool is None and not self._failed:
+            try:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=worker_context(), initializer=start_worker
+                )
+            except (OSError, RuntimeError, ValueError):  # no processes here (sandbox)
+                self._failed = True
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _render_all(
+    jobs: list[tuple[str, str, bytes]], site: Site, spec: ItemSpec | None, workers: WorkerPool | None
+) -> list[Cached | SourceError]:
+    pool = workers.get() if workers is not None and len(jobs) >= PARALLEL_MIN else None
+    if pool is None:
         return _render_files(jobs, site, spec)
     chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(), initializer=start_worker) as pool:
-            results: list[Cached | SourceError] = []
-            for part in pool.map(_render_files, chunks, [site] * len(chunks), [spec] * len(chunks)):
-                results.extend(part)
-            return results
-    except (OSError, RuntimeError):  # no processes here (sandbox): do it in this one
+        results: list[Cached | SourceError] = []
+        for part in pool.map(_render_files, chunks, [site] * len(chunks), [spec] * len(chunks)):
+            results.extend(part)
+        return results
+    except (OSError, RuntimeError):  # the processes could not start (sandbox): do it in this one
         return _render_files(jobs, site, spec)
 
 
@@ -228,6 +261,7 @@ def read_entries(
     scanned: tuple[list[SourceFile], list[SyndicateError]] | None = None,
     progress: Warn | None = None,
     spec: ItemSpec | None = None,
+    workers: WorkerPool | None = None,
 ) -> tuple[list[Cached], list[SyndicateError]]:
     """Every post from every source as a rendered Entry (cached when unchanged), and every error.
 
@@ -270,7 +304,11 @@ def read_entries(
             entries.append(hit)
     if progress is not None and len(todo) >= PROGRESS_MIN:
         progress(f"rendering {len(todo)} new or changed posts ({len(entries)} from the cache)")
-    for result in _render_all(todo, config.site, spec):
+    with contextlib.ExitStack() as own:
+        if workers is None:  # a pool of its own, for as long as this takes
+            workers = own.enter_context(WorkerPool())
+        results = _render_all(todo, config.site, spec, workers)
+    for result in results:
         if isinstance(result, SourceError):
             errors.append(result)
         else:
@@ -289,9 +327,10 @@ def load_site(
     scanned: tuple[list[SourceFile], list[SyndicateError]] | None = None,
     progress: Warn | None = None,
     spec: ItemSpec | None = None,
+    workers: WorkerPool | None = None,
 ) -> tuple[LoadedSite, list[SyndicateError]]:
     cache = cache if cache is not None else EntryCache(None, "")
-    loaded, errors = read_entries(config, warn, cache, scanned, progress, spec)
+    loaded, errors = read_entries(config, warn, cache, scanned, progress, spec, workers)
     if errors and not keep_going:
         return LoadedSite(config, (), today), errors
     tz = config.site.timezone
