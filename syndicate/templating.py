@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+from jinja2.filters import do_wordwrap
 
 from .errors import SyndicateError
 
@@ -34,7 +35,17 @@ def environment(site_templates: Path | None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["wordwrap"] = _wordwrap
     return env
+
+
+@jinja2.pass_environment
+def _wordwrap(environment: jinja2.Environment, s: object, width: int = 79, *args: object, **kwargs: object) -> object:
+    """Jinja's wordwrap, which builds a textwrap.TextWrapper for every call, with the common
+    case answered at once: one line that already fits comes back exactly as textwrap gives it."""
+    if isinstance(s, str) and len(s) <= width and s == s.strip() and len(s.splitlines()) == 1:
+        return s
+    return do_wordwrap(environment, s, width, *args, **kwargs)  # type: ignore[arg-type]
 
 
 def render(site_templates: Path | None, name: str, **context: object) -> str:

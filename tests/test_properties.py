@@ -312,3 +312,18 @@ def _xml_char(c: str) -> bool:
 @example("é — latin-1 and beyond, \x01 control")
 def test_xml_safe_keeps_exactly_the_characters_xml_allows(text: str) -> None:
     assert xml_safe(text) == "".join(c for c in text if _xml_char(c))
+
+
+@settings(max_examples=2000)
+@given(st.text(alphabet=st.sampled_from(list("ab -\t\n\r\x0b\u2028é")), max_size=100), st.integers(1, 90))
+@example("A title that fits", 78)
+@example("  leading space kept, trailing dropped  ", 78)
+def test_the_templates_wordwrap_wraps_as_jinjas_own(text: str, width: int) -> None:
+    """The text templates' wordwrap answers short lines itself; it must agree with Jinja's filter."""
+    from jinja2.filters import do_wordwrap
+
+    from syndicate.templating import _wordwrap, environment
+
+    env = environment(None)
+    assert _wordwrap(env, text, width) == do_wordwrap(env, text, width)
+    assert _wordwrap(env, text, width, wrapstring="\n    ") == do_wordwrap(env, text, width, wrapstring="\n    ")
