@@ -216,7 +216,7 @@ def _render_many(
     pool = workers.get() if workers is not None and len(stale) >= PARALLEL_ISSUES else None
     if pool is None:
         return iter(_render_chunk(config, stale))
-    size = max(4, len(stale) // (workers.workers * 4) if workers is not None else 4)
+    size = max(4, len(stale) // (workers.workers * 8) if workers is not None else 4)  # small tasks: an even finish
     chunks = [stale[i : i + size] for i in range(0, len(stale), size)]
     try:
         futures = [pool.submit(_render_chunk, config, chunk) for chunk in chunks]  # start now, collect later

@@ -58,7 +58,7 @@ def start_worker() -> None:
 
 
 PARALLEL_MIN = 400  # fewer uncached posts than this render faster in one process
-CHUNK = 200
+CHUNK = 200  # posts per task at most; fewer when that leaves a worker idle at the end
 PROGRESS_MIN = 300  # report progress only for work that takes a noticeable time
 
 
@@ -242,9 +242,10 @@ def _render_all(
     jobs: list[tuple[str, str, bytes]], site: Site, spec: ItemSpec | None, workers: WorkerPool | None
 ) -> list[Cached | SourceError]:
     pool = workers.get() if workers is not None and len(jobs) >= PARALLEL_MIN else None
-    if pool is None:
+    if pool is None or workers is None:
         return _render_files(jobs, site, spec)
-    chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
+    size = max(25, min(CHUNK, -(-len(jobs) // (workers.workers * 6))))
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     try:
         results: list[Cached | SourceError] = []
         for part in pool.map(_render_files, chunks, [site] * len(chunks), [spec] * len(chunks)):
@@ -295,13 +296,17 @@ def read_entries(
 
         found, problems = read_feed_source(source, config, warn)
         errors.extend(problems)
+        fresh: list[Entry] = []
         for post in found:
             key = digest_of("feed", repr(post))
             hit = cache.get(key) if spec is not None else None
             if hit is None:
-                hit = with_items([replace(render_entry(post, config.site), key=key)], spec)[0]
-                cache.put(key, *hit)
-            entries.append(hit)
+                fresh.append(replace(render_entry(post, config.site), key=key))
+            else:
+                entries.append(hit)
+        for entry, stored in with_items(fresh, spec):  # one set of packs for the whole feed
+            cache.put(entry.key, entry, stored)
+            entries.append((entry, stored))
     if progress is not None and len(todo) >= PROGRESS_MIN:
         progress(f"rendering {len(todo)} new or changed posts ({len(entries)} from the cache)")
     with contextlib.ExitStack() as own:
