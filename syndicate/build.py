@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -150,7 +150,9 @@ def plan_site(
     plan: OutputPlan | None = None,
     packs: PackReader | None = None,
     workers: WorkerPool | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> OutputPlan:
+    """Every output of the site into `plan`; `meanwhile` runs while the newsletter issues render."""
     plan = plan if plan is not None else OutputPlan()
     config = site.config
     digest = None
@@ -162,6 +164,8 @@ def plan_site(
 
         # issues render in worker processes while this one writes the feeds
         digest = start_digest(config, site.entries, plan, site.today, reuse, workers)
+    if meanwhile is not None:
+        meanwhile()
     links = plan_feeds(site, plan, reuse, packs)
     if digest is not None:
         links.extend(digest.finish(plan, warn))
@@ -250,11 +254,11 @@ def _write_site(
     if progress is not None and len(site.entries) >= 300:
         progress(f"writing the feeds and newsletter issues of {len(site.entries)} posts to {config.output_dir}")
     try:
-        plan_site(site, warn, Reuse(record, config.output_dir), plan, cache.packs, workers)
+        # the entry cache is complete once the posts are loaded: it is saved while the issues render
+        plan_site(site, warn, Reuse(record, config.output_dir), plan, cache.packs, workers, cache.save)
     finally:
         cache.close()
     report = write_plan(config.output_dir, plan, durable=durable)
-    cache.save()
     valid = (site.valid_from.isoformat(), site.valid_until.isoformat()) if not errors else ("", "")
     sources = {f.shown: (f.size, f.mtime_ns, f.key) for f in scanned[0]}
     record.save(
