@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import html
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -131,13 +132,25 @@ class _CmarkMem(ctypes.Structure):
 # cmarkgfm's own github_flavored_markdown_to_html never frees the document tree nor the HTML
 # string that cmark hands back (about 70 KB a post: 700 MB over 10,000 posts, and without end
 # in `build --watch`). The same steps through its low-level API, then the two frees its cffi
-# module does not declare, called in the very same library.
-_CMARK_SO = ctypes.CDLL(_cmark.__file__)
-_CMARK_SO.cmark_node_free.argtypes = [ctypes.c_void_p]
-_CMARK_SO.cmark_node_free.restype = None
-_CMARK_SO.cmark_get_default_mem_allocator.restype = ctypes.POINTER(_CmarkMem)
-_CMARK_FREE = _CMARK_SO.cmark_get_default_mem_allocator().contents.free
+# module does not declare, called in the very same library. Where that library does not
+# export them (another build of cmarkgfm), its own function is used, leak and all.
 _GFM_EXTENSIONS = ("table", "autolink", "tagfilter", "strikethrough", "tasklist")  # as cmarkgfm's GFM function
+_Free = Callable[[int], None]
+
+
+def _cmark_frees() -> tuple[_Free, _Free] | None:
+    try:
+        so = ctypes.CDLL(_cmark.__file__)
+        so.cmark_node_free.argtypes = [ctypes.c_void_p]
+        so.cmark_node_free.restype = None
+        so.cmark_get_default_mem_allocator.restype = ctypes.POINTER(_CmarkMem)
+        free_memory = so.cmark_get_default_mem_allocator().contents.free
+    except (OSError, AttributeError, ValueError):
+        return None
+    return so.cmark_node_free, free_memory
+
+
+_CMARK_FREES = _cmark_frees()
 
 
 def _address(pointer: object) -> int:
@@ -145,6 +158,9 @@ def _address(pointer: object) -> int:
 
 
 def _gfm_to_html(text: str, options: int) -> str:
+    if _CMARK_FREES is None:
+        return str(cmarkgfm.github_flavored_markdown_to_html(text, options=options))
+    free_node, free_memory = _CMARK_FREES
     lib, ffi = _cmark.lib, _cmark.ffi
     options |= Options.CMARK_OPT_GITHUB_PRE_LANG
     lib.cmark_gfm_core_extensions_ensure_registered()
@@ -160,9 +176,9 @@ def _gfm_to_html(text: str, options: int) -> str:
             try:
                 return str(ffi.string(raw).decode("utf-8"))
             finally:
-                _CMARK_FREE(_address(raw))
+                free_memory(_address(raw))
         finally:
-            _CMARK_SO.cmark_node_free(_address(root))
+            free_node(_address(root))
     finally:
         lib.cmark_parser_free(parser)
 

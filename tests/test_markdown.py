@@ -566,3 +566,21 @@ def test_rendering_markdown_does_not_keep_memory() -> None:
         assert render_markdown(page) == expected
     grown_mb = (_resident_kb() - before) / 1024
     assert grown_mb < 8, f"rendering 600 pages kept {grown_mb:.0f} MB"
+
+
+def test_markdown_through_the_freeing_path_equals_cmarkgfms_own_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The low-level steps (which free what cmark returns) must render exactly as cmarkgfm's
+    github_flavored_markdown_to_html, the fallback where the frees are not available."""
+    from syndicate import content
+
+    page = (
+        "# Title\n\nA ~~struck~~ word, www.example.org autolinked, <xmp>filtered</xmp>.\n\n"
+        "- [x] done\n- [ ] open\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n\n```python\nprint('hi')\n```\n\n"
+        "Footnote[^1].\n\n[^1]: The note.\n"
+    )
+    assert content._CMARK_FREES is not None, "this library build exports cmark's frees"
+    freed = content.render_markdown(page)
+    monkeypatch.setattr(content, "_CMARK_FREES", None)
+    assert content.render_markdown(page) == freed
+    for expected in ("<del>struck</del>", 'href="http://www.example.org"', "&lt;xmp>", 'type="checkbox"', "<table>"):
+        assert expected in freed, expected
