@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from .cache import NO_REUSE, BuildRecord, EntryCache, Reuse, build_salt, digest_of
+from .cache import NO_REUSE, BuildRecord, EntryCache, Reuse, build_lock, build_salt, digest_of
 from .config import Config, FeedFormat
 from .errors import BuildFailed, SyndicateError
 from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
@@ -185,7 +185,7 @@ def build(
     progress: Warn | None = None,
 ) -> BuildResult:
     """Read, render and write the whole site; with the cache, only what changed is redone."""
-    with fewer_collections():
+    with build_lock(config.root, warn), fewer_collections():
         return _build(config, today, warn, keep_going, durable, use_cache, progress)
 
 

@@ -16,12 +16,14 @@ cached) regeneration.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import pickle
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,6 +155,28 @@ class EntryCache:
     def close(self) -> None:
         if self.packs is not None:
             self.packs.close()
+
+
+@contextlib.contextmanager
+def build_lock(root: Path, waiting: Callable[[str], None]) -> Iterator[None]:
+    """One build of a site at a time (say `build --watch` and a build by hand): the second waits.
+
+    Builds share the cache, whose pruning would otherwise remove what the other is reading.
+    The lock is the kernel's (flock), so it dies with its process, even on SIGKILL.
+    """
+    folder = root / CACHE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    _ignore_in_git(folder)
+    fd = os.open(folder / "build.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting(f"waiting for another build of this site to finish (it holds {folder / 'build.lock'})")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _ignore_in_git(folder: Path) -> None:

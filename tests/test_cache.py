@@ -90,3 +90,33 @@ def test_packs_of_edited_posts_do_not_pile_up(tmp_path: Path) -> None:
     assert len(now) <= len(first) + 3  # the edited post's newest packs (one per format), none for earlier edits
     assert re.search(rb"Edit number 2\.", latest["rss.xml"])
     assert run(root, tmp_path / "clean", use_cache=False) == latest
+
+
+def test_a_second_build_of_the_same_site_waits_for_the_first(tmp_path: Path) -> None:
+    """Builds share the cache (and prune its packs), so one waits while another holds the site's lock."""
+    import fcntl
+    import os
+    import subprocess
+    import time
+
+    root = site_of(tmp_path / "site", posts=12)
+    lock = root / CACHE_DIR / "build.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as a running build holds it
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "syndicate", "build", "--site", str(root), "--today", "2030-01-01"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2.0)
+        assert proc.poll() is None, "the second build did not wait for the lock"
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "waiting for another build of this site" in err
+    assert "built" in out and (root / "public" / "rss.xml").exists()
