@@ -33,6 +33,7 @@ from .content import RENDERER_VERSION
 from .fragstore import PackReader, Stored, remove_unused
 from .model import Entry
 from .output import atomic_write
+from .sources.fetch import Fetched
 
 CACHE_DIR = ".syndicate-cache"
 FORMAT = 4  # bump when the cached data's shape changes
@@ -85,13 +86,15 @@ class EntryCache:
     used: set[str] = field(default_factory=set)
     dirty: set[int] = field(default_factory=set)
     packs: PackReader | None = None  # where rendered posts' feed items are kept (beside the shards)
+    memory: SourceMemory | None = None  # the last answers of remote [[sources]] feeds
 
     @classmethod
     def open(cls, root: Path, salt: str, *, enabled: bool, fresh: bool = False) -> EntryCache:
         if not enabled:
             return cls(None, salt)
         folder = root / CACHE_DIR / f"entries-v{FORMAT}"
-        return cls(folder, salt, readable=not fresh, packs=PackReader(root / CACHE_DIR / f"items-v{FORMAT}"))
+        packs = PackReader(root / CACHE_DIR / f"items-v{FORMAT}")
+        return cls(folder, salt, readable=not fresh, packs=packs, memory=SourceMemory.open(root, fresh=fresh))
 
     def _load(self, shard: int) -> dict[str, Cached]:
         found = self.shards.get(shard)
@@ -177,6 +180,68 @@ def build_lock(root: Path, waiting: Callable[[str], None]) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """A remote feed as the last build got it: where from, its validators and its bytes."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    data: bytes
+
+
+@dataclass
+class SourceMemory:
+    """The last answer for every remote [[sources]] feed, so that the next build asks with
+    If-None-Match / If-Modified-Since and an unchanged feed costs the server a 304, not a download.
+
+    The bytes are written before the record that names their hash; a record whose bytes
+    are missing or different is forgotten (the feed is then fetched in full).
+    """
+
+    folder: Path | None  # None: remember nothing
+    readable: bool = True
+
+    @classmethod
+    def open(cls, root: Path, *, fresh: bool = False) -> SourceMemory:
+        return cls(root / CACHE_DIR / f"sources-v{FORMAT}", readable=not fresh)
+
+    def _paths(self, location: str) -> tuple[Path, Path]:
+        assert self.folder is not None
+        name = digest_of("source", location)[:32]
+        return self.folder / f"{name}.json", self.folder / f"{name}.body"
+
+    def recall(self, location: str) -> Remembered | None:
+        if self.folder is None or not self.readable:
+            return None
+        record_path, body_path = self._paths(location)
+        try:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+            data = body_path.read_bytes()
+            if record.get("location") != location or record.get("sha256") != hashlib.sha256(data).hexdigest():
+                return None
+            return Remembered(str(record["url"]), record.get("etag"), record.get("last_modified"), data)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def remember(self, location: str, fetched: Fetched) -> None:
+        """Keep a full answer that carries a validator (nothing to ask with otherwise)."""
+        if self.folder is None or fetched.not_modified or not (fetched.etag or fetched.last_modified):
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _ignore_in_git(self.folder.parent)
+        record_path, body_path = self._paths(location)
+        atomic_write(body_path, fetched.data, durable=False)
+        record = {
+            "location": location,
+            "url": fetched.url,
+            "etag": fetched.etag,
+            "last_modified": fetched.last_modified,
+            "sha256": hashlib.sha256(fetched.data).hexdigest(),
+        }
+        atomic_write(record_path, json.dumps(record, sort_keys=True).encode("utf-8"), durable=False)
 
 
 def _ignore_in_git(folder: Path) -> None:

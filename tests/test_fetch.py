@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import socket
 import threading
@@ -39,6 +40,9 @@ HTML_PAGE = b"""<!DOCTYPE html><html><head><title>Home</title>
 <link rel="alternate" type="application/atom+xml" href="/atom.xml"></head><body><p>Hi</p></body></html>"""
 
 
+ASKED: list[tuple[str, str | None]] = []  # every request: path and the If-None-Match it carried
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -62,6 +66,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path
+        ASKED.append((path, self.headers.get("If-None-Match")))
         if path == "/feed.xml":
             if self.headers.get("If-None-Match") == '"v1"':
                 self.send_response(304)
@@ -96,7 +101,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error(500, "Internal Server Error")
         elif path == "/slow":
             time.sleep(3)
-            self.send_body(RSS)
+            with contextlib.suppress(OSError):  # the client gave up long ago
+                self.send_body(RSS)
         elif path == "/endless":
             self.send_response(200)
             self.send_header("Content-Type", "application/rss+xml")
@@ -308,6 +314,37 @@ def test_build_from_a_feed_url(server: str, tmp_path: Path) -> None:
     content = (tmp_path / "out" / "rss.xml").read_text(encoding="utf-8")
     assert "https://garden.example.com/varieties/roma" in content
     assert "alert(1)" not in content
+
+
+def test_a_remote_source_is_asked_with_its_etag_and_a_304_reuses_the_last_copy(server: str, tmp_path: Path) -> None:
+    from syndicate.cache import CACHE_DIR
+
+    config = load_config(_site(tmp_path, f"{server}/feed.xml"))
+
+    def build_and_read() -> tuple[int, dict[str, bytes]]:
+        result = build(config, date(2019, 6, 1), lambda m: None, keep_going=True, durable=False)
+        out = tmp_path / "out"
+        return result.posts, {p.name: p.read_bytes() for p in sorted(out.glob("*.*"))}
+
+    ASKED.clear()
+    first = build_and_read()
+    assert first[0] > 0 and b"<item>" in first[1]["rss.xml"]
+    (tmp_path / "syndicate.toml").write_text(  # a config change: the build cannot skip reading the source
+        (tmp_path / "syndicate.toml").read_text(encoding="utf-8").replace("From a feed", "From a feed, again"),
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "syndicate.toml")
+    second = build_and_read()
+    asked = [inm for path, inm in ASKED if path == "/feed.xml"]
+    assert asked == [None, '"v1"'], asked  # the second build sent the validator and got a 304
+    assert second[0] == first[0]
+    assert second[1]["rss.xml"] == first[1]["rss.xml"].replace(b"From a feed", b"From a feed, again")
+    # a damaged copy is never used: the feed is fetched in full again
+    for body in (tmp_path / CACHE_DIR).glob("sources-*/*.body"):
+        body.write_bytes(b"<rss>not what was fetched</rss>")
+    ASKED.clear()
+    assert build_and_read() == second
+    assert [inm for path, inm in ASKED if path == "/feed.xml"] == [None]
 
 
 # ---------------------------------------------------------------- local files and schemes
