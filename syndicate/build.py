@@ -185,8 +185,9 @@ def build(
     progress: Warn | None = None,
 ) -> BuildResult:
     """Read, render and write the whole site; with the cache, only what changed is redone."""
-    with build_lock(config.root, warn), fewer_collections():
-        return _build(config, today, warn, keep_going, durable, use_cache, progress)
+    # one pool of worker processes for posts, then newsletter issues (started only when needed)
+    with build_lock(config.root, warn), fewer_collections(), WorkerPool() as workers:
+        return _build(config, today, warn, keep_going, durable, use_cache, progress, workers)
 
 
 def _build(
@@ -197,6 +198,7 @@ def _build(
     durable: bool,
     use_cache: bool,
     progress: Warn | None,
+    workers: WorkerPool,
 ) -> BuildResult:
     started = time.perf_counter()
     salt = build_salt(config.path.read_bytes(), (config.templates_dir, builtin_templates()))
@@ -204,7 +206,7 @@ def _build(
     cache = EntryCache.open(config.root, salt, enabled=True, fresh=not use_cache)
     record = BuildRecord.open(config.root, salt, config.output_dir, enabled=True, fresh=not use_cache)
     # files modified less than 2 s before the last record was written are re-read ("racy" times)
-    scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000)
+    scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000, workers)
     fingerprint = ""
     if all(source.kind == "markdown" for source in config.sources) and not scanned[1]:
         fingerprint = digest_of(salt, str(config.output_dir), *sorted(f.key for f in scanned[0]))
@@ -212,10 +214,9 @@ def _build(
         # nothing changed since the last build: every output is known to be exactly right
         report = WriteReport((), len(record.outputs), ())
         return BuildResult(record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0)
-    with WorkerPool() as workers:  # posts, then newsletter issues, in the same worker processes
-        return _write_site(
-            config, today, warn, keep_going, durable, progress, scanned, cache, record, workers, fingerprint, started
-        )
+    return _write_site(
+        config, today, warn, keep_going, durable, progress, scanned, cache, record, workers, fingerprint, started
+    )
 
 
 def _write_site(

@@ -58,6 +58,10 @@ def start_worker() -> None:
     gc.set_threshold(*BUILD_GC_THRESHOLD)
 
 
+def _ready() -> None:
+    """A task that only makes a worker start (and import this module, with the renderers)."""
+
+
 PARALLEL_MIN = 400  # fewer uncached posts than this render faster in one process
 CHUNK = 200  # posts per task at most; fewer when that leaves a worker idle at the end
 PROGRESS_MIN = 300  # report progress only for work that takes a noticeable time
@@ -109,7 +113,7 @@ KnownFiles = dict[str, tuple[int, int, str]]
 
 
 def scan_markdown(
-    config: Config, known: KnownFiles | None = None, settled_before_ns: int = 0
+    config: Config, known: KnownFiles | None = None, settled_before_ns: int = 0, workers: WorkerPool | None = None
 ) -> tuple[list[SourceFile], list[SyndicateError]]:
     """Every Markdown post's key (a hash of its path and bytes), without parsing anything.
 
@@ -121,6 +125,7 @@ def scan_markdown(
     files: list[SourceFile] = []
     errors: list[SyndicateError] = []
     known = known or {}
+    to_read = 0
     for source in config.sources:
         if source.kind != "markdown":
             continue
@@ -137,6 +142,9 @@ def scan_markdown(
                     files.append(SourceFile(seen[2], shown, path, None, st.st_size, st.st_mtime_ns))
                     continue
                 data = path.read_bytes()
+                to_read += 1
+                if to_read == PARALLEL_MIN and workers is not None:
+                    workers.warm()  # enough to render in workers: start them while the rest is read
             except SourceError as exc:
                 errors.append(exc)
                 continue
@@ -226,6 +234,14 @@ class WorkerPool:
             except (OSError, RuntimeError, ValueError):  # no processes here (sandbox)
                 self._failed = True
         return self._pool
+
+    def warm(self) -> None:
+        """Start the workers now (they take a moment to import), before any work is ready for them."""
+        pool = self.get()
+        if pool is not None:
+            with contextlib.suppress(OSError, RuntimeError):
+                for _ in range(self.workers):
+                    pool.submit(_ready)
 
     def close(self) -> None:
         if self._pool is not None:
