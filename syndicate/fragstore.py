@@ -1,8 +1,9 @@
 """Every post's serialized feed items, kept on disk: made once, read by every feed that lists the post.
 
 A rendered post's RSS <item>, Atom <entry> and JSON Feed item are made where
-the post is rendered (often a worker process), written to a "pack" file in
-the build cache, and only their places are kept in memory. Assembling a feed
+the post is rendered (often a worker process), written to "pack" files in
+the build cache (one per feed format for each batch of posts), and only their
+places are kept in memory. Assembling a feed
 reads the items it lists straight from the packs (one pread each; the
 operating system's file cache keeps the packs), so neither the posts' HTML
 nor thousands of serialized items stay in this process's memory.
