@@ -186,8 +186,8 @@ def build(
 ) -> BuildResult:
     """Read, render and write the whole site; with the cache, only what changed is redone."""
     # one pool of worker processes for posts, then newsletter issues (started only when needed)
-    with build_lock(config.root, warn), fewer_collections(), WorkerPool() as workers:
-        return _build(config, today, warn, keep_going, durable, use_cache, progress, workers)
+    with build_lock(config.root, warn) as cache_usable, fewer_collections(), WorkerPool() as workers:
+        return _build(config, today, warn, keep_going, durable, use_cache, progress, workers, cache_usable)
 
 
 def _build(
@@ -199,12 +199,13 @@ def _build(
     use_cache: bool,
     progress: Warn | None,
     workers: WorkerPool,
+    cache_usable: bool = True,
 ) -> BuildResult:
     started = time.perf_counter()
     salt = build_salt(config.path.read_bytes(), (config.templates_dir, builtin_templates()))
     # without the cache (--no-cache) nothing from earlier builds is read, but this build is recorded
-    cache = EntryCache.open(config.root, salt, enabled=True, fresh=not use_cache)
-    record = BuildRecord.open(config.root, salt, config.output_dir, enabled=True, fresh=not use_cache)
+    cache = EntryCache.open(config.root, salt, enabled=cache_usable, fresh=not use_cache)
+    record = BuildRecord.open(config.root, salt, config.output_dir, enabled=cache_usable, fresh=not use_cache)
     # files modified less than 2 s before the last record was written are re-read ("racy" times)
     scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000, workers)
     fingerprint = ""

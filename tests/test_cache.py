@@ -120,3 +120,26 @@ def test_a_second_build_of_the_same_site_waits_for_the_first(tmp_path: Path) -> 
     assert proc.returncode == 0, err
     assert "waiting for another build of this site" in err
     assert "built" in out and (root / "public" / "rss.xml").exists()
+
+
+def test_a_site_whose_cache_cannot_be_kept_still_builds_the_same(tmp_path: Path) -> None:
+    """A read-only checkout (here: `.syndicate-cache` is a file): one warning, then the same outputs."""
+    import shutil
+    import subprocess
+
+    root = site_of(tmp_path / "site", posts=12)
+    reference = run(root, tmp_path / "reference", use_cache=False)
+    shutil.rmtree(root / CACHE_DIR)
+    (root / CACHE_DIR).write_text("not a folder\n", encoding="utf-8")
+    command = [sys.executable, "-m", "syndicate", "build", "--site", str(root), "--out", str(tmp_path / "out")]
+    proc = subprocess.run(
+        [*command, "--today", "2030-01-01"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "cannot keep the build cache here" in proc.stderr and "building without it" in proc.stderr
+    assert output_files(tmp_path / "out") == reference
+    assert (root / CACHE_DIR).read_text(encoding="utf-8") == "not a folder\n"
