@@ -15,7 +15,6 @@ from .fragstore import PackReader
 from .loading import (
     ItemSpec,
     LoadedSite,
-    SourceFile,
     Warn,
     WorkerPool,
     fewer_collections,
@@ -199,7 +198,7 @@ def _build(
     use_cache: bool,
     progress: Warn | None,
     workers: WorkerPool,
-    cache_usable: bool = True,
+    cache_usable: bool,
 ) -> BuildResult:
     started = time.perf_counter()
     salt = build_salt(config.path.read_bytes(), (config.templates_dir, builtin_templates()))
@@ -215,26 +214,6 @@ def _build(
         # nothing changed since the last build: every output is known to be exactly right
         report = WriteReport((), len(record.outputs), ())
         return BuildResult(record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0)
-    return _write_site(
-        config, today, warn, keep_going, durable, progress, scanned, cache, record, workers, fingerprint, started
-    )
-
-
-def _write_site(
-    config: Config,
-    today: date,
-    warn: Warn,
-    keep_going: bool,
-    durable: bool,
-    progress: Warn | None,
-    scanned: tuple[list[SourceFile], list[SyndicateError]],
-    cache: EntryCache,
-    record: BuildRecord,
-    workers: WorkerPool,
-    fingerprint: str,
-    started: float,
-) -> BuildResult:
-    """Everything after the scan: load, render, write, and record what was made."""
     spec = ItemSpec.of(config, cache.packs.folder) if cache.packs is not None else None
     site, errors = load_site(
         config,

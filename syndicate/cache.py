@@ -33,7 +33,7 @@ from .content import RENDERER_VERSION
 from .fragstore import PackReader, Stored, remove_unused
 from .model import Entry
 from .output import atomic_write
-from .sources.fetch import Fetched
+from .sources.fetch import Fetched, Remembered
 
 CACHE_DIR = ".syndicate-cache"
 FORMAT = 4  # bump when the cached data's shape changes
@@ -157,7 +157,7 @@ class EntryCache:
 
     def close(self) -> None:
         if self.packs is not None:
-            self.packs.close()
+            self.packs.release()
 
 
 @contextlib.contextmanager
@@ -187,16 +187,6 @@ def build_lock(root: Path, waiting: Callable[[str], None]) -> Iterator[bool]:
         yield True
     finally:
         os.close(fd)
-
-
-@dataclass(frozen=True, slots=True)
-class Remembered:
-    """A remote feed as the last build got it: where from, its validators and its bytes."""
-
-    url: str
-    etag: str | None
-    last_modified: str | None
-    data: bytes
 
 
 @dataclass

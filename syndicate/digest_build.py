@@ -214,9 +214,9 @@ def _render_many(
     The work starts at once; the returned iterator only collects.
     """
     pool = workers.get() if workers is not None and len(stale) >= PARALLEL_ISSUES else None
-    if pool is None:
+    if pool is None or workers is None:
         return iter(_render_chunk(config, stale))
-    size = max(4, len(stale) // (workers.workers * 8) if workers is not None else 4)  # small tasks: an even finish
+    size = max(4, len(stale) // (workers.workers * 8))  # small tasks: both workers finish together
     chunks = [stale[i : i + size] for i in range(0, len(stale), size)]
     try:
         futures = [pool.submit(_render_chunk, config, chunk) for chunk in chunks]  # start now, collect later

@@ -124,9 +124,6 @@ class PackReader:
             os.close(fd)
         self._fds.clear()
 
-    def close(self) -> None:
-        self.release()
-
 
 def remove_unused(folder: Path, used: Iterable[str]) -> int:
     """Delete the packs no cached post points into any more (left by edits, --no-cache or a crash)."""

@@ -17,15 +17,14 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .cache import Cached, EntryCache, SourceMemory, digest_of
-from .config import Config, SourceConfig
+from .cache import Cached, EntryCache, digest_of
+from .config import Config
 from .content import render_entry
 from .errors import SourceError, SyndicateError
 from .feeds import FRAGMENTERS
 from .fragstore import Stored, write_pack
-from .model import Author, Entry, Post, Site
+from .model import Author, Entry, Site
 from .select import check_unique, is_visible, newest_first, week_of
-from .sources.fetch import Limits, fetch, is_url
 from .sources.markdown import MAX_POST_BYTES, find_posts, post_stem, read_post_bytes
 
 Warn = Callable[[str], None]
@@ -272,32 +271,6 @@ def _render_all(
         return _render_files(jobs, site, spec)
 
 
-def _read_feed_source(
-    source: SourceConfig, config: Config, warn: Warn, memory: SourceMemory | None
-) -> tuple[list[Post], list[SyndicateError]]:
-    """One [[sources]] feed, read and parsed; a remote one is asked for only if it changed."""
-    from .sources.feed import parse_feed_bytes  # imported lazily: feedparser is slow to import
-
-    remote = memory is not None and is_url(source.location)
-    known = memory.recall(source.location) if memory is not None and remote else None
-    try:
-        fetched = fetch(
-            source.location,
-            limits=Limits(max_bytes=config.max_feed_bytes),
-            etag=known.etag if known else None,
-            last_modified=known.last_modified if known else None,
-        )
-        if fetched.not_modified and known is not None:
-            data, url = known.data, known.url
-        else:
-            data, url = fetched.data, fetched.url
-            if memory is not None and remote:
-                memory.remember(source.location, fetched)
-        return parse_feed_bytes(data, url, config.site.timezone, warn, assume_date=source.assume_date)
-    except SourceError as exc:
-        return [], [exc]
-
-
 def read_entries(
     config: Config,
     warn: Warn,
@@ -335,7 +308,9 @@ def read_entries(
     for source in config.sources:
         if source.kind != "feed":
             continue
-        found, problems = _read_feed_source(source, config, warn, cache.memory)
+        from .sources.feed import read_feed_source  # imported lazily: feedparser is slow to import
+
+        found, problems = read_feed_source(source, config, warn, cache.memory)
         errors.extend(problems)
         fresh: list[Entry] = []
         for post in found:

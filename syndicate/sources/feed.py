@@ -68,7 +68,7 @@ import feedparser
 from ..errors import SourceError, SyndicateError
 from ..model import Author, Enclosure, Post
 from ..text import one_line, short_hash, slugify, xml_safe
-from .fetch import Limits, fetch
+from .fetch import FeedMemory, Limits, fetch, is_url
 
 if TYPE_CHECKING:
     from ..config import Config, SourceConfig
@@ -108,11 +108,28 @@ _BOMS = (
 # ---------------------------------------------------------------- entry points
 
 
-def read_feed_source(source: SourceConfig, config: Config, warn: Warn) -> tuple[list[Post], list[SyndicateError]]:
-    """Fetch and read one [[sources]] feed; a feed that cannot be read at all is one error."""
+def read_feed_source(
+    source: SourceConfig, config: Config, warn: Warn, memory: FeedMemory | None = None
+) -> tuple[list[Post], list[SyndicateError]]:
+    """Fetch and read one [[sources]] feed; a feed that cannot be read at all is one error.
+
+    With a memory, a remote feed is asked for with its last answer's ETag / Last-Modified,
+    and a 304 reuses that answer's bytes.
+    """
+    if memory is not None and not is_url(source.location):
+        memory = None  # a local file is read again anyway
+    known = memory.recall(source.location) if memory is not None else None
     try:
-        fetched = fetch(source.location, limits=Limits(max_bytes=config.max_feed_bytes))
-        return parse_feed_bytes(fetched.data, fetched.url, config.site.timezone, warn, assume_date=source.assume_date)
+        fetched = fetch(
+            source.location,
+            limits=Limits(max_bytes=config.max_feed_bytes),
+            etag=known.etag if known else None,
+            last_modified=known.last_modified if known else None,
+        )
+        data, url = (known.data, known.url) if fetched.not_modified and known else (fetched.data, fetched.url)
+        if memory is not None and not fetched.not_modified:
+            memory.remember(source.location, fetched)
+        return parse_feed_bytes(data, url, config.site.timezone, warn, assume_date=source.assume_date)
     except SourceError as exc:
         return [], [exc]
 

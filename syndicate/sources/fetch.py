@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -44,6 +45,24 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     not_modified: bool = False  # the server answered 304 to our etag / last_modified
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """A remote feed as an earlier fetch got it: where from, its validators and its bytes."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    data: bytes
+
+
+class FeedMemory(Protocol):
+    """Somewhere the last answer for a URL is kept (the build cache's SourceMemory)."""
+
+    def recall(self, location: str) -> Remembered | None: ...
+
+    def remember(self, location: str, fetched: Fetched) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
