@@ -27,12 +27,18 @@ A peer that cannot be installed is reported and skipped.
     .venv/bin/python bench/build_bench.py --posts 1000 --runs 1 --tools syndicate
 
 "Cold" means no tool cache; the operating system's file cache stays warm.
+Outputs and caches are moved aside (one rename) rather than deleted between
+runs, and deleted when the benchmark ends: on ext4 without a journal (this
+machine's root file system) creating a file in the minutes after thousands
+were deleted costs up to a millisecond, as the kernel steps over each recently
+freed inode, so deleting between runs would time the last run's clean-up.
 Results: a table on stdout and bench/out/results.md (bench/out/ is git-ignored).
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import os
 import re
@@ -136,6 +142,27 @@ def run_measured(
 # --- the tools -----------------------------------------------------------------------------------------
 
 
+class Trash:
+    """Folders moved aside (a rename: no inode is freed while builds are timed), deleted at the end."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.count = 0
+
+    def discard(self, folder: Path) -> None:
+        if not folder.exists():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.count += 1
+        folder.rename(self.root / f"{os.getpid()}-{self.count}")
+
+    def empty(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+TRASH = Trash(OUT / "work" / ".trash")  # main() puts it under --work: a rename cannot cross file systems
+
+
 @dataclass
 class Tool:
     """One tool on one copy of the corpus: how to reset it, build it and where its posts are."""
@@ -150,7 +177,7 @@ class Tool:
 
     def reset(self) -> None:
         for folder in (self.output, *self.caches):
-            shutil.rmtree(folder, ignore_errors=True)
+            TRASH.discard(folder)
 
 
 def syndicate_tool(corpus: Path, work: Path, executable: Path) -> Tool:
@@ -482,6 +509,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    TRASH.root = args.work / ".trash"
+    atexit.register(TRASH.empty)  # also after a failure; a killed run's trash goes at the next run's end
 
     pelican_venv = ensure_pelican(not args.no_install) if "pelican" in args.tools else None
     hugo = ensure_hugo(not args.no_install) if "hugo" in args.tools else None
@@ -500,7 +529,7 @@ def main() -> None:
     logs.mkdir(parents=True, exist_ok=True)
     for count in args.posts:
         work = args.work / f"{count}"
-        shutil.rmtree(work, ignore_errors=True)
+        TRASH.discard(work)
         say(f"corpus: generating {count:,} posts in {work}")
         corpus = generate(work / "corpus", count)
         tools: list[Tool] = []

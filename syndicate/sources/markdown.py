@@ -12,6 +12,7 @@ import re
 import warnings
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -213,6 +214,15 @@ def _date_field(meta: Mapping[str, Any], field: str, tz: ZoneInfo, where: tuple[
         raise _fail(f"{key}: cannot read {value!r} as a date; {problem}", path, front, key, first) from None
 
 
+@lru_cache(maxsize=1 << 14)  # tag and category names repeat across thousands of posts
+def _short_name_line(text: str) -> str:
+    return one_line(text)
+
+
+def _name_line(text: str) -> str:
+    return _short_name_line(text) if len(text) <= 200 else one_line(text)  # a long one is not kept
+
+
 def _names(value: object) -> tuple[str, ...]:
     """Tags or categories: a list, or one string separated by commas (or spaces)."""
     if value is None:
@@ -227,7 +237,7 @@ def _names(value: object) -> tuple[str, ...]:
     for item in items:
         if isinstance(item, dict | list):
             continue
-        name = one_line(str(item))
+        name = _name_line(str(item))
         if name and name.casefold() not in seen:
             seen[name.casefold()] = name
     return tuple(seen.values())
