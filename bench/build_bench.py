@@ -19,7 +19,9 @@ killed half-way (SIGKILL) and then rerun with its cache.
 The peers get equivalent feed settings, and nothing but feeds (bench/peers/):
 RSS + Atom for the site and every tag and category, full content, 100 items.
 syndicate builds more with the corpus's config (JSON Feed too, the weekly
-newsletter issues, an index page and OPML), so the ratios understate its lead.
+newsletter issues, an index page and OPML), so the ratios understate its lead;
+"syndicate-feeds" is syndicate asked for the peers' work only (RSS + Atom, no
+newsletter), for a like-for-like comparison.
 Pelican comes from PyPI into bench/out/pelican-venv; Hugo from Debian (apt-get).
 A peer that cannot be installed is reported and skipped.
 
@@ -62,7 +64,7 @@ sys.path.insert(0, str(BENCH))
 from corpus import generate  # noqa: E402 (bench/ is not a package)
 
 TODAY = "2030-01-01"  # after every corpus date, so every post is published
-TOOLS = ("syndicate", "pelican", "hugo")
+TOOLS = ("syndicate", "syndicate-feeds", "pelican", "hugo")  # syndicate-feeds: the peers' settings
 SCENARIOS = ("cold", "nothing", "one")
 # The issue's targets for syndicate at 10,000 posts (and the cold build at 1,000).
 TARGETS = {10_000: {"cold": 6.0, "nothing": 1.0, "one": 1.5, "peak": 600.0}, 1_000: {"cold": 1.0}}
@@ -180,12 +182,24 @@ class Tool:
             TRASH.discard(folder)
 
 
-def syndicate_tool(corpus: Path, work: Path, executable: Path) -> Tool:
-    site = work / "syndicate"
+FEEDS_ONLY = "\n[digest]\nenabled = false\n"  # with formats = ["rss", "atom"]: what the peers are asked to build
+
+
+def syndicate_tool(corpus: Path, work: Path, executable: Path, feeds_only: bool = False) -> Tool:
+    """syndicate with the corpus's config; feeds_only: the peers' work (RSS + Atom, no newsletter)."""
+    name = "syndicate-feeds" if feeds_only else "syndicate"
+    site = work / name
     shutil.copytree(corpus, site)
+    if feeds_only:
+        config = site / "syndicate.toml"
+        text = config.read_text(encoding="utf-8")
+        edited = text.replace('formats = ["rss", "atom", "json"]', 'formats = ["rss", "atom"]')
+        if edited == text:
+            raise SystemExit("bench/corpus.py's config no longer lists the formats this script expects")
+        config.write_text(edited + FEEDS_ONLY, encoding="utf-8")
     base = [str(executable), "build", "--today", TODAY]
     return Tool(
-        "syndicate",
+        name,
         site,
         site / "posts",
         site / "public",
@@ -447,7 +461,7 @@ def table(results: list[Result], runs: int) -> list[str]:
     for r in sorted(results, key=lambda r: (r.posts, TOOLS.index(r.tool))):
         ours = base.get(r.posts)
         figures = [r.seconds("cold"), r.seconds("nothing"), r.seconds("one"), r.peak_mb()]
-        if ours is None or r is ours:
+        if ours is None or r.tool.startswith("syndicate"):
             ratios = ["—"] * 4
         else:
             mine = [ours.seconds("cold"), ours.seconds("nothing"), ours.seconds("one"), ours.peak_mb()]
@@ -466,6 +480,19 @@ def table(results: list[Result], runs: int) -> list[str]:
     lines.append(
         f"Median of {runs} run{'s' if runs != 1 else ''}; × = peer / syndicate (higher: syndicate is faster/smaller)."
     )
+    return lines
+
+
+def same_work_lines(results: list[Result]) -> list[str]:
+    """The peers against syndicate asked for the same work (RSS + Atom only, no newsletter)."""
+    lines = []
+    for ours in (r for r in results if r.tool == "syndicate-feeds"):
+        peers = [r for r in results if r.posts == ours.posts and not r.tool.startswith("syndicate")]
+        ratios = ", ".join(f"{r.tool} {r.seconds('cold') / max(ours.seconds('cold'), 1e-9):.1f}×" for r in peers)
+        lines.append(
+            f"same work as the peers at {ours.posts:,} posts (syndicate-feeds: RSS + Atom, no newsletter): "
+            f"cold {ours.seconds('cold'):.2f} s" + (f"; the peers' cold builds take {ratios} as long" if ratios else "")
+        )
     return lines
 
 
@@ -535,6 +562,8 @@ def main() -> None:
         tools: list[Tool] = []
         if "syndicate" in args.tools:
             tools.append(syndicate_tool(corpus, work, args.syndicate))
+        if "syndicate-feeds" in args.tools:
+            tools.append(syndicate_tool(corpus, work, args.syndicate, feeds_only=True))
         if pelican_venv:
             tools.append(pelican_tool(corpus, work, pelican_venv))
         if hugo:
@@ -552,7 +581,7 @@ def main() -> None:
             tool.reset()  # outputs of 10,000 posts take about a gigabyte each
 
     lines = table(results, args.runs)
-    notes = target_lines(results) + notes
+    notes = target_lines(results) + same_work_lines(results) + notes
     checked = any(r.tool == "syndicate" for r in results)
     if checked:
         notes.append(
