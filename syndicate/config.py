@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
@@ -56,6 +57,7 @@ class DigestConfig:
     unsubscribe_mailto: str = ""  # defaults to the sender's address
     list_id: str = ""  # defaults to "<site title> <digest.<domain>>"
     max_items: int = 0  # issues in the digest's own feed; 0 = all
+    since: date | None = None  # the first issue is this day's week; None: every week with posts
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +191,17 @@ def _author(table: _Table, key: str, default: Author | None) -> Author | None:
     return author
 
 
+def _day(table: _Table, key: str) -> date | None:
+    """An optional TOML date (2013-04-01, no quotes); a date-time or a string is refused."""
+    table.used.add(key)
+    value = table.data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise table._fail(key, "a date written as 2013-04-01 (no quotes, no time)", value)
+    return value
+
+
 def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     """Read and validate `path`; relative paths in it are relative to its folder."""
     try:
@@ -317,6 +330,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         unsubscribe_mailto=digest_t.text("unsubscribe_mailto", ""),
         list_id=digest_t.text("list_id", ""),
         max_items=digest_t.number("max_items", int, 0, 0, expected="a whole number (0 for all issues)"),
+        since=_day(digest_t, "since"),
     )
     if digest.unsubscribe_url:
         _absolute_url(digest_t, "unsubscribe_url", digest.unsubscribe_url)

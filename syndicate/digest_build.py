@@ -43,8 +43,10 @@ class ArchiveItem:
 
 
 def weeks_with_posts(entries: Sequence[Entry], config: Config, today: date) -> list[tuple[Week, list[Entry]]]:
-    """Every week that has posts and has ended by `today`, oldest first, with its posts."""
+    """Every week that has posts and has ended by `today` (and ends after [digest] since, when set),
+    oldest first, with its posts."""
     tz = config.site.timezone
+    since = config.digest.since
     weeks: dict[tuple[int, int], list[Entry]] = {}
     for entry in entries:
         year, number, _ = entry.published.astimezone(tz).isocalendar()
@@ -52,7 +54,7 @@ def weeks_with_posts(entries: Sequence[Entry], config: Config, today: date) -> l
     result = []
     for (year, number), members in sorted(weeks.items()):
         window = iso_week(year, number, tz)
-        if window.end.date() <= today:
+        if window.end.date() <= today and (since is None or window.end.date() > since):
             result.append((window, members))
     return result
 

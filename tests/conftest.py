@@ -55,9 +55,11 @@ MINIMAL_CONFIG: dict[str, dict[str, Any]] = {
 
 
 def toml_value(value: object) -> str:
-    """Just enough TOML writing for test configs (strings, numbers, booleans, lists, inline tables)."""
+    """Just enough TOML writing for test configs (strings, numbers, booleans, dates, lists, inline tables)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, date):  # a TOML local date (or, for a datetime, a local date-time)
+        return value.isoformat()
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):

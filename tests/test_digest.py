@@ -397,6 +397,43 @@ def test_a_week_without_posts_makes_no_issue_in_the_build(tmp_path: Path) -> Non
     assert issues == ["2013-W14", "2013-W16"]
 
 
+def test_since_starts_the_archive_at_the_week_holding_that_day(tmp_path: Path) -> None:
+    import feedparser
+    from conftest import build_site
+
+    posts = {
+        "a.md": post_text("Early", "2013-04-02 10:00:00"),  # 2013-W14
+        "b.md": post_text("Middle", "2013-04-10 10:00:00"),  # 2013-W15, which ends on Sunday the 14th
+        "c.md": post_text("Late", "2013-04-17 10:00:00"),  # 2013-W16
+    }
+    config = make_site(tmp_path, posts, digest={"since": date(2013, 4, 14)})
+    assert config.digest.since == date(2013, 4, 14)
+    build_site(config)
+    newsletter = config.output_dir / "newsletter"
+    assert sorted(p.name for p in newsletter.iterdir() if p.is_dir()) == ["2013-W15", "2013-W16"]
+    archive = lxml.html.fromstring((newsletter / "index.html").read_bytes())
+    listed = {href.rstrip("/").rsplit("/", 1)[-1] for href in archive.xpath("//a/@href") if "2013-W" in href}
+    assert listed == {"2013-W15", "2013-W16"}
+    feed = feedparser.parse((newsletter / "rss.xml").read_bytes())
+    assert not feed.bozo and len(feed.entries) == 2
+    assert not any("Early" in e.summary for e in feed.entries) and any("Middle" in e.summary for e in feed.entries)
+    # the posts themselves are all still in the site's feeds
+    site_feed = feedparser.parse((config.output_dir / "rss.xml").read_bytes())
+    assert {e.title for e in site_feed.entries} == {"Early", "Middle", "Late"}
+
+
+@pytest.mark.parametrize("value", ['"2013-04-14"', "2013-04-14T10:00:00", "14"])
+def test_since_must_be_a_plain_toml_date(tmp_path: Path, value: str) -> None:
+    from conftest import write_site
+
+    from syndicate.errors import ConfigError
+
+    path = write_site(tmp_path, {})
+    path.write_text(path.read_text(encoding="utf-8") + f"\n[digest]\nsince = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[digest\] since must be a date written as 2013-04-01"):
+        load_config(path)
+
+
 # --- the command -----------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ the feeds here (tests/data/hostile/) are regressions found by bench/fuzz.py.
 
 from __future__ import annotations
 
+import copy
 import email
 import email.policy
 import hashlib
@@ -31,6 +32,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -675,6 +677,7 @@ FULL_CONFIG: dict[str, dict[str, Any]] = {
         "unsubscribe_mailto": "u@example.org",
         "list_id": "L <l.example.org>",
         "max_items": 3,
+        "since": date(2013, 1, 1),
     },
     "smtp": {"host": "localhost", "port": 2525, "security": "none", "username": "u", "timeout": 5.0, "rate": 2},
 }
@@ -712,6 +715,8 @@ def wrong_type(value: object) -> object:
         return 42
     if isinstance(value, list):
         return "rss"
+    if isinstance(value, date):
+        return "2013-01-01"  # quoted: a string, not a TOML date
     return ["not", "a", "table"]
 
 
@@ -760,7 +765,7 @@ WRONG_VALUES = [
 def changed(
     where: str, key: str, value: object
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
-    tables = json.loads(json.dumps(FULL_CONFIG))
+    tables = copy.deepcopy(FULL_CONFIG)
     top, source = dict(FULL_TOP), dict(FULL_SOURCE)
     if where == "":
         if key in tables:
