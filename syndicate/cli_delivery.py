@@ -186,6 +186,18 @@ def _last_week(config: Config, today: date) -> str:
     return week_of(datetime.combine(today - timedelta(days=7), time(12), tzinfo=tz), tz).key
 
 
+def _check_archived(config: Config, week: str) -> None:
+    """Last week, sent by default (from a weekly cron job), must be one the archive has."""
+    from .digest import in_archive
+    from .select import parse_week
+
+    if not in_archive(config, parse_week(week, config.site.timezone)):
+        raise DeliveryError(
+            f"last week ({week}) is before [digest] since = {config.digest.since}, so it has no issue; "
+            "name a week with --week to send one anyway"
+        )
+
+
 def _print_status(conn: Any, key: str | None) -> None:
     from .mail import STATES, log_rows
 
@@ -323,7 +335,9 @@ def send(
     if show_status:
         _print_status(conn, _issue_key(config, week, since, until) if explicit else None)
         return
-    week = week if explicit else _last_week(config, today)
+    if not explicit:
+        week = _last_week(config, today)
+        _check_archived(config, week)
     key = _issue_key(config, week, since, until)
     if mark_sent:
         for address in mark_sent:

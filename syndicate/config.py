@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
@@ -198,7 +198,8 @@ def _day(table: _Table, key: str) -> date | None:
     if value is None:
         return None
     if not isinstance(value, date) or isinstance(value, datetime):
-        raise table._fail(key, "a date written as 2013-04-01 (no quotes, no time)", value)
+        shown = value.isoformat() if isinstance(value, datetime | time) else value  # not datetime.datetime(...)
+        raise table._fail(key, "a date written as 2013-04-01 (no quotes, no time)", shown)
     return value
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 from .config import Config
 from .content import absolute_url
 from .model import Entry
-from .select import Week, in_window
+from .select import Week, in_window, parse_week
 from .templating import environment, load_text
 from .text import one_line
 
@@ -134,10 +134,16 @@ def long_date(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B}"
 
 
+def in_archive(config: Config, week: Week) -> bool:
+    """True when the build publishes this week's issue: [digest] since starts the archive with that day's week."""
+    since = config.digest.since
+    return since is None or week.end.astimezone(config.site.timezone).date() > since
+
+
 def issue_url(config: Config, key: str) -> str:
-    """Where the build publishes an issue's web version; a custom window (--since/--until)
-    is never published on its own, so its link goes to the archive of issues."""
-    if ".." in key:
+    """Where the build publishes an issue's web version. A custom window (--since/--until), and a
+    week before [digest] since, are never published on their own: their link goes to the archive."""
+    if ".." in key or not in_archive(config, parse_week(key, config.site.timezone)):
         return urljoin(config.output_url, "newsletter/")
     return urljoin(config.output_url, f"newsletter/{key}/")
 

@@ -18,6 +18,7 @@ from .digest import (
     Issue,
     Rendered,
     collect_issue,
+    in_archive,
     issue_url,
     preheader_for,
     render_issue,
@@ -46,7 +47,6 @@ def weeks_with_posts(entries: Sequence[Entry], config: Config, today: date) -> l
     """Every week that has posts and has ended by `today` (and ends after [digest] since, when set),
     oldest first, with its posts."""
     tz = config.site.timezone
-    since = config.digest.since
     weeks: dict[tuple[int, int], list[Entry]] = {}
     for entry in entries:
         year, number, _ = entry.published.astimezone(tz).isocalendar()
@@ -54,7 +54,7 @@ def weeks_with_posts(entries: Sequence[Entry], config: Config, today: date) -> l
     result = []
     for (year, number), members in sorted(weeks.items()):
         window = iso_week(year, number, tz)
-        if window.end.date() <= today and (since is None or window.end.date() > since):
+        if window.end.date() <= today and in_archive(config, window):
             result.append((window, members))
     return result
 

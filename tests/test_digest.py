@@ -18,7 +18,7 @@ from syndicate.cli import main
 from syndicate.config import Config, load_config
 from syndicate.content import render_entry
 from syndicate.digest import GMAIL_CLIP_BYTES, Rendered, collect_issue, render_issue
-from syndicate.digest_build import compose_week
+from syndicate.digest_build import compose_week, weeks_with_posts
 from syndicate.loading import load_site
 from syndicate.model import Announcement, Entry, Post, Site
 from syndicate.select import Week, in_window, iso_week, parse_week, week_of
@@ -420,6 +420,30 @@ def test_since_starts_the_archive_at_the_week_holding_that_day(tmp_path: Path) -
     # the posts themselves are all still in the site's feeds
     site_feed = feedparser.parse((config.output_dir / "rss.xml").read_bytes())
     assert {e.title for e in site_feed.entries} == {"Early", "Middle", "Late"}
+
+
+@pytest.mark.parametrize(
+    ("since", "weeks"),
+    [
+        (date(2013, 4, 7), ["2013-W14", "2013-W15", "2013-W16"]),  # Sunday, W14's last day
+        (date(2013, 4, 8), ["2013-W15", "2013-W16"]),  # Monday, W15's first day
+        (date(2013, 4, 15), ["2013-W16"]),  # Monday
+        (date(2013, 4, 21), ["2013-W16"]),  # Sunday, W16's last day
+        (date(2013, 4, 22), []),  # after every post
+    ],
+)
+def test_since_is_the_first_day_of_the_archive_in_the_site_time_zone(
+    tmp_path: Path, since: date, weeks: list[str]
+) -> None:
+    # a post at 23:30 on Sunday 7 April in Los Angeles is already Monday in UTC: it stays in W14
+    posts = {
+        "a.md": post_text("Sunday night", "2013-04-07 23:30:00"),
+        "b.md": post_text("Middle", "2013-04-10 10:00:00"),
+        "c.md": post_text("Late", "2013-04-17 10:00:00"),
+    }
+    config = make_site(tmp_path, posts, site={"timezone": "America/Los_Angeles"}, digest={"since": since})
+    site, _ = load_site(config, date(2013, 5, 1), lambda _m: None)
+    assert [week.key for week, _ in weeks_with_posts(site.entries, config, date(2013, 5, 1))] == weeks
 
 
 @pytest.mark.parametrize("value", ['"2013-04-14"', "2013-04-14T10:00:00", "14"])

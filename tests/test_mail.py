@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from click.testing import CliRunner
@@ -474,6 +475,35 @@ def test_cli_dry_run_test_copy_and_status(
     assert "sent 3, skipped 0, failed 0, deferred 0, unknown 0" in sent.output
     status = cli(site, "send", "--week", WEEK, "--status")
     assert "2013-W16: 3 recipients: 3 sent" in status.output
+
+
+def test_cli_default_week_before_since_is_refused_and_a_named_one_links_to_the_archive(
+    site: Config, tmp_path: Path
+) -> None:
+    add_people(connect(site), 1)
+    with site.path.open("a", encoding="utf-8") as config_file:
+        config_file.write("\n[digest]\nsince = 2013-04-15\n")  # the archive starts with 2013-W16
+    # 2013-04-10 falls in W15, so "last week" is 2013-W14, before the archive starts
+    refused = cli(site, "send", "--today", "2013-04-10", "--dry-run", str(tmp_path / "refused"))
+    assert refused.exit_code == 1
+    assert "2013-W14" in refused.output and "since" in refused.output and "--week" in refused.output
+    assert not (tmp_path / "refused").exists()
+    # named explicitly it is composed, and its links go to the archive (the build publishes no W14 page)
+    named = cli(site, "send", "--week", "2013-W14", "--today", "2013-04-30", "--dry-run", str(tmp_path / "w14"))
+    assert named.exit_code == 0, named.output
+    (message_file,) = (tmp_path / "w14").glob("*.eml")
+    message = email.message_from_bytes(message_file.read_bytes(), policy=email.policy.default)
+    assert message["List-Archive"] == "<https://blog.example.org/feeds/newsletter/>"
+    html_part = message.get_body(("html",))
+    assert html_part is not None
+    links = lxml.html.fromstring(html_part.get_content()).xpath("//a/@href")
+    assert "https://blog.example.org/feeds/newsletter/" in links
+    assert not any("2013-W14" in link for link in links)
+    # a week in the archive still links to its own page
+    w16 = cli(site, "send", "--week", WEEK, "--today", "2013-04-30", "--dry-run", str(tmp_path / "w16"))
+    assert w16.exit_code == 0, w16.output
+    (w16_file,) = (tmp_path / "w16").glob("*.eml")
+    assert f"<https://blog.example.org/feeds/newsletter/{WEEK}/>" in w16_file.read_text(encoding="utf-8")
 
 
 def test_cli_needs_the_secret(site: Config) -> None:
