@@ -19,11 +19,11 @@ from datetime import date
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+from syndicate.build.loading import load_site
 from syndicate.config import load_config
-from syndicate.digest import collect_issue, render_issue
-from syndicate.loading import load_site
-from syndicate.message import Recipient, build_message, personalize
-from syndicate.select import parse_week
+from syndicate.newsletter.issue import collect_issue, render_issue
+from syndicate.newsletter.message import Recipient, build_message, personalize
+from syndicate.render.select import parse_week
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 1000.0

@@ -53,9 +53,9 @@ def feed_seeds() -> list[bytes]:
 
 
 def markdown_target() -> Callable[[bytes], int]:
-    from syndicate.content import render_entry
     from syndicate.errors import SourceError
     from syndicate.model import Author, Site
+    from syndicate.render.entry import render_entry
     from syndicate.sources.markdown import read_post_bytes
 
     site = Site("Fuzz", "https://fuzz.example/", "d", "en", TZ, Author("A", "a@fuzz.example"))
@@ -73,9 +73,9 @@ def markdown_target() -> Callable[[bytes], int]:
 
 
 def feed_target() -> Callable[[bytes], int]:
-    from syndicate.content import render_entry
     from syndicate.errors import SourceError
     from syndicate.model import Author, Site
+    from syndicate.render.entry import render_entry
 
     try:
         from syndicate.sources.feed import parse_feed_bytes

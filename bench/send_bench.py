@@ -52,12 +52,12 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
 
-    from syndicate import mail
-    from syndicate import subscribers as subs
+    from syndicate.build.newsletter import compose_week
     from syndicate.config import load_config
-    from syndicate.digest import unsubscribe_url
-    from syndicate.digest_build import compose_week
-    from syndicate.message import personalize
+    from syndicate.delivery import send as mail
+    from syndicate.newsletter.issue import unsubscribe_url
+    from syndicate.newsletter.message import personalize
+    from syndicate.subscribers import store as subs
 
     work = Path(tempfile.mkdtemp(prefix="send-bench-"))
     queue: Any = multiprocessing.Queue()

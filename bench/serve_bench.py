@@ -32,9 +32,9 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
 
-    from syndicate.build import build
+    from syndicate.build.site import build
     from syndicate.config import load_config
-    from syndicate.web import local_server, make_app
+    from syndicate.web.wsgi import local_server, make_app
 
     work = Path(tempfile.mkdtemp(prefix="serve-bench-"))
     try:

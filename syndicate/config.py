@@ -17,8 +17,8 @@ from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import ConfigError
-from .model import Author, Site
+from syndicate.errors import ConfigError
+from syndicate.model import Author, Site
 
 CONFIG_NAME = "syndicate.toml"
 FeedFormat = Literal["rss", "atom", "json"]

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .errors import BuildError
+from syndicate.errors import BuildError
 
 
 def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 from jinja2.filters import do_wordwrap
 
-from .errors import SyndicateError
+from syndicate.errors import SyndicateError
 
 _PACKAGED = Path(__file__).parent / "templates"  # inside an installed wheel
 _CHECKOUT = Path(__file__).parent.parent / "templates"  # a source checkout or editable install

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from syndicate.build import BuildResult, build
+from syndicate.build.site import BuildResult, build
 from syndicate.config import Config, load_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

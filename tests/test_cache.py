@@ -16,10 +16,10 @@ from pathlib import Path
 
 from conftest import REPO_ROOT, output_files
 
-from syndicate.build import build
-from syndicate.cache import CACHE_DIR, FORMAT
+from syndicate.build.site import build
 from syndicate.config import load_config
-from syndicate.fragstore import SUFFIX, pack_size
+from syndicate.store.cache import CACHE_DIR, FORMAT
+from syndicate.store.packs import SUFFIX, pack_size
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 from corpus import generate  # the benchmark's synthetic blog

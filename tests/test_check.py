@@ -14,9 +14,9 @@ from conftest import REPO_ROOT, build_site, copy_example_site
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syndicate.check import check_directory, check_feed, html_url_problems, is_rfc822, is_rfc3339
-from syndicate.cli import main
+from syndicate.cli.main import main
 from syndicate.config import load_config
+from syndicate.feeds.check import check_directory, check_feed, html_url_problems, is_rfc822, is_rfc3339
 from syndicate.sources.feed import feedparser_problems
 
 DATA = Path(__file__).parent / "data" / "feeds"

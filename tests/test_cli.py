@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from conftest import REPO_ROOT, copy_example_site, output_files, post_text, write_site
 
 from syndicate import __version__
-from syndicate.cli import main
+from syndicate.cli.main import main
 
 SUMMARY = re.compile(r"^built (\d+) files from (\d+) posts? in \d+\.\d\d s\b")
 

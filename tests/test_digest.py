@@ -14,14 +14,14 @@ from conftest import EXAMPLE_TODAY, REPO_ROOT, make_site, post_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syndicate.cli import main
+from syndicate.build.loading import load_site
+from syndicate.build.newsletter import compose_week, weeks_with_posts
+from syndicate.cli.main import main
 from syndicate.config import Config, load_config
-from syndicate.content import render_entry
-from syndicate.digest import GMAIL_CLIP_BYTES, Rendered, collect_issue, render_issue
-from syndicate.digest_build import compose_week, weeks_with_posts
-from syndicate.loading import load_site
 from syndicate.model import Announcement, Entry, Post, Site
-from syndicate.select import Week, in_window, iso_week, parse_week, week_of
+from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, Rendered, collect_issue, render_issue
+from syndicate.render.entry import render_entry
+from syndicate.render.select import Week, in_window, iso_week, parse_week, week_of
 from syndicate.text import short_hash
 
 ZONES = ["America/Los_Angeles", "Europe/Berlin", "Australia/Lord_Howe", "Pacific/Apia", "UTC"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from conftest import copy_example_site, output_files
 
-from syndicate.cli import main
+from syndicate.cli.main import main
 
 
 def test_committed_feeds_equal_a_fresh_build(repo_root: Path, tmp_path: Path) -> None:

@@ -44,13 +44,13 @@ from click.testing import CliRunner
 from conftest import DIGEST_HEADERS, EXAMPLE_TODAY, make_site, post_text, toml_value, write_site
 from lxml import etree
 
-from syndicate.cache import CACHE_DIR
-from syndicate.cli import main
+from syndicate.build.newsletter import compose_week
+from syndicate.cli.main import main
 from syndicate.config import Config
-from syndicate.digest import GMAIL_CLIP_BYTES, Rendered
-from syndicate.digest_build import compose_week
 from syndicate.errors import DeliveryError
-from syndicate.message import Recipient, build_message
+from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, Rendered
+from syndicate.newsletter.message import Recipient, build_message
+from syndicate.store.cache import CACHE_DIR
 
 TODAY = "2030-01-01"
 TIMEOUT = 15  # seconds; a case that needs more than a few is a hang

@@ -18,12 +18,12 @@ from conftest import EXAMPLE_TODAY, REPO_ROOT, build_site, copy_example_site, wr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syndicate.cli import main
+from syndicate.build.importing import dump_front_matter, import_feed, markdown_safe_html, post_markdown
+from syndicate.cli.main import main
 from syndicate.config import load_config
-from syndicate.content import html_to_text, post_link, render_entry, render_markdown, sanitize_html
 from syndicate.errors import BuildError, SourceError
-from syndicate.importer import dump_front_matter, import_feed, markdown_safe_html, post_markdown
 from syndicate.model import Author, Enclosure, Post
+from syndicate.render.entry import html_to_text, post_link, render_entry, render_markdown, sanitize_html
 from syndicate.sources.feed import EPOCH, parse_feed_bytes
 from syndicate.sources.frontmatter import FrontMatterLoader
 from syndicate.sources.markdown import read_markdown_dir

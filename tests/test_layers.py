@@ -1,7 +1,6 @@
-"""Data moves one way: a module may import only from modules before it in LAYERS.
+"""The house rules: folders are the stages, data moves one way, one adapter per library.
 
-Imports inside functions count too (they are dependencies all the same); the
-one exception is cli.py registering the command modules that extend it.
+Imports inside functions count too: they are dependencies all the same.
 """
 
 from __future__ import annotations
@@ -11,45 +10,40 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "syndicate"
 
-LAYERS = [
-    "errors",
-    "model",
-    "text",
-    "config",
+# Shared ground first, then the stages in data-flow order. A module may import
+# shared ground and any stage before its own, never a stage after it.
+SHARED = ("errors", "model", "text", "config", "templating", "output")
+STAGES = (
     "sources",
-    "sources.frontmatter",
-    "sources.markdown",
-    "sources.fetch",
-    "sources.feed",
-    "content",
-    "select",
-    "templating",
+    "render",
     "feeds",
-    "pages",
-    "inline",
-    "digest",
-    "message",
-    "output",
-    "fragstore",
-    "cache",
-    "loading",
-    "digest_build",
-    "build",
-    "importer",
-    "check",
-    "scaffold",
+    "newsletter",
     "subscribers",
-    "tokens",
-    "mail",
+    "delivery",
+    "store",
+    "build",
     "web",
-    "watch",
-    "cli_common",
-    "cli_import",
-    "cli_delivery",
     "cli",
-    "__main__",
-]
-REGISTRATIONS = {("cli", "cli_import"), ("cli", "cli_delivery")}  # cli.py adds their commands to its group
+)
+# The shared modules in their own order (each may use those before it).
+SHARED_ORDER = {name: i for i, name in enumerate(SHARED)}
+
+# Third-party libraries (and the two standard ones that talk to the outside
+# through a protocol of their own) each imported by one module only: its adapter.
+ADAPTERS = {
+    "feedgen": "feeds.formats",
+    "feedparser": "sources.feed",
+    "premailer": "newsletter.inline",
+    "cmarkgfm": "render.entry",
+    "nh3": "render.entry",
+    "yaml": None,  # filled in below: the front-matter YAML adapter
+    "httpx": "sources.fetch",
+    "sqlite3": "subscribers",
+    "smtplib": "delivery",
+    "jinja2": "templating",
+}
+MAX_LINES = 400
+MAX_FUNCTION_LINES = 60
 
 
 def module_name(path: Path) -> str:
@@ -58,37 +52,128 @@ def module_name(path: Path) -> str:
     return ".".join(parts) or "__init__"
 
 
-def imported(path: Path) -> set[str]:
-    """Package modules `path` imports, by name relative to the package."""
-    here = module_name(path).split(".")
-    package = here[:-1] if path.name != "__init__.py" else here
-    found: set[str] = set()
+def all_modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imports_of(path: Path) -> tuple[set[str], set[str]]:
+    """(modules of the package, top-level outside modules) that `path` imports."""
+    ours: set[str] = set()
+    outside: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level > 0:
-            base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
-            target = ".".join([*base, *(node.module.split(".") if node.module else [])])
-            if node.module is None:  # from . import x
-                found |= {".".join([*base, alias.name]).strip(".") for alias in node.names}
+        if isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: use absolute imports (from syndicate.x import y)"
+            module = node.module or ""
+            if module == "syndicate" or module.startswith("syndicate."):
+                base = module.removeprefix("syndicate").lstrip(".")
+                for alias in node.names:
+                    candidate = f"{base}.{alias.name}".lstrip(".")
+                    ours.add(candidate if candidate in all_modules() else base)
             else:
-                found.add(target.strip("."))
-    return {name for name in found if name and name != "__init__"}
+                outside.add(module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "syndicate" or alias.name.startswith("syndicate."):
+                    ours.add(alias.name.removeprefix("syndicate").lstrip("."))
+                else:
+                    outside.add(alias.name.split(".")[0])
+    return {name for name in ours if name}, outside
 
 
-def test_every_module_has_a_place_in_the_layers() -> None:
-    modules = {module_name(p) for p in PACKAGE.rglob("*.py")} - {"__init__"}
-    assert modules - set(LAYERS) == set(), "add new modules to LAYERS"
+def place(module: str) -> tuple[int, int]:
+    """Where a module stands: shared ground first (in its order), then each stage."""
+    top = module.split(".")[0]
+    if top in SHARED_ORDER:
+        return (0, SHARED_ORDER[top])
+    if top in STAGES:
+        return (1, STAGES.index(top))
+    return (2, 0)  # __main__
 
 
-def test_imports_only_point_backwards() -> None:
-    rank = {name: i for i, name in enumerate(LAYERS)}
+def test_every_module_is_shared_ground_or_in_a_stage() -> None:
+    loose = [
+        name
+        for name in all_modules()
+        if name not in ("__init__", "__main__") and name.split(".")[0] not in (*SHARED, *STAGES)
+    ]
+    assert loose == [], "put new modules in a stage folder (or shared ground)"
+
+
+def test_imports_never_point_up_the_stages() -> None:
     wrong = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        name = module_name(path)
-        if name == "__init__":
+    for name, path in all_modules().items():
+        if name in ("__init__", "__main__"):
             continue
-        for target in imported(path):
-            if target not in rank:  # a name imported from the package itself, such as __version__
-                continue
-            if rank[target] >= rank[name] and (name, target) not in REGISTRATIONS:
+        ours, _ = imports_of(path)
+        for target in ours:
+            if target == "__init__" or target.split(".")[0] == name.split(".")[0] and place(name)[0] == 1:
+                continue  # within one stage, modules may use each other
+            if target.split(".")[0] not in (*SHARED, *STAGES):
+                continue  # a name the package itself exports, such as __version__
+            if place(target) >= place(name):
                 wrong.append(f"{name} imports {target}")
     assert wrong == []
+
+
+def test_sources_know_no_config_and_no_cache() -> None:
+    wrong = [
+        f"{name} imports {target}"
+        for name, path in all_modules().items()
+        if name.startswith("sources")
+        for target in imports_of(path)[0]
+        if target.split(".")[0] in ("config", "store")
+    ]
+    assert wrong == []
+
+
+def test_only_the_build_touches_the_store() -> None:
+    wrong = [
+        f"{name} imports {target}"
+        for name, path in all_modules().items()
+        if not name.startswith(("build", "store"))
+        for target in imports_of(path)[0]
+        if target.startswith("store")
+    ]
+    assert wrong == []
+
+
+def test_only_the_cli_imports_click() -> None:
+    wrong = [
+        name
+        for name, path in all_modules().items()
+        if "click" in imports_of(path)[1] and name != "cli" and not name.startswith("cli.")
+    ]
+    assert wrong == []
+
+
+def test_each_adapted_library_is_imported_by_its_adapter_only() -> None:
+    users: dict[str, set[str]] = {library: set() for library in ADAPTERS}
+    for name, path in all_modules().items():
+        for library in imports_of(path)[1] & set(ADAPTERS):
+            users[library].add(name)
+    wrong = {}
+    for library, adapter in ADAPTERS.items():
+        found = users[library]
+        if adapter is None:
+            ok = len(found) <= 1
+        elif "." in adapter:
+            ok = found <= {adapter}
+        else:  # a whole package is the adapter (sqlite3 in subscribers/, smtplib in delivery/), one module of it
+            ok = len(found) <= 1 and all(n.split(".")[0] == adapter for n in found)
+        if not ok:
+            wrong[library] = sorted(found)
+    assert wrong == {}
+
+
+def test_modules_and_functions_stay_small() -> None:
+    big = []
+    for name, path in all_modules().items():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > MAX_LINES:
+            big.append(f"{name}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    big.append(f"{name}.{node.name}: {length} lines")
+    assert big == []

@@ -32,15 +32,15 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from click.testing import CliRunner
 from conftest import EXAMPLE_TODAY, copy_example_site
 
-from syndicate import mail
-from syndicate import subscribers as subs
-from syndicate.cli import main
+from syndicate.build.newsletter import compose_week
+from syndicate.cli.main import main
 from syndicate.config import Config, load_config
-from syndicate.digest import unsubscribe_url
-from syndicate.digest_build import compose_week
+from syndicate.delivery import send as mail
 from syndicate.errors import DeliveryError
-from syndicate.message import ComposedIssue, Recipient, personalize
-from syndicate.tokens import read_token
+from syndicate.newsletter.issue import unsubscribe_url
+from syndicate.newsletter.message import ComposedIssue, Recipient, personalize
+from syndicate.subscribers import store as subs
+from syndicate.subscribers.tokens import read_token
 
 SECRET = b"test-secret-0123456789abcdef"
 NOW = datetime(2013, 4, 29, 9, 0, tzinfo=UTC)

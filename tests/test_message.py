@@ -21,11 +21,11 @@ import lxml.html
 import pytest
 from conftest import DIGEST_HEADERS, EXAMPLE_TODAY, REPO_ROOT, TEST_DATA, build_site, make_site, post_text
 
+from syndicate.build.newsletter import compose_week
 from syndicate.config import Config, load_config
-from syndicate.digest import GMAIL_CLIP_BYTES, GREETING, UNSUBSCRIBE, Rendered
-from syndicate.digest_build import compose_week
 from syndicate.errors import DeliveryError
-from syndicate.message import Recipient, build_message, message_bytes, personalize
+from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, GREETING, UNSUBSCRIBE, Rendered
+from syndicate.newsletter.message import Recipient, build_message, message_bytes, personalize
 
 GOLDEN = TEST_DATA / "golden"
 REGENERATE = os.environ.get("SYNDICATE_REGEN_GOLDEN") == "1"
@@ -157,7 +157,7 @@ def message_id(eml: bytes) -> str:
 
 
 def test_message_id_is_valid_for_a_window_of_days(config: Config) -> None:
-    from syndicate.digest_build import compose_window
+    from syndicate.build.newsletter import compose_window
 
     result = compose_window(config, EXAMPLE_TODAY, print, since="2013-04-15", until="2013-04-16")
     assert result is not None

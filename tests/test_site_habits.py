@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from conftest import build_site, make_site, post_text
 
-from syndicate.content import expand_site_habits
 from syndicate.model import Author, Site
+from syndicate.render.entry import expand_site_habits
 
 SITE = Site("Blog", "https://b.example.org/blog/", "d", "en", ZoneInfo("UTC"), Author("A"))
 

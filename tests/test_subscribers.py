@@ -14,10 +14,10 @@ from conftest import REPO_ROOT, copy_example_site
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syndicate import subscribers as subs
-from syndicate.cli import main
+from syndicate.cli.main import main
 from syndicate.errors import DeliveryError
-from syndicate.tokens import (
+from syndicate.subscribers import store as subs
+from syndicate.subscribers.tokens import (
     ForgedToken,
     StaleToken,
     check_current,

@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import build_site, copy_example_site
 
-from syndicate import subscribers as subs
-from syndicate import web
 from syndicate.config import Config, load_config
-from syndicate.tokens import make_token
+from syndicate.subscribers import store as subs
+from syndicate.subscribers.tokens import make_token
+from syndicate.web import wsgi as web
 
 SECRET = b"test-secret-0123456789abcdef"
 NOW = datetime(2013, 4, 29, 9, 0, tzinfo=UTC)
@@ -200,7 +200,7 @@ def test_module_level_app_reads_the_site_from_the_environment(config: Config, mo
     site_copy.write_text(f'database = "{db}"\n' + site_copy.read_text(encoding="utf-8"), encoding="utf-8")
     monkeypatch.setenv("SYNDICATE_SITE", str(site_copy.parent))
     monkeypatch.setenv("SYNDICATE_SECRET", SECRET.decode())
-    running = Server(type(web.app)())  # a fresh `syndicate.web:app`, configured on its first request
+    running = Server(type(web.app)())  # a fresh `syndicate.web.wsgi:app`, configured on its first request
     try:
         _, path = subscriber(config)
         assert running.request("POST", path, b"List-Unsubscribe=One-Click", ONE_CLICK)[0] == 200

@@ -65,13 +65,13 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 
-from ..errors import SourceError, SyndicateError
-from ..model import Author, Enclosure, Post
-from ..text import one_line, short_hash, slugify, xml_safe
-from .fetch import FeedMemory, Limits, fetch, is_url
+from syndicate.errors import SourceError, SyndicateError
+from syndicate.model import Author, Enclosure, Post
+from syndicate.sources.fetch import FeedMemory, Limits, fetch, is_url
+from syndicate.text import one_line, short_hash, slugify, xml_safe
 
 if TYPE_CHECKING:
-    from ..config import Config, SourceConfig
+    from syndicate.config import Config, SourceConfig
 
 Warn = Callable[[str], None]
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urljoin, urlsplit
 
-from .. import __version__
-from ..errors import FetchError
+from syndicate import __version__
+from syndicate.errors import FetchError
 
 if TYPE_CHECKING:
     import httpx

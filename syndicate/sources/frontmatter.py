@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import SourceError
+from syndicate.errors import SourceError
 
 try:  # libyaml's C parser is ~10x faster; fall back only where it was not built
     _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]

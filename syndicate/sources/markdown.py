@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateparser
 
-from ..errors import SourceError
-from ..model import Announcement, Author, CallToAction, Enclosure, ExtraValue, Post
-from ..text import one_line, slugify
-from .frontmatter import key_line, parse_front_matter, split_front_matter
+from syndicate.errors import SourceError
+from syndicate.model import Announcement, Author, CallToAction, Enclosure, ExtraValue, Post
+from syndicate.sources.frontmatter import key_line, parse_front_matter, split_front_matter
+from syndicate.text import one_line, slugify
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 MAX_POST_BYTES = 8 * 1024 * 1024

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from .config import CONFIG_NAME, Config
-from .errors import SyndicateError
-from .output import atomic_write
-from .text import slugify
+from syndicate.config import CONFIG_NAME, Config
+from syndicate.errors import SyndicateError
+from syndicate.output import atomic_write
+from syndicate.text import slugify
 
 CONFIG_TEMPLATE = """\
 [site]

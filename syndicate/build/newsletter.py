@@ -9,10 +9,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urljoin
 
-from .cache import Reuse, digest_of
-from .config import Config
-from .content import render_entry
-from .digest import (
+from syndicate.build.loading import Warn, WorkerPool, load_site
+from syndicate.config import Config
+from syndicate.errors import BuildFailed, SyndicateError
+from syndicate.feeds.formats import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
+from syndicate.feeds.index import FeedLink
+from syndicate.model import Entry, Post
+from syndicate.newsletter.issue import (
     GREETING,
     UNSUBSCRIBE,
     Issue,
@@ -25,15 +28,12 @@ from .digest import (
     subject_for,
     unsubscribe_url,
 )
-from .errors import BuildFailed, SyndicateError
-from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
-from .loading import Warn, WorkerPool, load_site
-from .message import build_message, greeting_for, message_bytes
-from .model import Entry, Post
-from .output import OutputPlan
-from .pages import FeedLink
-from .select import Week, iso_week, newest_first, parse_week
-from .templating import render
+from syndicate.newsletter.message import build_message, greeting_for, message_bytes
+from syndicate.output import OutputPlan
+from syndicate.render.entry import render_entry
+from syndicate.render.select import Week, iso_week, newest_first, parse_week
+from syndicate.store.cache import Reuse, digest_of
+from syndicate.templating import render
 
 
 @dataclass(frozen=True, slots=True)

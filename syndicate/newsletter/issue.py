@@ -15,12 +15,12 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import urljoin
 
-from .config import Config
-from .content import absolute_url
-from .model import Entry
-from .select import Week, in_window, parse_week
-from .templating import environment, load_text
-from .text import one_line
+from syndicate.config import Config
+from syndicate.model import Entry
+from syndicate.render.entry import absolute_url
+from syndicate.render.select import Week, in_window, parse_week
+from syndicate.templating import environment, load_text
+from syndicate.text import one_line
 
 # Placeholders personalised per recipient; message.py substitutes them in one pass.
 GREETING = "%%syndicate:greeting:5d1c%%"
@@ -218,7 +218,7 @@ def preheader_for(issue: Issue) -> str:
 
 def render_issue(config: Config, issue: Issue, templates: Path | None = None) -> Rendered:
     """Render all three forms; fall back to shorter forms rather than be clipped by Gmail."""
-    from .inline import inline_css  # imported here: premailer pulls in cssutils, slow at start-up
+    from syndicate.newsletter.inline import inline_css  # imported here: premailer pulls in cssutils, slow at start-up
 
     templates = templates if templates is not None else config.templates_dir
     env = environment(templates)

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .output import atomic_write
+from syndicate.output import atomic_write
 
 SUFFIX = ".pack"
 

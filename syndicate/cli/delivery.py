@@ -12,13 +12,13 @@ from typing import Any, Literal, cast
 
 import click
 
-from . import subscribers as subs
-from .cli_common import CONTEXT, site_option
-from .cli_common import site_config as _config
-from .cli_common import today_from as _today
-from .cli_common import warn as _warn
-from .config import Config
-from .errors import DeliveryError, SyndicateError
+from syndicate.cli.common import CONTEXT, site_option
+from syndicate.cli.common import site_config as _config
+from syndicate.cli.common import today_from as _today
+from syndicate.cli.common import warn as _warn
+from syndicate.config import Config
+from syndicate.errors import DeliveryError, SyndicateError
+from syndicate.subscribers import store as subs
 
 
 def _now(config: Config) -> datetime:
@@ -89,7 +89,7 @@ def export_command(file: Path | None, status: str | None, site: Path) -> None:
         return
     from io import StringIO
 
-    from .output import atomic_write
+    from syndicate.output import atomic_write
 
     buffer = StringIO()
     count = subs.export_csv(rows, buffer)
@@ -165,7 +165,7 @@ def list_command(status: str | None, site: Path) -> None:
 
 
 def _issue_key(config: Config, week: str | None, since: str | None, until: str | None) -> str:
-    from .select import parse_week
+    from syndicate.render.select import parse_week
 
     if week:
         try:
@@ -180,7 +180,7 @@ def _issue_key(config: Config, week: str | None, since: str | None, until: str |
 
 
 def _last_week(config: Config, today: date) -> str:
-    from .select import week_of
+    from syndicate.render.select import week_of
 
     tz = config.site.timezone
     return week_of(datetime.combine(today - timedelta(days=7), time(12), tzinfo=tz), tz).key
@@ -188,8 +188,8 @@ def _last_week(config: Config, today: date) -> str:
 
 def _check_archived(config: Config, week: str) -> None:
     """Last week, sent by default (from a weekly cron job), must be one the archive has."""
-    from .digest import in_archive
-    from .select import parse_week
+    from syndicate.newsletter.issue import in_archive
+    from syndicate.render.select import parse_week
 
     if not in_archive(config, parse_week(week, config.site.timezone)):
         raise DeliveryError(
@@ -199,7 +199,7 @@ def _check_archived(config: Config, week: str) -> None:
 
 
 def _print_status(conn: Any, key: str | None) -> None:
-    from .mail import STATES, log_rows
+    from syndicate.delivery.send import STATES, log_rows
 
     rows = log_rows(conn, key)
     if not rows:
@@ -320,11 +320,11 @@ def send(
       syndicate send --week 2013-W16 --rate 10
       syndicate send --week 2013-W16 --status
     """
-    from . import mail
-    from .digest import unsubscribe_url
-    from .digest_build import compose_window
-    from .message import ComposedIssue, Recipient, personalize
-    from .tokens import secret_from_env
+    from syndicate.build.newsletter import compose_window
+    from syndicate.delivery import send as mail
+    from syndicate.newsletter.issue import unsubscribe_url
+    from syndicate.newsletter.message import ComposedIssue, Recipient, personalize
+    from syndicate.subscribers.tokens import secret_from_env
 
     if (since or until) and (week or not (since and until)):
         raise click.UsageError("give --week 2013-W16, or --since DATE and --until DATE, not both")
@@ -399,9 +399,9 @@ def _send_test_copy(
     port: int | None,
     security: Literal["starttls", "ssl", "none"] | None,
 ) -> None:
-    from . import mail
-    from .digest import unsubscribe_url
-    from .message import Recipient
+    from syndicate.delivery import send as mail
+    from syndicate.newsletter.issue import unsubscribe_url
+    from syndicate.newsletter.message import Recipient
 
     try:
         address = subs.normalize_email(to)
@@ -461,8 +461,8 @@ def serve(host: str, port: int, watch: bool, quiet: bool, site: Path) -> None:
     Example:
       syndicate serve --port 8000 --watch
     """
-    from .tokens import secret_from_env
-    from .web import local_server, make_app
+    from syndicate.subscribers.tokens import secret_from_env
+    from syndicate.web.wsgi import local_server, make_app
 
     config = _config(site)
     try:
@@ -486,8 +486,8 @@ def serve(host: str, port: int, watch: bool, quiet: bool, site: Path) -> None:
         finally:
             server.server_close()
         return
-    from .cli_common import build_once
-    from .watch import watch_and_rebuild
+    from syndicate.cli.common import build_once
+    from syndicate.cli.watch import watch_and_rebuild
 
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

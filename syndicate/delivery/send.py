@@ -36,13 +36,13 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal, Protocol
 
-from . import subscribers as subs
-from .config import SmtpConfig
-from .errors import DeliveryError
-from .message import ComposedIssue, Recipient, message_bytes
-from .output import atomic_write
-from .text import one_line
-from .tokens import make_token, unsubscribe_url
+from syndicate.config import SmtpConfig
+from syndicate.errors import DeliveryError
+from syndicate.newsletter.message import ComposedIssue, Recipient, message_bytes
+from syndicate.output import atomic_write
+from syndicate.subscribers import store as subs
+from syndicate.subscribers.tokens import make_token, unsubscribe_url
+from syndicate.text import one_line
 
 PASSWORD_ENV = "SYNDICATE_SMTP_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 State = Literal["pending", "sending", "sent", "failed", "deferred", "skipped"]

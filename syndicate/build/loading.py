@@ -17,15 +17,15 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .cache import Cached, EntryCache, digest_of
-from .config import Config
-from .content import render_entry
-from .errors import SourceError, SyndicateError
-from .feeds import FRAGMENTERS
-from .fragstore import Stored, write_pack
-from .model import Author, Entry, Site
-from .select import check_unique, is_visible, newest_first, week_of
-from .sources.markdown import MAX_POST_BYTES, find_posts, post_stem, read_post_bytes
+from syndicate.config import Config
+from syndicate.errors import SourceError, SyndicateError
+from syndicate.feeds.formats import FRAGMENTERS
+from syndicate.model import Author, Entry, Site
+from syndicate.render.entry import render_entry
+from syndicate.render.select import check_unique, is_visible, newest_first, week_of
+from syndicate.sources.markdown import MAX_POST_BYTES, find_posts, post_stem, read_post_bytes
+from syndicate.store.cache import Cached, EntryCache, digest_of
+from syndicate.store.packs import Stored, write_pack
 
 Warn = Callable[[str], None]
 
@@ -308,7 +308,7 @@ def read_entries(
     for source in config.sources:
         if source.kind != "feed":
             continue
-        from .sources.feed import read_feed_source  # imported lazily: feedparser is slow to import
+        from syndicate.sources.feed import read_feed_source  # imported lazily: feedparser is slow to import
 
         found, problems = read_feed_source(source, config, warn, cache.memory)
         errors.extend(problems)

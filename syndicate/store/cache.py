@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .content import RENDERER_VERSION
-from .fragstore import PackReader, Stored, remove_unused
-from .model import Entry
-from .output import atomic_write
-from .sources.fetch import Fetched, Remembered
+from syndicate import __version__
+from syndicate.model import Entry
+from syndicate.output import atomic_write
+from syndicate.render.entry import RENDERER_VERSION
+from syndicate.sources.fetch import Fetched, Remembered
+from syndicate.store.packs import PackReader, Stored, remove_unused
 
 CACHE_DIR = ".syndicate-cache"
 FORMAT = 4  # bump when the cached data's shape changes
@@ -354,9 +354,8 @@ def build_salt(config_bytes: bytes, templates: Iterable[Path | None]) -> str:
         except PackageNotFoundError:
             parts.append(f"{package} ?")
     versions = "; ".join(parts)
-    code = folder_digest(
-        [Path(__file__).parent], "*.py"
-    )  # our own code too: a fix changes outputs without a version bump
+    # our own code too (the whole package): a fix changes outputs without a version bump
+    code = folder_digest([Path(__file__).parent.parent], "*.py")
     return digest_of(versions, code, config_bytes, folder_digest(templates))
 
 

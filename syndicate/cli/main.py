@@ -12,11 +12,11 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .cli_common import CONTEXT, build_once, site_option, warn
-from .cli_common import site_config as _config
-from .cli_common import today_from as _today
-from .errors import SyndicateError
+from syndicate import __version__
+from syndicate.cli.common import CONTEXT, build_once, site_option, warn
+from syndicate.cli.common import site_config as _config
+from syndicate.cli.common import today_from as _today
+from syndicate.errors import SyndicateError
 
 
 def _relative(path: Path) -> Path:
@@ -72,7 +72,7 @@ def build(site: Path, out: Path | None, today_s: str | None, keep_going: bool, n
     config = _config(site, out)
     build_once(config, today_s, keep_going, no_cache, exit_on_error=not watch)
     if watch:
-        from .watch import watch_and_rebuild
+        from syndicate.cli.watch import watch_and_rebuild
 
         watch_and_rebuild(
             config, lambda: build_once(_config(site, out), today_s, keep_going, False, exit_on_error=False)
@@ -92,7 +92,7 @@ def check(directory: Path | None, site: Path) -> None:
     Example:
       syndicate check feeds/
     """
-    from .check import check_directory
+    from syndicate.feeds.check import check_directory
 
     folder = directory if directory is not None else _config(site).output_dir
     problems, count = check_directory(folder)
@@ -114,7 +114,7 @@ def init(directory: Path, title: str, url: str) -> None:
     Example:
       syndicate init myblog --title "My Blog" --url https://me.example.org/
     """
-    from .scaffold import init_site
+    from syndicate.build.scaffold import init_site
 
     created = init_site(directory, title, url)
     for path in created:
@@ -137,7 +137,7 @@ def new(
     Example:
       syndicate new "Grizzly to Havana" --tag OpenStack --tag DevOps
     """
-    from .scaffold import new_post
+    from syndicate.build.scaffold import new_post
 
     config = _config(site)
     now = datetime.now(config.site.timezone).replace(microsecond=0)
@@ -183,9 +183,9 @@ def digest(
     import tempfile
     import webbrowser
 
-    from .digest_build import compose_window
-    from .message import build_message, message_bytes
-    from .output import atomic_write
+    from syndicate.build.newsletter import compose_window
+    from syndicate.newsletter.message import build_message, message_bytes
+    from syndicate.output import atomic_write
 
     config = _config(site)
     if bool(week) == bool(since or until) or (since and not until) or (until and not since):
@@ -210,13 +210,13 @@ def digest(
         webbrowser.open(web.resolve().as_uri())
 
 
-from .cli_delivery import send, serve, subscribers  # noqa: E402 (the commands need `main` defined first)
+from syndicate.cli.delivery import send, serve, subscribers  # noqa: E402 (the commands need `main` defined first)
 
 main.add_command(subscribers)
 main.add_command(send)
 main.add_command(serve)
 
 
-from .cli_import import import_command  # noqa: E402 - registered last; it is a module of its own
+from syndicate.cli.imports import import_command  # noqa: E402 - registered last; it is a module of its own
 
 main.add_command(import_command)

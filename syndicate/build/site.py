@@ -7,12 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from .cache import NO_REUSE, BuildRecord, EntryCache, Reuse, build_lock, build_salt, digest_of
-from .config import Config, FeedFormat
-from .errors import BuildFailed, SyndicateError
-from .feeds import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
-from .fragstore import PackReader
-from .loading import (
+from syndicate.build.loading import (
     ItemSpec,
     LoadedSite,
     Warn,
@@ -21,11 +16,16 @@ from .loading import (
     load_site,
     scan_markdown,
 )
-from .model import Entry
-from .output import OutputPlan, WriteReport, write_plan
-from .pages import FeedLink, index_page, opml_document
-from .select import group_by, newest_first
-from .templating import builtin_templates
+from syndicate.config import Config, FeedFormat
+from syndicate.errors import BuildFailed, SyndicateError
+from syndicate.feeds.formats import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
+from syndicate.feeds.index import FeedLink, index_page, opml_document
+from syndicate.model import Entry
+from syndicate.output import OutputPlan, WriteReport, write_plan
+from syndicate.render.select import group_by, newest_first
+from syndicate.store.cache import NO_REUSE, BuildRecord, EntryCache, Reuse, build_lock, build_salt, digest_of
+from syndicate.store.packs import PackReader
+from syndicate.templating import builtin_templates
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +159,7 @@ def plan_site(
     if config.digest.enabled and not sender.email:
         warn("no newsletter issues: an email needs a sender address; set [site] author email or [digest] sender")
     elif config.digest.enabled:
-        from .digest_build import start_digest
+        from syndicate.build.newsletter import start_digest
 
         # issues render in worker processes while this one writes the feeds
         digest = start_digest(config, site.entries, plan, site.today, reuse, workers)

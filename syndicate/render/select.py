@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .errors import BuildError
-from .model import Entry, Post
-from .text import slugify
+from syndicate.errors import BuildError
+from syndicate.model import Entry, Post
+from syndicate.text import slugify
 
 
 def is_visible(post: Post, today: date, tz: ZoneInfo) -> bool:

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from .errors import DeliveryError
+from syndicate.errors import DeliveryError
 
 SECRET_ENV = "SYNDICATE_SECRET"  # noqa: S105 (the variable's name, not a secret)
 MIN_SECRET_LENGTH = 16

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from .config import Config, find_config, load_config
-from .errors import SyndicateError
+from syndicate.config import Config, find_config, load_config
+from syndicate.errors import SyndicateError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -47,7 +47,7 @@ def _progress(message: str) -> None:
 
 
 def build_once(config: Config, today_s: str | None, keep_going: bool, no_cache: bool, *, exit_on_error: bool) -> None:
-    from .build import build as run_build
+    from syndicate.build.site import build as run_build
 
     try:
         progress = _progress if sys.stderr.isatty() else None

@@ -22,8 +22,8 @@ import nh3
 from cmarkgfm import _cmark
 from cmarkgfm.cmark import Options
 
-from .model import Entry, Post, Site
-from .text import one_line, xml_safe
+from syndicate.model import Entry, Post, Site
+from syndicate.text import one_line, xml_safe
 
 RENDERER_VERSION = f"cmarkgfm-{getattr(cmarkgfm, '__version__', '?')};nh3-{getattr(nh3, '__version__', '?')}"
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import Site
-from .templating import render
+from syndicate.model import Site
+from syndicate.templating import render
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,14 +28,14 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from .content import sanitize_html
-from .errors import SourceError, SyndicateError
-from .model import Author, Post
-from .output import atomic_write
-from .sources.feed import parse_feed_bytes
-from .sources.fetch import DEFAULT_MAX_BYTES, Limits, fetch
-from .sources.frontmatter import parse_front_matter, split_front_matter
-from .sources.markdown import find_posts
+from syndicate.errors import SourceError, SyndicateError
+from syndicate.model import Author, Post
+from syndicate.output import atomic_write
+from syndicate.render.entry import sanitize_html
+from syndicate.sources.feed import parse_feed_bytes
+from syndicate.sources.fetch import DEFAULT_MAX_BYTES, Limits, fetch
+from syndicate.sources.frontmatter import parse_front_matter, split_front_matter
+from syndicate.sources.markdown import find_posts
 
 Warn = Callable[[str], None]
 Action = Literal["create", "update", "unchanged"]

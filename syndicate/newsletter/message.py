@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
-from .config import Config
-from .digest import GREETING, UNSUBSCRIBE, Rendered, unsubscribe_url
-from .errors import DeliveryError
-from .text import one_line, short_hash
+from syndicate.config import Config
+from syndicate.errors import DeliveryError
+from syndicate.newsletter.issue import GREETING, UNSUBSCRIBE, Rendered, unsubscribe_url
+from syndicate.text import one_line, short_hash
 
 ComposedIssue = Rendered  # the name the delivery side uses
 # Bodies are encoded with quoted-printable lines within RFC 2045's 76; the message is

@@ -25,8 +25,8 @@ from typing import Literal, TextIO, cast
 
 from email_validator import EmailNotValidError, validate_email
 
-from .errors import DeliveryError
-from .text import one_line
+from syndicate.errors import DeliveryError
+from syndicate.text import one_line
 
 Status = Literal["subscribed", "unsubscribed", "bounced"]
 STATUSES: tuple[Status, ...] = ("subscribed", "unsubscribed", "bounced")

@@ -35,12 +35,12 @@ from urllib.parse import parse_qs, quote, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from . import subscribers as subs
-from .config import Config, find_config, load_config
-from .digest import unsubscribe_url
-from .errors import SyndicateError
-from .templating import render
-from .tokens import StaleToken, TokenError, check_current, make_token, read_token, secret_from_env
+from syndicate.config import Config, find_config, load_config
+from syndicate.errors import SyndicateError
+from syndicate.newsletter.issue import unsubscribe_url
+from syndicate.subscribers import store as subs
+from syndicate.subscribers.tokens import StaleToken, TokenError, check_current, make_token, read_token, secret_from_env
+from syndicate.templating import render
 
 MAX_FORM_BYTES = 16 * 1024
 GZIP_MIN_BYTES = 512

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .config import Config
+from syndicate.config import Config
 
 
 def watched_paths(config: Config) -> list[Path]:

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from .cli_common import CONTEXT
-from .cli_common import warn as _warn
-from .config import CONFIG_NAME, find_config, load_config
-from .sources.fetch import DEFAULT_MAX_BYTES
+from syndicate.cli.common import CONTEXT
+from syndicate.cli.common import warn as _warn
+from syndicate.config import CONFIG_NAME, find_config, load_config
+from syndicate.sources.fetch import DEFAULT_MAX_BYTES
 
 
 @click.command("import", context_settings=CONTEXT)
@@ -45,7 +45,7 @@ def import_command(source: str, into: Path, dry_run: bool, assume_date: bool, si
       syndicate import https://blog.example.org/feed/ --into posts/ --dry-run
       syndicate import samples/wordpress-general.xml --into posts/imported
     """
-    from .importer import import_feed
+    from syndicate.build.importing import import_feed
 
     tz, max_bytes = ZoneInfo("UTC"), DEFAULT_MAX_BYTES
     if site is not None or (Path(".") / CONFIG_NAME).is_file():
