@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from syndicate.cli.main import main
 from syndicate.config import load_config
 from syndicate.feeds.check import check_directory, check_feed, html_url_problems, is_rfc822, is_rfc3339
-from syndicate.sources.feed import feedparser_problems
+from syndicate.sources.rss_atom import feedparser_problems
 
 DATA = Path(__file__).parent / "data" / "feeds"
 

@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from syndicate.build.feed_source import read_configured_feed
 from syndicate.build.site import build
 from syndicate.config import load_config
 from syndicate.errors import FetchError, SourceError
-from syndicate.sources.feed import parse_feed_bytes, read_feed_source
+from syndicate.sources.feed import parse_feed_bytes
 from syndicate.sources.fetch import Limits, fetch, fetch_bytes
 
 DATA = Path(__file__).parent / "data" / "feeds"
@@ -257,7 +258,7 @@ def test_connection_refused_is_a_fetch_error() -> None:
 
 def test_html_page_is_one_clear_error_with_its_feed_address(server: str, tmp_path: Path) -> None:
     config = load_config(_site(tmp_path, f"{server}/page"))
-    posts, errors = read_feed_source(config.sources[0], config, lambda m: None)
+    posts, errors = read_configured_feed(config.sources[0], config, lambda m: None)
     assert posts == []
     assert len(errors) == 1
     assert isinstance(errors[0], SourceError)
@@ -267,7 +268,7 @@ def test_html_page_is_one_clear_error_with_its_feed_address(server: str, tmp_pat
 
 def test_item_without_link_resolves_against_the_feed_url(server: str, tmp_path: Path) -> None:
     config = load_config(_site(tmp_path, f"{server}/relative.xml"))
-    posts, errors = read_feed_source(config.sources[0], config, lambda m: None)
+    posts, errors = read_configured_feed(config.sources[0], config, lambda m: None)
     assert errors == []
     two = next(p for p in posts if p.id == "two")
     assert two.url is None

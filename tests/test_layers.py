@@ -32,7 +32,7 @@ SHARED_ORDER = {name: i for i, name in enumerate(SHARED)}
 # through a protocol of their own) each imported by one module only: its adapter.
 ADAPTERS = {
     "feedgen": "feeds.formats",
-    "feedparser": "sources.feed",
+    "feedparser": "sources.rss_atom",
     "premailer": "newsletter.inline",
     "cmarkgfm": "render.entry",
     "nh3": "render.entry",

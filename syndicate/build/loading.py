@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from syndicate.build.feed_source import read_configured_feed
 from syndicate.config import Config
 from syndicate.errors import SourceError, SyndicateError
 from syndicate.feeds.formats import FRAGMENTERS
@@ -308,9 +309,7 @@ def read_entries(
     for source in config.sources:
         if source.kind != "feed":
             continue
-        from syndicate.sources.feed import read_feed_source  # imported lazily: feedparser is slow to import
-
-        found, problems = read_feed_source(source, config, warn, cache.memory)
+        found, problems = read_configured_feed(source, config, warn, cache.memory)
         errors.extend(problems)
         fresh: list[Entry] = []
         for post in found:

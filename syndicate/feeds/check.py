@@ -182,7 +182,7 @@ def _check_xml(data: bytes, name: str, known: bool) -> list[str] | None:
         return [f"root element <{etree.QName(root).localname}> is not rss, feed or rdf:RDF: not a feed"]
     else:
         return None
-    from syndicate.sources.feed import feedparser_problems  # imported lazily: feedparser is slow to import
+    from syndicate.sources.rss_atom import feedparser_problems  # imported lazily: feedparser is slow to import
 
     problems.extend(feedparser_problems(data, name))
     return problems

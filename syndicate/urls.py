@@ -1,0 +1,55 @@
+"""One home for the URL questions every layer asks: is it http(s), has it a scheme, whose host, which tag: id.
+
+Like `urlsplit` they raise ValueError for a malformed URL (such as "http://[::1"), so each
+caller keeps deciding what a malformed URL means where it stands.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+HTTP_SCHEMES = ("http", "https")
+
+
+def scheme_of(url: str) -> str:
+    """The URL's scheme in lower case; "" for a path or a relative URL."""
+    return urlsplit(url).scheme  # urlsplit lowers the scheme itself
+
+
+def has_scheme(url: str) -> bool:
+    return bool(urlsplit(url).scheme)
+
+
+def is_http_url(url: str) -> bool:
+    """An http(s) URL, by its scheme alone (its host is not looked at)."""
+    return urlsplit(url).scheme in HTTP_SCHEMES
+
+
+def is_absolute_http_url(url: str) -> bool:
+    """An http(s) URL with a host: what feed readers can follow from anywhere."""
+    parts = urlsplit(url.strip())
+    return parts.scheme in HTTP_SCHEMES and bool(parts.netloc)
+
+
+def host_of(url: str) -> str:
+    """The URL's host name in lower case; "localhost" when it has none."""
+    return urlsplit(url).hostname or "localhost"
+
+
+def host_as_written(url: str) -> str:
+    """The host of an absolute URL exactly as written (case kept), without port.
+
+    Only the newsletter issues' ids use it: they have been built this way since
+    the first issue, and a changed id makes every reader show the issue again.
+    """
+    return url.split("//", 1)[1].split("/", 1)[0].split(":")[0]
+
+
+def last_path_segment(url: str) -> str:
+    """The last part of the URL's path, trailing slashes ignored: the slug of most permalinks."""
+    return urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def tag_uri(authority: str, day: str, specific: str) -> str:
+    """An RFC 4151 tag URI: `authority` (a host name), `day` (YYYY-MM-DD) and the specific part."""
+    return f"tag:{authority},{day}:{specific}"
