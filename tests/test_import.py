@@ -18,15 +18,16 @@ from conftest import EXAMPLE_TODAY, REPO_ROOT, build_site, copy_example_site, wr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syndicate.build.importing import dump_front_matter, import_feed, markdown_safe_html, post_markdown
+from syndicate.build.importing import import_feed, imported_markdown
 from syndicate.cli.main import main
 from syndicate.config import load_config
 from syndicate.errors import BuildError, SourceError
 from syndicate.model import Author, Enclosure, Post
 from syndicate.render.entry import html_to_text, post_link, render_entry, render_markdown, sanitize_html
 from syndicate.sources.feed import EPOCH, parse_feed_bytes
-from syndicate.sources.frontmatter import FrontMatterLoader
 from syndicate.sources.markdown import read_markdown_dir
+from syndicate.sources.markdown_file import markdown_safe_html
+from syndicate.sources.yaml_text import FrontMatterLoader, dump_front_matter
 from syndicate.text import one_line
 
 DATA = Path(__file__).parent / "data" / "feeds"
@@ -667,7 +668,7 @@ def test_repeated_ids_and_links_are_kept_apart_not_lost(tmp_path: Path) -> None:
 
 def test_imported_file_front_matter(tmp_path: Path) -> None:
     posts, _, _ = read("atom10.xml")
-    text = post_markdown(posts[0], BERLIN)
+    text = imported_markdown(posts[0])
     front = text.split("---\n")[1]
     meta = yaml.load(front, Loader=FrontMatterLoader)
     assert meta["title"] == "Birds at dawn"

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "syndicate"
 
 # Shared ground first, then the stages in data-flow order. A module may import
 # shared ground and any stage before its own, never a stage after it.
-SHARED = ("errors", "model", "text", "config", "templating", "output")
+SHARED = ("errors", "model", "text", "urls", "config", "templating", "output")
 STAGES = (
     "sources",
     "render",
@@ -36,7 +36,7 @@ ADAPTERS = {
     "premailer": "newsletter.inline",
     "cmarkgfm": "render.entry",
     "nh3": "render.entry",
-    "yaml": None,  # filled in below: the front-matter YAML adapter
+    "yaml": "sources.yaml_text",
     "httpx": "sources.fetch",
     "sqlite3": "subscribers",
     "smtplib": "delivery",
