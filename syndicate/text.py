@@ -77,3 +77,20 @@ def slugify(name: str) -> str:
     if slug in _RESERVED:
         return f"{slug}-{short_hash(name, 4)}"
     return slug
+
+
+# A numeric character reference, such as &#11; or &#xFFFE;
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _drop_forbidden_ref(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    if code == 0 or code > 0x10FFFF or xml_safe(chr(code)) == "":
+        return ""
+    return match.group(0)
+
+
+def drop_forbidden_refs(text: str) -> str:
+    """Remove references to characters XML forbids: cmark crashes on &#xFFFE;, and
+    every HTML parser turns &#11; back into the raw character a feed cannot carry."""
+    return _CHAR_REF.sub(_drop_forbidden_ref, text) if "&#" in text else text

@@ -23,7 +23,10 @@ from syndicate.cli.main import main
 from syndicate.config import load_config
 from syndicate.errors import BuildError, SourceError
 from syndicate.model import Author, Enclosure, Post
-from syndicate.render.entry import html_to_text, post_link, render_entry, render_markdown, sanitize_html
+from syndicate.render.entry import render_entry
+from syndicate.render.links import post_link
+from syndicate.render.markdown_html import render_markdown
+from syndicate.render.sanitize import html_to_text, sanitize_html
 from syndicate.sources.feed import EPOCH, parse_feed_bytes
 from syndicate.sources.markdown import read_markdown_dir
 from syndicate.sources.markdown_file import markdown_safe_html

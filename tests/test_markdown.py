@@ -551,7 +551,7 @@ def _resident_kb() -> int:
 def test_rendering_markdown_does_not_keep_memory() -> None:
     """cmarkgfm's own GFM function leaks each document tree and HTML string (~70 KB for a
     page like this); a watch session or 10,000 posts in one worker would pile that up."""
-    from syndicate.render.entry import render_markdown
+    from syndicate.render.markdown_html import render_markdown
 
     page = "\n\n".join(
         f"## Part {i}\n\n" + "word [link](/x) `code` " * 60 + "\n\n- a\n- b\n\n| a | b |\n|---|---|\n| 1 | 2 |"
@@ -571,7 +571,7 @@ def test_rendering_markdown_does_not_keep_memory() -> None:
 def test_markdown_through_the_freeing_path_equals_cmarkgfms_own_function(monkeypatch: pytest.MonkeyPatch) -> None:
     """The low-level steps (which free what cmark returns) must render exactly as cmarkgfm's
     github_flavored_markdown_to_html, the fallback where the frees are not available."""
-    from syndicate.render import entry as content
+    from syndicate.render import markdown_html as content
 
     page = (
         "# Title\n\nA ~~struck~~ word, www.example.org autolinked, <xmp>filtered</xmp>.\n\n"

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from conftest import build_site, make_site, post_text
 
 from syndicate.model import Author, Site
-from syndicate.render.entry import expand_site_habits
+from syndicate.render.site_habits import expand_site_habits
 
 SITE = Site("Blog", "https://b.example.org/blog/", "d", "en", ZoneInfo("UTC"), Author("A"))
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from syndicate.errors import SourceError, SyndicateError
 from syndicate.model import Post
 from syndicate.output import atomic_write
-from syndicate.render.entry import sanitize_html
+from syndicate.render.sanitize import sanitize_html
 from syndicate.sources.feed import parse_feed_bytes
 from syndicate.sources.fetch import DEFAULT_MAX_BYTES, Limits, fetch
 from syndicate.sources.frontmatter import parse_front_matter, split_front_matter

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 
 from syndicate.config import Config
 from syndicate.model import Entry
-from syndicate.render.entry import absolute_url
+from syndicate.render.links import absolute_url
 from syndicate.render.select import Week, in_window, parse_week
 from syndicate.templating import environment, load_text
 from syndicate.text import one_line

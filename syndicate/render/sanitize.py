@@ -1,0 +1,115 @@
+"""The one HTML sanitizer (the only module importing nh3): an allowlist, and every URL made absolute.
+
+Every HTML fragment that leaves render/ (and every body `syndicate import` writes)
+went through `sanitize_html`, which also resolves relative links and image
+sources against the post's own URL, so feeds and emails only carry absolute URLs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from typing import Literal
+
+import nh3
+
+from syndicate.text import drop_forbidden_refs, xml_safe
+
+NH3_VERSION = getattr(nh3, "__version__", "?")
+_SPACES = re.compile(r"\s+")
+
+# The sanitizer's allowlist: nh3's defaults (no script, style, iframe, form,
+# event handlers; only safe URL schemes) plus a few harmless attributes.
+_TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area"}
+_ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+_ATTRIBUTES.setdefault("a", set()).update({"title"})
+_ATTRIBUTES.setdefault("img", set()).update({"title"})
+_ATTRIBUTES.setdefault("abbr", set()).add("title")
+_ATTRIBUTES.setdefault("td", set()).add("style")
+_ATTRIBUTES.setdefault("th", set()).add("style")
+_URL_SCHEMES = {"http", "https", "mailto", "tel"}
+_CLEAN_CONTENT = {
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "form",
+    "noscript",
+    "template",
+    "svg",
+    "math",
+    "select",
+    "textarea",
+    "button",
+}
+
+
+MAX_DEPTH = 512  # Blink's limit on element nesting; the sanitizer's time grows with depth squared
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)\b[^>]*?(/?)>")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+
+
+def flatten_deep(fragment: str) -> str:
+    """Drop the tags (never the text) of elements nested deeper than MAX_DEPTH.
+
+    100,000 nested <div>s take the sanitizer half a minute; no real post nests a tenth of the limit.
+    The depth is counted from the tags as written, which is all a pathological input needs.
+    """
+    if fragment.count("<") <= MAX_DEPTH:
+        return fragment
+    depth = 0
+
+    def keep(match: re.Match[str]) -> str:
+        nonlocal depth
+        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+        if name in _VOID or self_closing:
+            return match.group(0)
+        if closing:
+            depth = max(depth - 1, 0)
+            return match.group(0) if depth < MAX_DEPTH else ""
+        depth += 1
+        return match.group(0) if depth <= MAX_DEPTH else ""
+
+    return _TAG.sub(keep, fragment)
+
+
+@lru_cache(maxsize=1 << 14)
+def usable_base(url: str) -> bool:
+    """True when the sanitizer's URL parser (ammonia's, WHATWG rules) accepts `url` as a base for relative links.
+
+    Python's urljoin accepts hosts such as "bad host" or ports such as 99999 that it refuses.
+    """
+    try:
+        nh3.clean("", url_relative=("rewrite_with_base", url))
+    except ValueError:
+        return False
+    return True
+
+
+def sanitize_html(fragment: str, base_url: str) -> str:
+    """Allowlist-sanitize an HTML fragment and make every URL in it absolute.
+
+    When `base_url` is not a usable URL, relative links are dropped rather than resolved wrongly.
+    """
+    relative: tuple[Literal["rewrite_with_base"], str] | Literal["deny"] = (
+        ("rewrite_with_base", base_url) if usable_base(base_url) else "deny"
+    )
+    cleaned = nh3.clean(
+        flatten_deep(drop_forbidden_refs(xml_safe(fragment))),
+        tags=_TAGS,
+        clean_content_tags=_CLEAN_CONTENT,
+        attributes=_ATTRIBUTES,
+        url_schemes=_URL_SCHEMES,
+        url_relative=relative,
+        filter_style_properties={"text-align"},
+        link_rel=None,
+    )
+    return xml_safe(cleaned).strip()  # nh3 decodes entities, so check again what it wrote
+
+
+def html_to_text(fragment: str) -> str:
+    """The visible text of an HTML fragment, on one line."""
+    text = html.unescape(nh3.clean(fragment, tags=set(), clean_content_tags=_CLEAN_CONTENT))
+    return _SPACES.sub(" ", xml_safe(text)).strip()
