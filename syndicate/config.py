@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syndicate.errors import ConfigError
 from syndicate.model import Author, Site
+from syndicate.urls import HTTP_SCHEMES, is_absolute_http_url, scheme_of
 
 CONFIG_NAME = "syndicate.toml"
 FeedFormat = Literal["rss", "atom", "json"]
@@ -148,7 +149,7 @@ class _Table:
 
 def _scheme(location: str) -> str:
     try:
-        return urlsplit(location).scheme.lower()
+        return scheme_of(location)
     except ValueError:  # "http://[::1": malformed, so not a usable URL; reading it will say so
         return location.split(":", 1)[0].lower() if ":" in location else ""
 
@@ -170,7 +171,7 @@ def _absolute_url(table: _Table, key: str, value: str) -> str:
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
         raise table._fail(key, "an absolute http(s) URL", value) from None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_absolute_http_url(value):
         raise table._fail(key, "an absolute http(s) URL", value)
     return value if value.endswith("/") else value + "/"
 
@@ -277,7 +278,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
             )
         if markdown:
             sources.append(SourceConfig("markdown", str((root / markdown).resolve())))
-        elif _scheme(feed) in ("http", "https"):
+        elif _scheme(feed) in HTTP_SCHEMES:
             sources.append(SourceConfig("feed", feed, assume))
         else:
             sources.append(SourceConfig("feed", str((root / feed).resolve()), assume))

@@ -6,9 +6,11 @@ caller keeps deciding what a malformed URL means where it stands.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 HTTP_SCHEMES = ("http", "https")
+_HOST = re.compile(r"^(?:[\w-]+(?:\.[\w-]+)*\.?|[0-9A-Fa-f:.]+)$")  # a name, or an IP address
 
 
 def scheme_of(url: str) -> str:
@@ -29,6 +31,20 @@ def is_absolute_http_url(url: str) -> bool:
     """An http(s) URL with a host: what feed readers can follow from anywhere."""
     parts = urlsplit(url.strip())
     return parts.scheme in HTTP_SCHEMES and bool(parts.netloc)
+
+
+def is_usable_link(text: str) -> bool:
+    """A path, or an http(s) URL with a host a browser would accept: no spaces, controls or other schemes."""
+    if not text or re.search(r"[\s\x00-\x1f\x7f]", text):
+        return False
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return False
+    if parts.scheme not in ("", *HTTP_SCHEMES):
+        return False
+    return not parts.netloc or bool(parts.hostname and _HOST.match(parts.hostname))
 
 
 def host_of(url: str) -> str:

@@ -34,6 +34,7 @@ from syndicate.render.entry import render_entry
 from syndicate.render.select import Week, iso_week, newest_first, parse_week
 from syndicate.store.cache import Reuse, digest_of
 from syndicate.templating import render
+from syndicate.urls import host_as_written, tag_uri
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +78,8 @@ def issue_entry(config: Config, issue: Issue, subject: str) -> Entry:
     )
     entry = render_entry(post, config.site)
     day = issue.date.astimezone(config.site.timezone).date().isoformat()
-    host = config.site.url.split("//", 1)[1].split("/", 1)[0].split(":")[0]
-    return dataclasses.replace(entry, id=f"tag:{host},{day}:newsletter/{issue.key}")
+    host = host_as_written(config.site.url)
+    return dataclasses.replace(entry, id=tag_uri(host, day, f"newsletter/{issue.key}"))
 
 
 def start_digest(

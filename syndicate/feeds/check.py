@@ -27,9 +27,10 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from lxml import etree
+
+from syndicate.urls import HTTP_SCHEMES, is_absolute_http_url, scheme_of
 
 FEED_NAMES = ("rss.xml", "atom.xml", "feed.json")
 FEED_SUFFIXES = (".xml", ".json", ".rss", ".atom", ".rdf")
@@ -112,11 +113,6 @@ def is_rfc3339(value: str) -> bool:
     return True
 
 
-def is_absolute(url: str) -> bool:
-    parts = urlsplit(url.strip())
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 def html_url_problems(fragment: str) -> list[str]:
     """Relative or unsafe URLs in the href and src attributes of an HTML fragment."""
     if "href" not in fragment and "src" not in fragment:
@@ -133,12 +129,12 @@ def html_url_problems(fragment: str) -> list[str]:
             value = element.get(attribute)
             if value is None:
                 continue
-            scheme = urlsplit(value.strip()).scheme.lower()
+            scheme = scheme_of(value.strip())
             if not scheme:
                 problems.append(f"relative URL {value!r} in content ({attribute}); feed readers need absolute URLs")
             elif scheme not in _SAFE_SCHEMES:
                 problems.append(f"unsafe URL {value[:60]!r} in content ({attribute})")
-            elif scheme in ("http", "https") and not is_absolute(value):
+            elif scheme in HTTP_SCHEMES and not is_absolute_http_url(value):
                 problems.append(f"URL {value!r} in content has no host ({attribute})")
     return problems
 
@@ -199,7 +195,7 @@ def _check_rss(root: Any) -> list[str]:
         if not _text(channel, field):
             problems.append(f"channel has no {field}")
     link = _text(channel, "link")
-    if link and not is_absolute(link):
+    if link and not is_absolute_http_url(link):
         problems.append(f"channel link {link!r} is not an absolute URL")
     problems += _self_link_problems(channel, 'channel has no <atom:link rel="self">')
     for field in ("pubDate", "lastBuildDate"):
@@ -214,7 +210,7 @@ def _check_rss(root: Any) -> list[str]:
         link = _text(item, "link")
         if not link:
             problems.append(f"{where}: no link")
-        elif not is_absolute(link):
+        elif not is_absolute_http_url(link):
             problems.append(f"{where}: link {link!r} is not an absolute URL")
         guid = item.find("guid")
         guid_text = (guid.text or "").strip() if guid is not None else ""
@@ -224,7 +220,7 @@ def _check_rss(root: Any) -> list[str]:
             ids.append((n, guid_text))
             if guid.get("isPermaLink", "true") == "false" and guid_text.isdigit() and len(guid_text) < 9:
                 problems.append(f"{where}: guid {guid_text!r} is a short number, not unique enough for feed readers")
-            if guid.get("isPermaLink", "true") != "false" and not is_absolute(guid_text):
+            if guid.get("isPermaLink", "true") != "false" and not is_absolute_http_url(guid_text):
                 problems.append(
                     f'{where}: guid {guid_text!r} is a permalink but not an absolute URL; add isPermaLink="false"'
                 )
@@ -234,7 +230,7 @@ def _check_rss(root: Any) -> list[str]:
         elif not is_rfc822(date):
             problems.append(f"{where}: pubDate {date!r} is not an RFC 822 date")
         for enclosure in item.findall("enclosure"):
-            if not is_absolute(enclosure.get("url", "")):
+            if not is_absolute_http_url(enclosure.get("url", "")):
                 problems.append(f"{where}: enclosure url {enclosure.get('url')!r} is not an absolute URL")
             if not (enclosure.get("length") or "").isdigit():
                 problems.append(f"{where}: enclosure length {enclosure.get('length')!r} is not a number of bytes")
@@ -288,7 +284,7 @@ def _check_atom(root: Any) -> list[str]:
         link = _atom_alternate(entry)
         if link is None:
             problems.append(f"{where}: no alternate link")
-        elif not is_absolute(link):
+        elif not is_absolute_http_url(link):
             problems.append(f"{where}: alternate link {link!r} is not an absolute URL")
         for field in ("content", "summary"):
             element = entry.find(f"{ATOM}{field}")
@@ -311,7 +307,7 @@ def _check_rdf(root: Any) -> list[str]:
         if not _text(item, f"{RSS1}title"):
             problems.append(f"item {n}: no title")
         link = _text(item, f"{RSS1}link")
-        if not is_absolute(link):
+        if not is_absolute_http_url(link):
             problems.append(f"item {n}: link {link!r} is not an absolute URL")
         ids.append((n, item.get(f"{RDF}about", "")))
         problems.extend(f"item {n}: {p}" for p in html_url_problems(_text(item, CONTENT_ENCODED)))
@@ -337,7 +333,7 @@ def _check_json(data: bytes, known: bool) -> list[str] | None:
         problems.append("feed has no title")
     for field in ("home_page_url", "feed_url"):
         value = document.get(field)
-        if value is not None and not (isinstance(value, str) and is_absolute(value)):
+        if value is not None and not (isinstance(value, str) and is_absolute_http_url(value)):
             problems.append(f"{field} {value!r} is not an absolute URL")
     items = document.get("items")
     if not isinstance(items, list):
@@ -360,7 +356,7 @@ def _json_item_problems(item: Mapping[str, Any]) -> Iterator[str]:
     if not isinstance(ident, str) or not ident:
         yield f"id must be a non-empty string, got {ident!r}"
     url = item.get("url")
-    if not isinstance(url, str) or not is_absolute(url):
+    if not isinstance(url, str) or not is_absolute_http_url(url):
         yield f"url {url!r} is not an absolute URL"
     html_content, text_content = item.get("content_html"), item.get("content_text")
     if not isinstance(html_content, str) and not isinstance(text_content, str):
@@ -383,7 +379,7 @@ def _json_item_problems(item: Mapping[str, Any]) -> Iterator[str]:
     ):
         yield "authors must be a list of objects with a name"
     for attachment in item.get("attachments") or []:
-        if not isinstance(attachment, dict) or not is_absolute(str(attachment.get("url", ""))):
+        if not isinstance(attachment, dict) or not is_absolute_http_url(str(attachment.get("url", ""))):
             yield f"attachment {attachment!r} has no absolute url"
         elif not attachment.get("mime_type"):
             yield f"attachment {attachment.get('url')!r} has no mime_type"
@@ -395,4 +391,4 @@ def _self_link_problems(parent: Any, missing: str) -> list[str]:
     if not selfs:
         return [missing]
     href = selfs[0].get("href", "")
-    return [] if is_absolute(href) else [f"self link {href!r} is not an absolute URL"]
+    return [] if is_absolute_http_url(href) else [f"self link {href!r} is not an absolute URL"]

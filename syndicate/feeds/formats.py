@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension
@@ -26,6 +26,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from syndicate.model import Author, Entry
+from syndicate.urls import host_of, tag_uri
 
 GENERATOR = "syndicate"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -97,8 +98,7 @@ def atom_id(entry: Entry) -> str:
     `episode-2` or a Ghost object id is not) becomes a stable tag: URI derived from it."""
     if _URI.match(entry.id):
         return entry.id
-    host = urlsplit(entry.link).hostname or "localhost"
-    return f"tag:{host},{entry.published.date().isoformat()}:guid/{quote(entry.id, safe='')}"
+    return tag_uri(host_of(entry.link), entry.published.date().isoformat(), f"guid/{quote(entry.id, safe='')}")
 
 
 def _names(entry: Entry) -> list[str]:

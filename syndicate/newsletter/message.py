@@ -17,7 +17,6 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from functools import lru_cache
-from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -25,6 +24,7 @@ from syndicate.config import Config
 from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import GREETING, UNSUBSCRIBE, Rendered, unsubscribe_url
 from syndicate.text import one_line, short_hash
+from syndicate.urls import host_of
 
 ComposedIssue = Rendered  # the name the delivery side uses
 # Bodies are encoded with quoted-printable lines within RFC 2045's 76; the message is
@@ -52,7 +52,7 @@ class Recipient:
 
 
 def _domain(config: Config) -> str:
-    return urlsplit(config.site.url).hostname or "localhost"
+    return host_of(config.site.url)
 
 
 def _address(name: str, email: str, what: str) -> Address:

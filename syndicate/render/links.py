@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlsplit
 from syndicate.model import Post, Site
 from syndicate.render.sanitize import usable_base
 from syndicate.text import xml_safe
-from syndicate.urls import host_of, scheme_of, tag_uri
+from syndicate.urls import HTTP_SCHEMES, host_of, scheme_of, tag_uri
 
 
 def _followable(url: str, base: str) -> str | None:
@@ -18,7 +18,7 @@ def _followable(url: str, base: str) -> str | None:
         scheme = scheme_of(joined)
     except ValueError:  # such as an unclosed IPv6 bracket
         return None
-    if scheme == "mailto" or (scheme in ("http", "https") and usable_base(joined)):
+    if scheme == "mailto" or (scheme in HTTP_SCHEMES and usable_base(joined)):
         return joined
     return None
 

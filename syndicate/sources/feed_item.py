@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from syndicate.model import Author, Enclosure
 from syndicate.text import one_line
-from syndicate.urls import is_http_url, scheme_of
+from syndicate.urls import HTTP_SCHEMES, is_http_url, scheme_of
 
 Warn = Callable[[str], None]
 
@@ -75,7 +75,7 @@ def absolute(href: object, base: str) -> str | None:
         return None
     joined = urljoin(base, href) if base else href
     scheme = scheme_of(joined)
-    if scheme in ("http", "https"):
+    if scheme in HTTP_SCHEMES:
         return joined
     return joined if not scheme and not base else None
 

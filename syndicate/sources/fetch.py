@@ -16,10 +16,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from syndicate import __version__
 from syndicate.errors import FetchError
+from syndicate.urls import HTTP_SCHEMES, is_http_url, scheme_of
 
 if TYPE_CHECKING:
     import httpx
@@ -78,7 +79,7 @@ class Limits:
 def is_url(location: str) -> bool:
     """True for an http(s) URL; a malformed one (such as http://[::1) is an error, not a file name."""
     try:
-        return urlsplit(location).scheme.lower() in ("http", "https")
+        return is_http_url(location)
     except ValueError as exc:
         if location.strip().lower().startswith(("http:", "https:")):
             raise FetchError(f"not a valid URL ({exc}); check it", path=location) from None
@@ -97,10 +98,10 @@ def fetch(
     if is_url(location):  # raises for a malformed http(s) URL
         return _fetch_url(location, limits, etag, last_modified)
     try:
-        scheme = urlsplit(location).scheme.lower()
+        scheme = scheme_of(location)
     except ValueError:
         scheme = ""
-    if scheme in ("http", "https"):
+    if scheme in HTTP_SCHEMES:
         return _fetch_url(location, limits, etag, last_modified)
     if len(scheme) > 1 and not Path(location).exists():  # one letter: a Windows drive, so a path
         raise FetchError(
@@ -186,10 +187,10 @@ def _fetch_url(location: str, limits: Limits, etag: str | None, last_modified: s
 def _next_hop(location: str, current: str, target: str, seen: set[str]) -> str:
     try:
         following = urljoin(current, target.strip())
-        scheme = urlsplit(following).scheme.lower()
+        scheme = scheme_of(following)
     except ValueError:
         raise FetchError(f"{current} redirects to a malformed address {target!r}", path=location) from None
-    if scheme not in ("http", "https"):
+    if scheme not in HTTP_SCHEMES:
         raise FetchError(f"refusing a redirect from {current} to {following}: only http(s) is followed", path=location)
     if following in seen:
         raise FetchError(
