@@ -1,7 +1,8 @@
 """One home for the URL questions every layer asks: is it http(s), has it a scheme, whose host, which tag: id.
 
 Like `urlsplit` they raise ValueError for a malformed URL (such as "http://[::1"), so each
-caller keeps deciding what a malformed URL means where it stands.
+caller keeps deciding what a malformed URL means where it stands; only is_usable_link,
+a yes-or-no check of what an author wrote, answers False instead.
 """
 
 from __future__ import annotations
