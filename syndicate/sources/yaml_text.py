@@ -67,7 +67,10 @@ def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
 
 
 def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> date | datetime:
-    """A timestamp such as 2013-02-30 matches YAML's pattern but is no real date: report it with its line."""
+    """A timestamp such as 2013-02-30 matches YAML's pattern but is no real date: report it with its line.
+
+    PyYAML (6.0.x) lets the ValueError from datetime escape without a position.
+    """
     try:
         value: date | datetime = yaml.SafeLoader.construct_yaml_timestamp(loader, node)
     except (ValueError, OverflowError) as exc:
