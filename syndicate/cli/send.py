@@ -7,27 +7,22 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 import click
 
-from syndicate import (
-    Config,
-    InvalidAddress,
-    IssueChoice,
-    SendOptions,
-    SendReport,
-    SmtpOverrides,
-    SyndicateError,
-    normalize_email,
-    parse_week,
-)
+from syndicate import SyndicateError
 from syndicate.cli.common import CONTEXT, now_in, site_config, site_option, today_from, warn
+
+if TYPE_CHECKING:  # the library is imported when a command runs: `syndicate --version` stays fast
+    from syndicate import Config, IssueChoice, SendOptions, SendReport, SmtpOverrides
 
 
 def _week_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value:
+        from syndicate import parse_week
+
         try:
             parse_week(value, ZoneInfo("UTC"))  # only the form is checked here; the site's zone applies later
         except ValueError as exc:
@@ -47,6 +42,8 @@ def _day_option(_ctx: click.Context, _param: click.Parameter, value: str | None)
 def _address_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
+    from syndicate import InvalidAddress, normalize_email
+
     try:
         return normalize_email(value)
     except InvalidAddress as exc:
@@ -146,6 +143,8 @@ def send(
       syndicate send --week 2013-W16 --rate 10
       syndicate send --week 2013-W16 --status
     """
+    from syndicate import IssueChoice, SendOptions, SmtpOverrides
+
     if (since or until) and (week or not (since and until)):
         raise click.UsageError("give --week 2013-W16, or --since DATE and --until DATE, not both")
     config = site_config(site)

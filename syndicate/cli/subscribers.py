@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
-from syndicate import (
-    KEEP_TAGS,
-    SUBSCRIBER_STATUSES,
-    InvalidAddress,
-    SubscriberStatus,
-    SyndicateError,
-    TagUpdate,
-    add_subscriber,
-    export_subscribers,
-    format_tags,
-    import_subscribers,
-    list_subscribers,
-    parse_tags,
-    remove_subscriber,
-)
+from syndicate import SUBSCRIBER_STATUSES, SyndicateError
 from syndicate.cli.common import CONTEXT, now_in, site_config, site_option
+
+if TYPE_CHECKING:  # the library is imported when a command runs: `syndicate --version` stays fast
+    from syndicate import SubscriberStatus, TagUpdate
 
 
 @click.group("subscribers", context_settings=CONTEXT)
@@ -52,6 +41,8 @@ def import_command(file: Path, site: Path) -> None:
     Example:
       syndicate subscribers import samples/subscribers.csv
     """
+    from syndicate import import_subscribers
+
     config = site_config(site)
     report = import_subscribers(config, file, now_in(config))
     for error in report.errors:
@@ -75,12 +66,16 @@ def export_command(file: Path | None, status: str | None, site: Path) -> None:
     Example:
       syndicate subscribers export backup.csv
     """
-    count = export_subscribers(site_config(site), cast(SubscriberStatus | None, status), file or sys.stdout)
+    from syndicate import export_subscribers
+
+    count = export_subscribers(site_config(site), cast("SubscriberStatus | None", status), file or sys.stdout)
     if file is not None:
         click.echo(f"exported {count} subscribers to {file}", err=True)
 
 
 def _tags_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> TagUpdate:
+    from syndicate import KEEP_TAGS, InvalidAddress, parse_tags
+
     if value is None:
         return KEEP_TAGS
     try:
@@ -108,6 +103,8 @@ def add_command(email: str, name: str | None, tags: TagUpdate, resubscribe: bool
     Example:
       syndicate subscribers add ann@example.org --name "Ann Lee" --tags "OpenStack; SDN"
     """
+    from syndicate import add_subscriber
+
     config = site_config(site)
     outcome, sub = add_subscriber(config, email, name, now_in(config), tags=tags, resubscribe=resubscribe)
     click.echo(f"{outcome} {sub.email} ({sub.status})")
@@ -126,6 +123,8 @@ def remove_command(email: str, forget: bool, site: Path) -> None:
     Example:
       syndicate subscribers remove ann@example.org
     """
+    from syndicate import remove_subscriber
+
     config = site_config(site)
     sub = remove_subscriber(config, email, now_in(config), forget=forget)
     click.echo(f"{'deleted' if forget else 'unsubscribed'} {sub.email}")
@@ -141,7 +140,9 @@ def list_command(status: str | None, site: Path) -> None:
     Example:
       syndicate subscribers list --status subscribed
     """
-    rows, totals = list_subscribers(site_config(site), cast(SubscriberStatus | None, status))
+    from syndicate import format_tags, list_subscribers
+
+    rows, totals = list_subscribers(site_config(site), cast("SubscriberStatus | None", status))
     width = max((len(s.email) for s in rows), default=5)
     for sub in rows:
         tags = format_tags(sub.tags) or "*"
