@@ -3,7 +3,7 @@
 Pure apart from template loading: the week's window, the grouping by day, the
 announcements running during the week, the HTML (CSS inlined once per issue),
 the plain text (its own template, wrapped, links as footnotes) and the web page.
-Personal details are left as placeholders that message.py fills in per recipient.
+Personal details are left as placeholders (placeholders.py), filled in per recipient.
 """
 
 from __future__ import annotations
