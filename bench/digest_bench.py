@@ -23,7 +23,7 @@ from syndicate.build.loading import load_site
 from syndicate.config import load_config
 from syndicate.newsletter.issue import collect_issue, render_issue
 from syndicate.newsletter.message import Recipient, build_message, personalize
-from syndicate.render.select import parse_week
+from syndicate.newsletter.weeks import parse_week
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 1000.0

@@ -6,6 +6,11 @@ the sender's interpreter lock.
 
     .venv/bin/python bench/send_bench.py              # 10,000 subscribers
     .venv/bin/python bench/send_bench.py --count 2000
+    .venv/bin/python bench/send_bench.py --tag-filters 200   # 200 readers: no tag filters, then 200 distinct ones
+
+With --tag-filters, the run is sent twice through the sink, to readers with no tag
+filter and then to readers with one distinct filter each: the site is loaded once
+either way, and only the issues themselves are composed once per filter.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import itertools
 import multiprocessing
+import resource
 import shutil
 import sys
 import tempfile
@@ -49,10 +56,13 @@ def run_sink(port_out: Any) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--tag-filters", type=int, metavar="N", help="Compare N readers without and with tag filters.")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
+    if args.tag_filters:
+        return tag_filter_case(args.tag_filters)
 
-    from syndicate.build.newsletter import compose_week
+    from syndicate.build.compose import compose_issue
     from syndicate.config import load_config
     from syndicate.delivery import send as mail
     from syndicate.newsletter.issue import unsubscribe_url
@@ -75,7 +85,7 @@ def main() -> int:
         port = queue.get(timeout=30)
 
         started = time.perf_counter()
-        issue = compose_week(config, "2013-W16", date(2013, 4, 30), lambda _m: None)
+        issue = compose_issue(config, date(2013, 4, 30), lambda _m: None, week="2013-W16")
         composed = time.perf_counter() - started
         assert issue is not None
         head = mail.Letterhead("author@example.org", b"bench-secret-0123456789", unsubscribe_url(config))
@@ -112,6 +122,76 @@ def main() -> int:
     print(f"sent {report.sent} messages in {elapsed:.2f} s: {rate:.0f} messages/second (target {TARGET:.0f})")
     print(f"send log: {states}, {report.sent * 2} commits, {report.sent} of them fsynced (the `sending` marks)")
     return 0 if report.sent == args.count and states == {"sent"} and rate >= TARGET else 1
+
+
+def start_sink() -> tuple[multiprocessing.Process, int]:
+    queue: Any = multiprocessing.Queue()
+    sink = multiprocessing.Process(target=run_sink, args=(queue,), daemon=True)
+    sink.start()
+    return sink, queue.get(timeout=30)
+
+
+def distinct_filters(config: Any, count: int) -> list[str]:
+    """`count` tag filters (the tags column of the CSV), no two alike, from the site's own tags."""
+    from syndicate.build.loading import load_site
+
+    site, _ = load_site(config, date(2013, 4, 30), lambda _m: None)
+    names = sorted({name.replace(";", " ") for e in site.entries for name in e.post.tags})
+    combos = itertools.chain(((a,) for a in names), itertools.combinations(names, 2), itertools.combinations(names, 3))
+    filters = ["; ".join(combo) for combo in itertools.islice(combos, count)]
+    if len(filters) < count:
+        raise SystemExit(f"the sample site has tags for only {len(filters)} distinct filters")
+    return filters
+
+
+def tag_filter_case(count: int) -> int:
+    """Send one issue to `count` readers with no tag filter, then to `count` readers with distinct filters."""
+    import syndicate
+    from syndicate.subscribers import store as subs
+
+    sink, port = start_sink()
+    now = datetime(2013, 4, 29, tzinfo=UTC)
+    choice = syndicate.IssueChoice(date(2013, 4, 30), week="2013-W16")
+    timings = []
+    # the first issue composed in a process also pays for importing premailer: not part of either case
+    syndicate.compose_issue(
+        syndicate.load_config(REPO / "syndicate.toml"), choice.today, lambda _m: None, week="2013-W16"
+    )
+    try:
+        for with_filters in (False, True):
+            work = Path(tempfile.mkdtemp(prefix="send-bench-tags-"))
+            try:
+                shutil.copy2(REPO / "syndicate.toml", work / "syndicate.toml")
+                shutil.copytree(REPO / "samples", work / "samples")
+                config = syndicate.load_config(work / "syndicate.toml", output_dir=work / "out")
+                assert config.database is not None
+                tags = distinct_filters(config, count) if with_filters else [""] * count
+                rows = "email,name,tags\n" + "".join(
+                    f"reader{n:05d}@example.org,Reader {n},{t}\n" for n, t in enumerate(tags)
+                )
+                subs.import_rows(subs.connect(config.database), io.StringIO(rows), "bench.csv", now)
+                started = time.perf_counter()
+                report = syndicate.send_issue(
+                    config,
+                    choice,
+                    lambda _m: None,
+                    b"bench-secret-0123456789",
+                    smtp=syndicate.SmtpOverrides("127.0.0.1", port, "none"),
+                    options=syndicate.SendOptions(),
+                )
+                elapsed = time.perf_counter() - started
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            label = f"{len(set(tags))} distinct tag filters" if with_filters else "no tag filters"
+            done = f"sent {report.sent}, skipped {report.skipped}"
+            print(f"{count} readers, {label}: {done} in {elapsed:.2f} s (peak {peak:.0f} MB)")
+            timings.append(elapsed)
+    finally:
+        sink.terminate()
+        sink.join(5)
+    print(f"distinct tag filters cost {timings[1] / timings[0]:.1f}× the send without")
+    return 0
 
 
 if __name__ == "__main__":

@@ -14,14 +14,15 @@ from conftest import EXAMPLE_TODAY, REPO_ROOT, make_site, post_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from syndicate.build.compose import compose_issue
 from syndicate.build.loading import load_site
-from syndicate.build.newsletter import compose_week, weeks_with_posts
+from syndicate.build.newsletter import weeks_with_posts
 from syndicate.cli.main import main
 from syndicate.config import Config, load_config
 from syndicate.model import Announcement, Entry, Post, Site
 from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, Rendered, collect_issue, render_issue
+from syndicate.newsletter.weeks import Week, in_window, iso_week, parse_week, week_of
 from syndicate.render.entry import render_entry
-from syndicate.render.select import Week, in_window, iso_week, parse_week, week_of
 from syndicate.text import short_hash
 
 ZONES = ["America/Los_Angeles", "Europe/Berlin", "Australia/Lord_Howe", "Pacific/Apia", "UTC"]
@@ -213,7 +214,7 @@ def sample_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
 
 @pytest.fixture(scope="module")
 def w16(sample_config: Config) -> Rendered:
-    rendered = compose_week(sample_config, "2013-W16", EXAMPLE_TODAY, print)
+    rendered = compose_issue(sample_config, EXAMPLE_TODAY, print, week="2013-W16")
     assert rendered is not None
     return rendered
 
@@ -291,7 +292,7 @@ def test_summit_week_text_names_every_session_and_presenter(w16: Rendered) -> No
 
 
 def test_the_index_post_is_in_the_next_week(sample_config: Config) -> None:
-    rendered = compose_week(sample_config, "2013-W17", EXAMPLE_TODAY, print)
+    rendered = compose_issue(sample_config, EXAMPLE_TODAY, print, week="2013-W17")
     assert rendered is not None
     assert [e.title for e in rendered.issue.entries] == [INDEX_POST]
     assert rendered.issue.announcements == ()  # the giveaway ended on 15 April
@@ -299,8 +300,8 @@ def test_the_index_post_is_in_the_next_week(sample_config: Config) -> None:
 
 def test_a_week_with_only_a_running_announcement_makes_no_issue(sample_config: Config) -> None:
     # 8–14 April: the giveaway runs, but nothing was posted
-    assert compose_week(sample_config, "2013-W15", EXAMPLE_TODAY, print) is None
-    assert compose_week(sample_config, "2013-W30", EXAMPLE_TODAY, print) is None
+    assert compose_issue(sample_config, EXAMPLE_TODAY, print, week="2013-W15") is None
+    assert compose_issue(sample_config, EXAMPLE_TODAY, print, week="2013-W30") is None
 
 
 # --- announcements ----------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from click.testing import CliRunner
 from conftest import DIGEST_HEADERS, EXAMPLE_TODAY, make_site, post_text, toml_value, write_site
 from lxml import etree
 
-from syndicate.build.newsletter import compose_week
+from syndicate.build.compose import compose_issue
 from syndicate.cli.main import main
 from syndicate.config import Config
 from syndicate.errors import DeliveryError
@@ -879,7 +879,7 @@ def test_announcement_rules_holding_html_stay_text(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def small_issue(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Rendered]:
     config = make_site(tmp_path_factory.mktemp("issue"), GOOD)
-    rendered = compose_week(config, "2013-W14", EXAMPLE_TODAY, print)
+    rendered = compose_issue(config, EXAMPLE_TODAY, print, week="2013-W14")
     assert rendered is not None
     return config, rendered
 

@@ -106,7 +106,7 @@ def test_imports_never_point_up_the_stages() -> None:
             continue
         ours, _ = imports_of(path)
         for target in ours:
-            if target == "__init__" or target.split(".")[0] == name.split(".")[0] and place(name)[0] == 1:
+            if target == "__init__" or (target.split(".")[0] == name.split(".")[0] and place(name)[0] == 1):
                 continue  # within one stage, modules may use each other
             if target.split(".")[0] not in (*SHARED, *STAGES):
                 continue  # a name the package itself exports, such as __version__

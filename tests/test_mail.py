@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from click.testing import CliRunner
 from conftest import EXAMPLE_TODAY, copy_example_site
 
-from syndicate.build.newsletter import compose_week
+from syndicate.build.compose import compose_issue
 from syndicate.cli.main import main
 from syndicate.config import Config, load_config
 from syndicate.delivery import send as mail
@@ -185,7 +186,7 @@ def add_people(conn: sqlite3.Connection, count: int, *, start: int = 0) -> list[
 
 def composer(config: Config) -> Callable[[frozenset[str] | None], ComposedIssue | None]:
     def compose(tags: frozenset[str] | None) -> ComposedIssue | None:
-        return compose_week(config, WEEK, EXAMPLE_TODAY, lambda _m: None, tags=tags)
+        return compose_issue(config, EXAMPLE_TODAY, lambda _m: None, week=WEEK, tags=tags)
 
     return compose
 
@@ -600,3 +601,49 @@ def test_issue_date_does_not_depend_on_the_run(site: Config) -> None:
     b = personalize(site, issue, Recipient("a@example.org", "A", "https://x.example/u?token=1"))
     assert mail.wire_bytes(a) == mail.wire_bytes(b)
     assert date(2013, 4, 22) == a["Date"].datetime.date()
+
+
+def test_a_send_to_many_tag_filters_loads_the_site_once_and_gives_each_its_posts(
+    site: Config, smtp_server: SmtpServer, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everything = compose_issue(site, EXAMPLE_TODAY, lambda _m: None, week=WEEK)
+    assert everything is not None
+    posts = {e.link: {n.casefold() for n in (*e.post.tags, *e.post.categories)} for e in everything.issue.entries}
+    names = sorted({n for e in everything.issue.entries for n in (*e.post.tags, *e.post.categories)})
+    assert len(names) >= 5, names  # the sample week has enough tags for the filters to differ
+    filters: list[frozenset[str] | None] = [None, frozenset({"no such tag"})]
+    filters += [frozenset({name}) for name in names]
+    filters += [frozenset({a, b}) for a, b in pairwise(names)]
+    filters.append(frozenset({names[0].upper()}))  # the same filter as names[0], spelled otherwise
+    conn = connect(site)
+    wanted: dict[str, frozenset[str] | None] = {}
+    for n, tags in enumerate(filters * 2):  # two readers per filter
+        address = f"reader{n:03d}@example.org"
+        subs.add(conn, address, f"Reader {n}", NOW, tags=tags)
+        wanted[address] = tags
+
+    from syndicate.build import compose
+
+    loads: list[object] = []
+    real_load = compose.load_site
+
+    def counting_load(*args: Any, **kwargs: Any) -> Any:
+        loads.append(args)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(compose, "load_site", counting_load)
+    smtp = ["--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_server.port), "--smtp-security", "none"]
+    result = cli(site, "send", "--week", WEEK, "--today", "2013-04-30", *smtp)
+    assert result.exit_code == 0, result.output
+    assert len(loads) == 1  # one load (and one rendering of the posts) for every filter
+
+    received = {r.recipients[0]: r.message for r in recorder.received}
+    for address, tags in wanted.items():
+        expected = {link for link, names_of in posts.items() if tags is None or names_of & {t.casefold() for t in tags}}
+        if not expected:
+            assert address not in received  # nothing for them this week
+            continue
+        html_part = received[address].get_body(("html",))
+        assert html_part is not None
+        links = set(lxml.html.fromstring(html_part.get_content()).xpath("//a/@href"))
+        assert links & set(posts) == expected, (address, tags)

@@ -21,11 +21,12 @@ import lxml.html
 import pytest
 from conftest import DIGEST_HEADERS, EXAMPLE_TODAY, REPO_ROOT, TEST_DATA, build_site, make_site, post_text
 
-from syndicate.build.newsletter import compose_week
+from syndicate.build.compose import compose_issue
 from syndicate.config import Config, load_config
 from syndicate.errors import DeliveryError
-from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, GREETING, UNSUBSCRIBE, Rendered
+from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, Rendered
 from syndicate.newsletter.message import Recipient, build_message, message_bytes, personalize
+from syndicate.newsletter.placeholders import GREETING, UNSUBSCRIBE
 
 GOLDEN = TEST_DATA / "golden"
 REGENERATE = os.environ.get("SYNDICATE_REGEN_GOLDEN") == "1"
@@ -89,7 +90,7 @@ def built(config: Config) -> Path:
 
 @pytest.fixture(scope="module")
 def rendered(config: Config) -> Rendered:
-    result = compose_week(config, "2013-W16", EXAMPLE_TODAY, print)
+    result = compose_issue(config, EXAMPLE_TODAY, print, week="2013-W16")
     assert result is not None
     return result
 
@@ -157,9 +158,7 @@ def message_id(eml: bytes) -> str:
 
 
 def test_message_id_is_valid_for_a_window_of_days(config: Config) -> None:
-    from syndicate.build.newsletter import compose_window
-
-    result = compose_window(config, EXAMPLE_TODAY, print, since="2013-04-15", until="2013-04-16")
+    result = compose_issue(config, EXAMPLE_TODAY, print, since="2013-04-15", until="2013-04-16")
     assert result is not None
     sent = parse(build_message(config, result, None).as_bytes())
     assert MSG_ID.fullmatch(sent["Message-ID"]), sent["Message-ID"]
@@ -330,7 +329,7 @@ def test_text_lines_fit_for_long_titles_tags_and_site_names(tmp_path: Path) -> N
         },
         site={"title": "A Site Whose Title Goes On And On Well Past The Width Of A Line Of Text"},
     )
-    result = compose_week(config, "2013-W16", EXAMPLE_TODAY, print)
+    result = compose_issue(config, EXAMPLE_TODAY, print, week="2013-W16")
     assert result is not None
     text, _ = parts(build_message(config, result, None))
     check_text(text)
@@ -436,7 +435,7 @@ def test_titles_and_site_names_cannot_add_headers(tmp_path: Path) -> None:
         config,
         site=dataclasses.replace(config.site, title=evil, author=dataclasses.replace(config.site.author, name=evil)),
     )
-    result = compose_week(config, "2013-W16", EXAMPLE_TODAY, print)
+    result = compose_issue(config, EXAMPLE_TODAY, print, week="2013-W16")
     assert result is not None
     for recipient in (None, Recipient("ann@example.net", evil)):
         data = build_message(config, result, recipient).as_bytes()

@@ -22,8 +22,9 @@ from syndicate.config import Config
 from syndicate.errors import SourceError, SyndicateError
 from syndicate.feeds.formats import FRAGMENTERS
 from syndicate.model import Author, Entry, Site
+from syndicate.newsletter.weeks import week_of
 from syndicate.render.entry import render_entry
-from syndicate.render.select import check_unique, is_visible, newest_first, week_of
+from syndicate.render.select import check_unique, is_visible, newest_first
 from syndicate.sources.markdown import MAX_POST_BYTES, find_posts, post_stem, read_post_bytes
 from syndicate.store.cache import Cached, EntryCache, digest_of
 from syndicate.store.packs import Stored, write_pack

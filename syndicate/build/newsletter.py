@@ -6,32 +6,30 @@ import dataclasses
 import html
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from urllib.parse import urljoin
 
-from syndicate.build.loading import Warn, WorkerPool, load_site
+from syndicate.build.loading import Warn, WorkerPool
 from syndicate.config import Config
-from syndicate.errors import BuildFailed, SyndicateError
 from syndicate.feeds.formats import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
 from syndicate.feeds.index import FeedLink
 from syndicate.model import Entry, Post
 from syndicate.newsletter.issue import (
-    GREETING,
-    UNSUBSCRIBE,
     Issue,
     Rendered,
     collect_issue,
-    in_archive,
     issue_url,
     preheader_for,
     render_issue,
     subject_for,
     unsubscribe_url,
 )
-from syndicate.newsletter.message import build_message, greeting_for, message_bytes
+from syndicate.newsletter.message import build_message, message_bytes
+from syndicate.newsletter.placeholders import fill_text, greeting_for
+from syndicate.newsletter.weeks import Week, in_archive, iso_week
 from syndicate.output import OutputPlan
 from syndicate.render.entry import render_entry
-from syndicate.render.select import Week, iso_week, newest_first, parse_week
+from syndicate.render.select import newest_first
 from syndicate.store.cache import Reuse, digest_of
 from syndicate.templating import render
 from syndicate.urls import host_as_written, tag_uri
@@ -136,19 +134,6 @@ class DigestWork:
         return _plan_archive(self.config, self.issues, plan)
 
 
-def plan_digest(
-    config: Config,
-    entries: Sequence[Entry],
-    plan: OutputPlan,
-    today: date,
-    warn: Warn,
-    reuse: Reuse | None = None,
-) -> list[FeedLink]:
-    """Write every completed week's issue, the archive page and the issues' feeds."""
-    with WorkerPool() as workers:
-        return start_digest(config, entries, plan, today, reuse, workers).finish(plan, warn)
-
-
 def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputPlan) -> list[FeedLink]:
     archive_url = urljoin(config.output_url, "newsletter/")
     archive = [ArchiveItem(issue, subject, issue_url(config, issue.key)) for issue, subject in reversed(issues)]
@@ -235,56 +220,4 @@ def _render_many(
 
 def _text_file(config: Config, result: Rendered) -> bytes:
     """The plain-text version as a reader of the archive sees it: no personal details."""
-    text = result.email_text.replace(GREETING, greeting_for("")).replace(UNSUBSCRIBE, unsubscribe_url(config))
-    return text.encode("utf-8")
-
-
-def compose_window(
-    config: Config,
-    today: date,
-    warn: Warn,
-    *,
-    week: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    tags: frozenset[str] | None = None,
-) -> Rendered | None:
-    """An issue for an ISO week, or for any window of whole days [since, until]."""
-    if week:
-        return compose_week(config, week, today, warn, tags=tags)
-    tz = config.site.timezone
-    try:
-        first, last = date.fromisoformat(str(since)), date.fromisoformat(str(until))
-    except ValueError:
-        raise SyndicateError("--since and --until take dates like 2013-04-15") from None
-    if last < first:
-        raise SyndicateError(f"--until {last} is before --since {first}")
-    start = datetime.combine(first, time(), tzinfo=tz)
-    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=tz)
-    iso = first.isocalendar()
-    window = Week(iso.year, iso.week, start, end, label=f"{first.isoformat()}..{last.isoformat()}")
-    site, errors = load_site(config, today, warn)
-    if errors:
-        raise BuildFailed(errors)
-    issue = collect_issue(site.entries, window, tags=tags)
-    return render_issue(config, issue) if issue is not None else None
-
-
-def compose_week(
-    config: Config,
-    week: str,
-    today: date,
-    warn: Warn,
-    *,
-    tags: frozenset[str] | None = None,
-) -> Rendered | None:
-    """One issue, composed on demand (`syndicate digest`, `syndicate send`)."""
-    try:
-        wanted = parse_week(week, config.site.timezone)
-    except ValueError as exc:
-        raise SyndicateError(str(exc)) from None
-    site, errors = load_site(config, today, warn)
-    if errors:
-        raise BuildFailed(errors)
-    issue = collect_issue(site.entries, wanted, tags=tags)
-    return render_issue(config, issue) if issue is not None else None
+    return fill_text(result.email_text, greeting_for(""), unsubscribe_url(config)).encode("utf-8")

@@ -1,5 +1,5 @@
 """What every command module shares: help settings, the --site option, config loading,
-"today", and how warnings are printed. No commands here."""
+"today" and "now", and how warnings are printed. No commands here."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from pathlib import Path
 
 import click
 
-from syndicate.config import Config, find_config, load_config
-from syndicate.errors import SyndicateError
+from syndicate import Config, SyndicateError, find_config, load_config
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -37,8 +36,19 @@ def today_from(value: str | None, config: Config) -> date:
         raise click.BadParameter(f"{value!r} is not a date like 2013-04-30", param_hint="--today") from None
 
 
+def now_in(config: Config) -> datetime:
+    """The time in the site's time zone, to the second: the clock, read at the edge."""
+    return datetime.now(config.site.timezone).replace(microsecond=0)
+
+
 def site_config(site: Path, out: Path | None = None) -> Config:
     return load_config(find_config(site), output_dir=out)
+
+
+def print_errors(exc: SyndicateError) -> None:
+    """The problems an error gathers (each post that could not be read), one line each."""
+    for line in getattr(exc, "errors", ()):
+        click.echo(f"error: {line}", err=True)
 
 
 def _progress(message: str) -> None:
@@ -47,18 +57,17 @@ def _progress(message: str) -> None:
 
 
 def build_once(config: Config, today_s: str | None, keep_going: bool, no_cache: bool, *, exit_on_error: bool) -> None:
-    from syndicate.build.site import build as run_build
+    from syndicate import build_site
 
     try:
         progress = _progress if sys.stderr.isatty() else None
-        result = run_build(
+        result = build_site(
             config, today_from(today_s, config), warn, keep_going=keep_going, use_cache=not no_cache, progress=progress
         )
     except SyndicateError as exc:
         if exit_on_error:
             raise
-        for line in getattr(exc, "errors", ()):
-            click.echo(f"error: {line}", err=True)
+        print_errors(exc)
         click.echo(f"error: {exc}", err=True)
         return
     for error in result.errors:

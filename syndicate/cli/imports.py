@@ -1,4 +1,4 @@
-"""`syndicate import`: the click command only; the work is in importer.py."""
+"""`syndicate import`: the click command only; the work is in build/importing.py."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from syndicate import CONFIG_NAME, DEFAULT_MAX_BYTES, find_config, load_config
 from syndicate.cli.common import CONTEXT
 from syndicate.cli.common import warn as _warn
-from syndicate.config import CONFIG_NAME, find_config, load_config
-from syndicate.sources.fetch import DEFAULT_MAX_BYTES
 
 
 @click.command("import", context_settings=CONTEXT)
@@ -45,7 +44,7 @@ def import_command(source: str, into: Path, dry_run: bool, assume_date: bool, si
       syndicate import https://blog.example.org/feed/ --into posts/ --dry-run
       syndicate import samples/wordpress-general.xml --into posts/imported
     """
-    from syndicate.build.importing import import_feed
+    from syndicate import import_feed
 
     tz, max_bytes = ZoneInfo("UTC"), DEFAULT_MAX_BYTES
     if site is not None or (Path(".") / CONFIG_NAME).is_file():

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import click
 
-from syndicate import __version__
-from syndicate.cli.common import CONTEXT, build_once, site_option, warn
+from syndicate import SyndicateError, __version__
+from syndicate.cli.common import CONTEXT, build_once, print_errors, site_option, warn
 from syndicate.cli.common import site_config as _config
 from syndicate.cli.common import today_from as _today
-from syndicate.errors import SyndicateError
 
 
 def _relative(path: Path) -> Path:
@@ -28,14 +27,13 @@ def _relative(path: Path) -> Path:
 
 
 class SyndicateGroup(click.Group):
-    """Turns our errors into one line and exit code 1, in one place."""
+    """Turns our errors into one line and exit code 1, in one place (click's usage errors exit 2)."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except SyndicateError as exc:
-            for line in getattr(exc, "errors", ()):
-                click.echo(f"error: {line}", err=True)
+            print_errors(exc)
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -92,7 +90,7 @@ def check(directory: Path | None, site: Path) -> None:
     Example:
       syndicate check feeds/
     """
-    from syndicate.feeds.check import check_directory
+    from syndicate import check_directory
 
     folder = directory if directory is not None else _config(site).output_dir
     problems, count = check_directory(folder)
@@ -114,7 +112,7 @@ def init(directory: Path, title: str, url: str) -> None:
     Example:
       syndicate init myblog --title "My Blog" --url https://me.example.org/
     """
-    from syndicate.build.scaffold import init_site
+    from syndicate import init_site
 
     created = init_site(directory, title, url)
     for path in created:
@@ -137,7 +135,7 @@ def new(
     Example:
       syndicate new "Grizzly to Havana" --tag OpenStack --tag DevOps
     """
-    from syndicate.build.scaffold import new_post
+    from syndicate import new_post
 
     config = _config(site)
     now = datetime.now(config.site.timezone).replace(microsecond=0)
@@ -180,43 +178,29 @@ def digest(
     Example:
       syndicate digest --week 2013-W16 --out /tmp/digest --open
     """
-    import tempfile
     import webbrowser
 
-    from syndicate.build.newsletter import compose_window
-    from syndicate.newsletter.message import build_message, message_bytes
-    from syndicate.output import atomic_write
+    from syndicate import write_digest
 
     config = _config(site)
     if bool(week) == bool(since or until) or (since and not until) or (until and not since):
         raise click.UsageError("give either --week 2013-W16, or --since DATE and --until DATE")
-    today = _today(today_s, config)
-    rendered = compose_window(config, today, warn, week=week, since=since, until=until)
-    if rendered is None:
-        raise click.ClickException(f"no posts in {week or f'{since} to {until}'}: nothing to send")
-    for problem in rendered.warnings:
-        warn(problem)
-    folder = out or Path(tempfile.mkdtemp(prefix=f"syndicate-{rendered.key}-"))
-    web = folder / "index.html"
-    atomic_write(web, rendered.web_html.encode("utf-8"))
-    message = build_message(config, rendered, None)
-    atomic_write(folder / "issue.txt", message.get_body(("plain",)).get_content().encode("utf-8"))  # type: ignore[union-attr]
-    atomic_write(folder / "issue.eml", message_bytes(message))
-    click.echo(f"{rendered.subject}")
-    click.echo(f"  web:  {web}")
-    click.echo(f"  text: {folder / 'issue.txt'}")
-    click.echo(f"  eml:  {folder / 'issue.eml'}")
+    files = write_digest(config, _today(today_s, config), warn, week=week, since=since, until=until, out=out)
+    click.echo(f"{files.issue.subject}")
+    click.echo(f"  web:  {files.web}")
+    click.echo(f"  text: {files.text}")
+    click.echo(f"  eml:  {files.eml}")
     if open_browser:
-        webbrowser.open(web.resolve().as_uri())
+        webbrowser.open(files.web.resolve().as_uri())
 
 
-from syndicate.cli.delivery import send, serve, subscribers  # noqa: E402 (the commands need `main` defined first)
+# the other commands live in modules of their own; they are registered once `main` exists
+from syndicate.cli.imports import import_command  # noqa: E402
+from syndicate.cli.send import send  # noqa: E402
+from syndicate.cli.serve import serve  # noqa: E402
+from syndicate.cli.subscribers import subscribers  # noqa: E402
 
 main.add_command(subscribers)
 main.add_command(send)
 main.add_command(serve)
-
-
-from syndicate.cli.imports import import_command  # noqa: E402 - registered last; it is a module of its own
-
 main.add_command(import_command)

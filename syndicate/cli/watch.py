@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from syndicate.config import Config
+from syndicate import Config
 
 
 def watched_paths(config: Config) -> list[Path]:

@@ -3,28 +3,27 @@
 Pure apart from template loading: the week's window, the grouping by day, the
 announcements running during the week, the HTML (CSS inlined once per issue),
 the plain text (its own template, wrapped, links as footnotes) and the web page.
-Personal details are left as placeholders that message.py fills in per recipient.
+Personal details are left as placeholders (placeholders.py), filled in per recipient.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 from syndicate.config import Config
 from syndicate.model import Entry
+from syndicate.newsletter.placeholders import GREETING, UNSUBSCRIBE
+from syndicate.newsletter.weeks import Week, in_archive, in_window, parse_week
 from syndicate.render.links import absolute_url
-from syndicate.render.select import Week, in_window, parse_week
 from syndicate.templating import environment, load_text
 from syndicate.text import one_line
 
-# Placeholders personalised per recipient; message.py substitutes them in one pass.
-GREETING = "%%syndicate:greeting:5d1c%%"
-UNSUBSCRIBE = "%%syndicate:unsubscribe:5d1c%%"
 GMAIL_CLIP_BYTES = 102 * 1024
 WARN_BYTES = 90 * 1024
 
@@ -103,10 +102,6 @@ def collect_issue(
     return Issue(week, tuple(IssueDay(d, tuple(es)) for d, es in sorted(days.items())), tuple(running))
 
 
-def issues_of(entries: Sequence[Entry], tz_weeks: Sequence[Week]) -> list[Issue]:
-    return [issue for week in tz_weeks if (issue := collect_issue(entries, week)) is not None]
-
-
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """An issue rendered once: the email HTML (CSS inlined), the text, the web page."""
@@ -132,12 +127,6 @@ class Rendered:
 
 def long_date(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B}"
-
-
-def in_archive(config: Config, week: Week) -> bool:
-    """True when the build publishes this week's issue: [digest] since starts the archive with that day's week."""
-    since = config.digest.since
-    return since is None or week.end.astimezone(config.site.timezone).date() > since
 
 
 def issue_url(config: Config, key: str) -> str:
@@ -218,22 +207,43 @@ def preheader_for(issue: Issue) -> str:
 
 def render_issue(config: Config, issue: Issue, templates: Path | None = None) -> Rendered:
     """Render all three forms; fall back to shorter forms rather than be clipped by Gmail."""
-    from syndicate.newsletter.inline import inline_css  # imported here: premailer pulls in cssutils, slow at start-up
-
     templates = templates if templates is not None else config.templates_dir
     env = environment(templates)
     css = load_text(templates, "digest.css")
-    subject = subject_for(config, issue)
-    preheader = preheader_for(issue)
-    web_url = issue_url(config, issue.key)
-    base = {
+    base = _template_values(config, issue)
+    email = _fit_email(env.get_template("email.html").render, base, css, issue)
+    notes = Footnotes()
+    # the text part lists what the HTML part lists (a 5,000-post week must not become a 6 MB text part)
+    text_days = _first_posts(issue.days, email.limit)
+    omitted = issue.post_count - sum(len(d.entries) for d in text_days)
+    email_text = env.get_template("email.txt").render(
+        **base, days=text_days, omitted=omitted, detail=email.detail, link=notes, footnotes=notes
+    )
+    everything = {"days": issue.days, "omitted": 0}
+    web_html = env.get_template("web.html").render(**base, **everything, detail="full", stylesheet=css)
+    return Rendered(
+        issue,
+        base["subject"],
+        base["preheader"],
+        email.html,
+        email_text,
+        web_html,
+        base["web_url"],
+        email.detail,
+        email.warnings,
+    )
+
+
+def _template_values(config: Config, issue: Issue) -> dict[str, Any]:
+    """What every template of the issue is given (the personal parts as placeholders)."""
+    return {
         "site": dataclasses.replace(config.site, title=one_line(config.site.title)),
         "clean": _clean,
         "config": config,
         "issue": issue,
-        "subject": subject,
-        "preheader": preheader,
-        "web_url": web_url,
+        "subject": subject_for(config, issue),
+        "preheader": preheader_for(issue),
+        "web_url": issue_url(config, issue.key),
         "archive_url": urljoin(config.output_url, "newsletter/"),
         "long_date": long_date,
         "greeting": GREETING,
@@ -242,54 +252,66 @@ def render_issue(config: Config, issue: Issue, templates: Path | None = None) ->
         "sender": config.digest.sender or config.site.author,
         "absolute": lambda url: absolute_url(str(url), config.site.url),
     }
-    warnings: list[str] = []
 
-    shown_limit: list[int | None] = [None]  # the posts the email lists, for the text part to match
 
-    def email_form(detail: str, limit: int | None, *, force: bool = False) -> tuple[str, int]:
-        """The inlined email HTML and its size; ("", size) when clearly too big to be worth inlining."""
-        shown_limit[0] = limit
-        days = _first_posts(issue.days, limit)
-        shown = sum(len(d.entries) for d in days)
-        html = env.get_template("email.html").render(**base, detail=detail, days=days, omitted=issue.post_count - shown)
-        raw = len(html.encode("utf-8"))
-        if not force and raw > _NOT_WORTH_INLINING:  # inlining only adds bytes: skip the slow step
-            return "", raw
-        inlined = inline_css(html, css)
-        return inlined, len(inlined.encode("utf-8"))
+@dataclass(frozen=True, slots=True)
+class _FittedEmail:
+    html: str  # inlined
+    detail: str
+    limit: int | None  # how many posts it lists (None: all)
+    warnings: tuple[str, ...]
 
-    email_html, detail, size = "", "full", 0
+
+EmailTemplate = Callable[..., str]  # email.html's render method
+
+
+def _email_form(
+    template: EmailTemplate,
+    base: dict[str, Any],
+    css: str,
+    issue: Issue,
+    detail: str,
+    limit: int | None,
+    force: bool = False,
+) -> tuple[str, int]:
+    """The inlined email HTML and its size; ("", size) when clearly too big to be worth inlining."""
+    from syndicate.newsletter.inline import inline_css  # imported here: premailer pulls in cssutils, slow at start-up
+
+    days = _first_posts(issue.days, limit)
+    shown = sum(len(d.entries) for d in days)
+    html = template(**base, detail=detail, days=days, omitted=issue.post_count - shown)
+    raw = len(html.encode("utf-8"))
+    if not force and raw > _NOT_WORTH_INLINING:  # inlining only adds bytes: skip the slow step
+        return "", raw
+    inlined = inline_css(html, css)
+    return inlined, len(inlined.encode("utf-8"))
+
+
+def _fit_email(template: EmailTemplate, base: dict[str, Any], css: str, issue: Issue) -> _FittedEmail:
+    """The fullest form of the email that fits under Gmail's clipping limit, with warnings to show."""
+    size = 0
     for detail in _detail_levels():
-        email_html, size = email_form(detail, None)
+        email_html, size = _email_form(template, base, css, issue, detail, None)
         if size < GMAIL_CLIP_BYTES:
-            break
-    else:
-        # even one line per post is too long: list as many titles as fit (aiming below the
-        # warning size) and count the rest, which the web version has in full
-        limit = issue.post_count
-        while size >= GMAIL_CLIP_BYTES and limit > 1:
-            limit = max(1, min(limit - 1, int(limit * WARN_BYTES * 0.95 / size)))
-            email_html, size = email_form("titles", limit)
-        if not email_html:  # one absurdly long title: send it anyway
-            email_html, size = email_form("titles", limit, force=True)
-        warnings.append(
-            f"issue {issue.key}: {issue.post_count} posts are too many for one email ({size // 1024} KB for the "
-            f"first {limit} titles); the rest are counted and linked to the web version"
-        )
-    if not warnings and detail != "full":
-        warnings.append(
-            f"issue {issue.key}: too long for one email with summaries; sent as {detail} ({size // 1024} KB) "
-            "with links to the web version"
-        )
-    elif not warnings and size >= WARN_BYTES:
-        warnings.append(f"issue {issue.key}: the email HTML is {size // 1024} KB, close to Gmail's 102 KB limit")
-    notes = Footnotes()
-    # the text part lists what the HTML part lists (a 5,000-post week must not become a 6 MB text part)
-    text_days = _first_posts(issue.days, shown_limit[0])
-    omitted = issue.post_count - sum(len(d.entries) for d in text_days)
-    email_text = env.get_template("email.txt").render(
-        **base, days=text_days, omitted=omitted, detail=detail, link=notes, footnotes=notes
+            warnings: tuple[str, ...] = ()
+            if detail != "full":
+                warnings = (
+                    f"issue {issue.key}: too long for one email with summaries; sent as {detail} "
+                    f"({size // 1024} KB) with links to the web version",
+                )
+            elif size >= WARN_BYTES:
+                warnings = (f"issue {issue.key}: the email HTML is {size // 1024} KB, close to Gmail's 102 KB limit",)
+            return _FittedEmail(email_html, detail, None, warnings)
+    # even one line per post is too long: list as many titles as fit (aiming below the
+    # warning size) and count the rest, which the web version has in full
+    limit = issue.post_count
+    while size >= GMAIL_CLIP_BYTES and limit > 1:
+        limit = max(1, min(limit - 1, int(limit * WARN_BYTES * 0.95 / size)))
+        email_html, size = _email_form(template, base, css, issue, "titles", limit)
+    if not email_html:  # one absurdly long title: send it anyway
+        email_html, size = _email_form(template, base, css, issue, "titles", limit, force=True)
+    warning = (
+        f"issue {issue.key}: {issue.post_count} posts are too many for one email ({size // 1024} KB for the "
+        f"first {limit} titles); the rest are counted and linked to the web version"
     )
-    everything = {"days": issue.days, "omitted": 0}
-    web_html = env.get_template("web.html").render(**base, **everything, detail="full", stylesheet=css)
-    return Rendered(issue, subject, preheader, email_html, email_text, web_html, web_url, detail, tuple(warnings))
+    return _FittedEmail(email_html, "titles", limit, (warning,))

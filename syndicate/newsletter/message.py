@@ -1,16 +1,13 @@
 """A rendered issue + a recipient → a real MIME message (email.message.EmailMessage).
 
-premailer has already run once for the issue; personalising is a single-pass
-substitution of placeholders with escaped values, so a subscriber's name can
-never become markup, a template expression or a header.
+premailer has already run once for the issue; personalising fills in its
+placeholders (placeholders.py), and a name in a header is only ever display text.
 """
 
 from __future__ import annotations
 
 import binascii
-import html
 import re
-import textwrap
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -22,7 +19,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from syndicate.config import Config
 from syndicate.errors import DeliveryError
-from syndicate.newsletter.issue import GREETING, UNSUBSCRIBE, Rendered, unsubscribe_url
+from syndicate.newsletter.issue import Rendered, unsubscribe_url
+from syndicate.newsletter.placeholders import MAX_NAME, fill_html, fill_text, greeting_for
 from syndicate.text import one_line, short_hash
 from syndicate.urls import host_of
 
@@ -37,11 +35,6 @@ BODY_POLICY = SMTP.clone(max_line_length=76)  # quoted-printable lines at most 7
 def message_bytes(msg: EmailMessage) -> bytes:
     """The message as it goes on the wire or into an .eml file."""
     return msg.as_bytes(policy=WIRE_POLICY)
-
-
-_PLACEHOLDER = re.compile(f"{re.escape(GREETING)}|{re.escape(UNSUBSCRIBE)}")
-MAX_NAME = 80
-TEXT_WIDTH = 78
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,21 +62,6 @@ def _address(name: str, email: str, what: str) -> Address:
         return Address(display_name=display, username=local, domain=domain)
     except (ValueError, IndexError) as exc:
         raise DeliveryError(f"{what} address {email!r} is not valid: {exc}") from None
-
-
-def greeting_for(name: str) -> str:
-    clean = one_line(name)[:MAX_NAME]
-    return f"Hi {clean}," if clean else "Hello,"
-
-
-def _fill(text: str, greeting: str, unsubscribe: str, *, escape: bool) -> str:
-    if escape:
-        greeting, unsubscribe = html.escape(greeting, quote=True), html.escape(unsubscribe, quote=True)
-    else:
-        # the greeting sits alone on its line in the text part; a long name must not push it past 78 columns
-        greeting = textwrap.fill(greeting, TEXT_WIDTH, break_on_hyphens=False)
-    values = {GREETING: greeting, UNSUBSCRIBE: unsubscribe}
-    return _PLACEHOLDER.sub(lambda m: values[m.group(0)], text)
 
 
 def _id_part(key: str) -> str:
@@ -145,8 +123,8 @@ def build_message(config: Config, issue: Rendered, recipient: Recipient | None) 
     )
     msg["List-Unsubscribe-Post"] = _header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     msg["List-Archive"] = f"<{issue.web_url}>"
-    text = _fill(issue.email_text, greeting, list_unsubscribe, escape=False)
-    body = _fill(issue.email_html, greeting, list_unsubscribe, escape=True)
+    text = fill_text(issue.email_text, greeting, list_unsubscribe)
+    body = fill_html(issue.email_html, greeting, list_unsubscribe)
     _set_text(msg, text, "plain")
     msg["MIME-Version"] = _header("MIME-Version", "1.0")
     msg.make_alternative()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from syndicate.errors import BuildError
@@ -91,57 +91,3 @@ def group_by(entries: Sequence[Entry], kind: str) -> list[Group]:
         # entries arrive newest first, so each group's members already are
         groups.append(Group(kind, name, slug, tuple(members[folded])))
     return groups
-
-
-@dataclass(frozen=True, slots=True)
-class Week:
-    """An ISO week in the site's time zone: [Monday 00:00, next Monday 00:00)."""
-
-    year: int
-    week: int
-    start: datetime  # aware, Monday 00:00 local
-    end: datetime  # aware, the next Monday 00:00 local (exclusive)
-    label: str = ""  # set for a custom window (--since/--until) instead of a whole week
-
-    @property
-    def key(self) -> str:
-        return self.label or f"{self.year}-W{self.week:02d}"
-
-    @property
-    def first_day(self) -> date:
-        return self.start.date()
-
-    @property
-    def last_day(self) -> date:
-        return self.end.date() - timedelta(days=1)
-
-
-def week_of(moment: datetime, tz: ZoneInfo) -> Week:
-    """The week an instant belongs to; every instant belongs to exactly one."""
-    local = moment.astimezone(tz)
-    year, week, _ = local.isocalendar()
-    return iso_week(year, week, tz)
-
-
-def iso_week(year: int, week: int, tz: ZoneInfo) -> Week:
-    monday = date.fromisocalendar(year, week, 1)
-    # wall-clock midnights; zoneinfo gives each its own UTC offset, so DST weeks are 167 or 169 hours
-    start = datetime(monday.year, monday.month, monday.day, tzinfo=tz)
-    nxt = monday + timedelta(days=7)
-    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
-    return Week(year, week, start, end)
-
-
-def parse_week(text: str, tz: ZoneInfo) -> Week:
-    """'2013-W16' → that Week. Raises ValueError with a message for the user."""
-    try:
-        year_s, week_s = text.strip().upper().split("-W")
-        return iso_week(int(year_s), int(week_s), tz)
-    except ValueError:
-        raise ValueError(f"{text!r} is not an ISO week; write it like 2013-W16") from None
-
-
-def in_window(entries: Iterable[Entry], start: datetime, end: datetime) -> list[Entry]:
-    """Entries published in [start, end), oldest first (the order a digest reads in)."""
-    chosen = [e for e in entries if start <= e.published < end]
-    return sorted(chosen, key=lambda e: (e.published, e.id))

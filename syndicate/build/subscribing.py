@@ -1,0 +1,49 @@
+"""The subscriber list as `syndicate subscribers` uses it: each call opens the site's database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from io import StringIO
+from pathlib import Path
+from typing import TextIO
+
+from syndicate.config import Config
+from syndicate.output import atomic_write
+from syndicate.subscribers import store as subs
+from syndicate.subscribers.store import AddOutcome, ImportReport, Status, Subscriber, TagUpdate
+
+
+def import_subscribers(config: Config, file: Path, now: datetime) -> ImportReport:
+    """Add or update everyone in a CSV file (email,name[,tags]); bad rows are reported, not imported."""
+    return subs.import_csv(subs.connect(subs.database_path(config.database)), file, now)
+
+
+def export_subscribers(config: Config, status: Status | None, out: Path | TextIO) -> int:
+    """Write the subscribers (with this status) as CSV to a file (atomically) or a stream; how many."""
+    rows = subs.all_subscribers(subs.connect(subs.database_path(config.database)), status)
+    if not isinstance(out, Path):
+        return subs.export_csv(rows, out)
+    buffer = StringIO()
+    count = subs.export_csv(rows, buffer)
+    atomic_write(out, buffer.getvalue().encode("utf-8"))
+    return count
+
+
+def add_subscriber(
+    config: Config, email: str, name: str | None, now: datetime, *, tags: TagUpdate, resubscribe: bool
+) -> tuple[AddOutcome, Subscriber]:
+    """Add a subscriber, or update one already there: what happened ("added", ...), and the record."""
+    return subs.add(
+        subs.connect(subs.database_path(config.database)), email, name, now, tags=tags, resubscribe=resubscribe
+    )
+
+
+def remove_subscriber(config: Config, email: str, now: datetime, *, forget: bool) -> Subscriber:
+    """Unsubscribe an address (kept, so imports cannot bring it back), or with `forget` delete it."""
+    return subs.remove(subs.connect(subs.database_path(config.database)), email, now, forget=forget)
+
+
+def list_subscribers(config: Config, status: Status | None) -> tuple[list[Subscriber], dict[Status, int]]:
+    """The subscribers (with this status), and how many there are of each status."""
+    conn = subs.connect(subs.database_path(config.database))
+    return subs.all_subscribers(conn, status), subs.counts(conn)

@@ -1,0 +1,42 @@
+"""The personal parts of an issue: rendered once as placeholders, filled in per recipient in one pass.
+
+A single-pass substitution with escaped values means a subscriber's name can
+never become markup, a template expression or another placeholder.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import textwrap
+
+from syndicate.text import one_line
+
+GREETING = "%%syndicate:greeting:5d1c%%"
+UNSUBSCRIBE = "%%syndicate:unsubscribe:5d1c%%"
+MAX_NAME = 80
+TEXT_WIDTH = 78
+
+_PLACEHOLDER = re.compile(f"{re.escape(GREETING)}|{re.escape(UNSUBSCRIBE)}")
+
+
+def greeting_for(name: str) -> str:
+    clean = one_line(name)[:MAX_NAME]
+    return f"Hi {clean}," if clean else "Hello,"
+
+
+def fill_text(text: str, greeting: str, unsubscribe: str) -> str:
+    """The plain-text part with its placeholders filled in."""
+    # the greeting sits alone on its line in the text part; a long name must not push it past 78 columns
+    wrapped = textwrap.fill(greeting, TEXT_WIDTH, break_on_hyphens=False)
+    return _fill(text, wrapped, unsubscribe)
+
+
+def fill_html(markup: str, greeting: str, unsubscribe: str) -> str:
+    """The HTML part with its placeholders filled in, the values escaped."""
+    return _fill(markup, html.escape(greeting, quote=True), html.escape(unsubscribe, quote=True))
+
+
+def _fill(text: str, greeting: str, unsubscribe: str) -> str:
+    values = {GREETING: greeting, UNSUBSCRIBE: unsubscribe}
+    return _PLACEHOLDER.sub(lambda m: values[m.group(0)], text)
