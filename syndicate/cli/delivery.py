@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -16,8 +17,9 @@ from syndicate.cli.common import CONTEXT, site_option
 from syndicate.cli.common import site_config as _config
 from syndicate.cli.common import today_from as _today
 from syndicate.cli.common import warn as _warn
-from syndicate.config import Config
+from syndicate.config import SMTP_RETRY_DELAYS, Config
 from syndicate.errors import DeliveryError, SyndicateError
+from syndicate.subscribers import csvfile
 from syndicate.subscribers import store as subs
 
 
@@ -60,7 +62,7 @@ def import_command(file: Path, site: Path) -> None:
     """
     config = _config(site)
     conn = _open(config)
-    report = subs.import_csv(conn, file, _now(config))
+    report = csvfile.import_csv(conn, file, _now(config))
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     click.echo(
@@ -85,14 +87,14 @@ def export_command(file: Path | None, status: str | None, site: Path) -> None:
     config = _config(site)
     rows = subs.all_subscribers(_open(config), cast(subs.Status | None, status))
     if file is None:
-        subs.export_csv(rows, sys.stdout)
+        csvfile.export_csv(rows, sys.stdout)
         return
     from io import StringIO
 
     from syndicate.output import atomic_write
 
     buffer = StringIO()
-    count = subs.export_csv(rows, buffer)
+    count = csvfile.export_csv(rows, buffer)
     atomic_write(file, buffer.getvalue().encode("utf-8"))
     click.echo(f"exported {count} subscribers to {file}", err=True)
 
@@ -199,7 +201,7 @@ def _check_archived(config: Config, week: str) -> None:
 
 
 def _print_status(conn: Any, key: str | None) -> None:
-    from syndicate.delivery.send import STATES, log_rows
+    from syndicate.subscribers.sendlog import STATES, log_rows
 
     rows = log_rows(conn, key)
     if not rows:
@@ -280,7 +282,7 @@ def _delays(text: str) -> tuple[float, ...]:
 )
 @click.option(
     "--retry-delays",
-    default="1,5,20",
+    default=",".join(f"{delay:g}" for delay in SMTP_RETRY_DELAYS),
     show_default=True,
     metavar="SECONDS,...",
     help="Waits before retrying a 4xx answer within this run.",
@@ -322,8 +324,11 @@ def send(
     """
     from syndicate.build.newsletter import compose_window
     from syndicate.delivery import send as mail
+    from syndicate.delivery.proofs import write_dry_run
+    from syndicate.delivery.smtp import SmtpTransport, smtp_target
     from syndicate.newsletter.issue import unsubscribe_url
     from syndicate.newsletter.message import ComposedIssue, Recipient, personalize
+    from syndicate.subscribers import sendlog
     from syndicate.subscribers.tokens import secret_from_env
 
     if (since or until) and (week or not (since and until)):
@@ -341,7 +346,7 @@ def send(
     key = _issue_key(config, week, since, until)
     if mark_sent:
         for address in mark_sent:
-            done = mail.mark_sent(conn, key, address, _now(config))
+            done = sendlog.mark_sent(conn, key, address, _now(config))
             click.echo(f"{key}: {address}: {'marked sent' if done else 'no unknown outcome to resolve'}")
         return
 
@@ -351,19 +356,17 @@ def send(
     def personal(issue: ComposedIssue, recipient: Recipient) -> Any:
         return personalize(config, issue, recipient)
 
-    sender = (config.digest.sender or config.site.author).email
-    if not sender:
-        raise DeliveryError("the digest needs a sender address: set [site] author email or [digest] sender")
+    sender = config.sender_address()
     security = cast(Literal["starttls", "ssl", "none"] | None, smtp_security)
     if to:
         _send_test_copy(config, conn, compose, personal, to, sender, smtp_host, smtp_port, security)
         return
-    head = mail.Letterhead(sender, secret_from_env(), unsubscribe_url(config))
+    head = mail.Letterhead(sender, secret_from_env(os.environ), unsubscribe_url(config))
     if dry_run is not None:
-        written = mail.write_dry_run(conn, compose, personal, head, dry_run)
+        written = write_dry_run(conn, compose, personal, head, dry_run)
         click.echo(f"{key}: wrote {len(written)} messages to {dry_run} (nothing sent)")
         return
-    target = mail.smtp_target(config.smtp, host=smtp_host, port=smtp_port, security=security)
+    target = smtp_target(config.smtp, host=smtp_host, port=smtp_port, security=security, environ=os.environ)
     options = mail.SendOptions(
         rate=config.smtp.rate if rate is None else rate,
         retry_delays=_delays(retry_delays),
@@ -373,7 +376,7 @@ def send(
     tz = config.site.timezone
     with ExitStack() as stack, _progress(stack) as (on_plan, step):
         stack.enter_context(mail.send_lock(subs.database_path(config.database)))
-        transport = stack.enter_context(mail.SmtpTransport(target))
+        transport = stack.enter_context(SmtpTransport(target))
         report = mail.send_issue(
             conn,
             compose,
@@ -399,7 +402,8 @@ def _send_test_copy(
     port: int | None,
     security: Literal["starttls", "ssl", "none"] | None,
 ) -> None:
-    from syndicate.delivery import send as mail
+    from syndicate.delivery.proofs import send_test_copy
+    from syndicate.delivery.smtp import SmtpTransport, smtp_target
     from syndicate.newsletter.issue import unsubscribe_url
     from syndicate.newsletter.message import Recipient
 
@@ -413,8 +417,8 @@ def _send_test_copy(
         raise DeliveryError("this week has no posts; there is nothing to send")
     # a test copy's unsubscribe link carries no token: clicking it must not unsubscribe anyone
     recipient = Recipient(email=address, name=known.name if known else "", unsubscribe_url=unsubscribe_url(config))
-    target = mail.smtp_target(config.smtp, host=host, port=port, security=security)
-    reply = mail.send_test_copy(mail.SmtpTransport(target), sender, address, personal(issue, recipient))
+    target = smtp_target(config.smtp, host=host, port=port, security=security, environ=os.environ)
+    reply = send_test_copy(SmtpTransport(target), sender, address, personal(issue, recipient))
     if reply.kind != "accepted":
         raise DeliveryError(f"the test copy to {address} was not accepted: {reply.describe()}")
     click.echo(f"{issue.key}: sent a test copy to {address} ({reply.describe()})")
@@ -466,14 +470,14 @@ def serve(host: str, port: int, watch: bool, quiet: bool, site: Path) -> None:
 
     config = _config(site)
     try:
-        secret_from_env()
+        secret_from_env(os.environ)
     except SyndicateError as exc:
         _warn(f"unsubscribe links will answer 503: {exc}")
     if not watch and not config.output_dir.is_dir():
         _warn(f"{config.output_dir} does not exist yet; run `syndicate build` first")
     log = None if quiet else (lambda line: click.echo(line, err=True))
     try:
-        server = local_server(make_app(config, preview=True), host, port, log)
+        server = local_server(make_app(config, preview=True, environ=os.environ), host, port, log)
     except OSError as exc:
         raise DeliveryError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
     shown_host = f"[{host}]" if ":" in host else host

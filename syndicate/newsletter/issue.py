@@ -239,7 +239,7 @@ def render_issue(config: Config, issue: Issue, templates: Path | None = None) ->
         "greeting": GREETING,
         "unsubscribe_url": UNSUBSCRIBE,
         "postal_address": config.digest.postal_address,
-        "sender": config.digest.sender or config.site.author,
+        "sender": config.sender,
         "absolute": lambda url: absolute_url(str(url), config.site.url),
     }
     warnings: list[str] = []
