@@ -18,6 +18,7 @@ from syndicate.cli.main import main
 from syndicate.errors import DeliveryError
 from syndicate.subscribers import csvfile
 from syndicate.subscribers import store as subs
+from syndicate.subscribers.db import DatabaseBusy, DatabaseError, translated
 from syndicate.subscribers.tokens import (
     ForgedToken,
     StaleToken,
@@ -52,6 +53,28 @@ def test_database_is_wal_and_one_file(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     subs.add(conn, "a@example.org", "A", NOW)
     assert subs.find(subs.connect(path), "A@EXAMPLE.ORG") is not None  # another connection sees it
+
+
+def test_a_locked_database_is_our_error_and_a_bug_in_sql_is_not(tmp_path: Path) -> None:
+    path = tmp_path / "subscribers.sqlite3"
+    holder, waiting = subs.connect(path), subs.connect(path)
+    waiting.execute("PRAGMA busy_timeout = 50")  # not the real 10 s: the test would wait that long
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(DatabaseBusy, match="in use by another process"):
+            subs.add(waiting, "a@example.org", "A", NOW)
+    finally:
+        holder.execute("ROLLBACK")
+    assert subs.find(waiting, "a@example.org") is None  # nothing half-done
+    with pytest.raises(sqlite3.OperationalError):  # our mistake: a traceback, not a message for the user
+        translated(lambda: waiting.execute("SELECT no_such_column FROM subscribers"))()
+
+
+def test_a_damaged_database_is_our_error(tmp_path: Path) -> None:
+    path = tmp_path / "subscribers.sqlite3"
+    path.write_bytes(b"not a database " * 100)
+    with pytest.raises(DatabaseError, match="cannot open the subscriber database"):
+        subs.connect(path)
 
 
 def test_add_is_unique_however_capitalised(conn: sqlite3.Connection) -> None:
