@@ -65,8 +65,10 @@ def main() -> int:
     from syndicate.build.compose import compose_issue
     from syndicate.config import load_config
     from syndicate.delivery import send as mail
+    from syndicate.delivery.smtp import SmtpTarget, SmtpTransport
     from syndicate.newsletter.issue import unsubscribe_url
     from syndicate.newsletter.message import personalize
+    from syndicate.subscribers import csvfile, sendlog
     from syndicate.subscribers import store as subs
 
     work = Path(tempfile.mkdtemp(prefix="send-bench-"))
@@ -81,7 +83,7 @@ def main() -> int:
         conn = subs.connect(config.database)
         now = datetime(2013, 4, 29, tzinfo=UTC)
         rows = "email,name\n" + "".join(f"reader{n:05d}@example.org,Reader {n}\n" for n in range(args.count))
-        subs.import_rows(conn, io.StringIO(rows), "bench.csv", now)
+        csvfile.import_rows(conn, io.StringIO(rows), "bench.csv", now)
         port = queue.get(timeout=30)
 
         started = time.perf_counter()
@@ -89,10 +91,10 @@ def main() -> int:
         composed = time.perf_counter() - started
         assert issue is not None
         head = mail.Letterhead("author@example.org", b"bench-secret-0123456789", unsubscribe_url(config))
-        target = mail.SmtpTarget("127.0.0.1", port, "none", timeout=30)
+        target = SmtpTarget("127.0.0.1", port, "none", timeout=30)
         marks: list[float] = []
         started = time.perf_counter()
-        with mail.SmtpTransport(target, local_hostname="bench.local") as transport:
+        with SmtpTransport(target, local_hostname="bench.local") as transport:
             report = mail.send_issue(
                 conn,
                 lambda _tags: issue,
@@ -104,7 +106,7 @@ def main() -> int:
                 progress=lambda _n: marks.append(time.perf_counter()),
             )
         elapsed = time.perf_counter() - started
-        states = {row.state for row in mail.log_rows(conn, issue.key)}
+        states = {row.state for row in sendlog.log_rows(conn, issue.key)}
         size = len(mail.wire_bytes(personalize(config, issue, mail.recipient_for(subs.all_subscribers(conn)[0], head))))
     finally:
         sink.terminate()

@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, tuple[str, str]] = {
     "SyndicateError": ("syndicate.errors", "SyndicateError"),
     "CONFIG_NAME": ("syndicate.config", "CONFIG_NAME"),
+    "SMTP_PASSWORD_ENV": ("syndicate.config", "SMTP_PASSWORD_ENV"),
     "Config": ("syndicate.config", "Config"),
     "find_config": ("syndicate.config", "find_config"),
     "load_config": ("syndicate.config", "load_config"),
@@ -68,6 +69,7 @@ __all__ = [
     "CONFIG_NAME",
     "DEFAULT_MAX_BYTES",
     "KEEP_TAGS",
+    "SMTP_PASSWORD_ENV",
     "SUBSCRIBER_STATUSES",
     "BuildResult",
     "Config",
@@ -150,7 +152,7 @@ if TYPE_CHECKING:
         list_subscribers,
         remove_subscriber,
     )
-    from syndicate.config import CONFIG_NAME, Config, find_config, load_config
+    from syndicate.config import CONFIG_NAME, SMTP_PASSWORD_ENV, Config, find_config, load_config
     from syndicate.delivery.send import SendOptions, SendReport
     from syndicate.errors import SyndicateError
     from syndicate.feeds.check import check_directory

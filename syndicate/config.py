@@ -6,28 +6,28 @@ typo is caught at once instead of silently ignored.
 
 from __future__ import annotations
 
-import difflib
-import re
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
-from urllib.parse import urlsplit
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from syndicate.errors import ConfigError
+from syndicate.errors import ConfigError, DeliveryError
 from syndicate.model import Author, Site
-from syndicate.urls import HTTP_SCHEMES, is_absolute_http_url, scheme_of
+from syndicate.toml_table import Table
+from syndicate.urls import HTTP_SCHEMES, scheme_of
 
 CONFIG_NAME = "syndicate.toml"
 FeedFormat = Literal["rss", "atom", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "json")
 DEFAULT_SUBJECT = "{site}: {count} new {posts}, week of {week_start}"
-T = TypeVar("T")
-N = TypeVar("N", int, float)
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+SENDER_MISSING = "the digest needs a sender address: set [site] author email or [digest] sender"
+SmtpSecurity = Literal["starttls", "ssl", "none"]
+SMTP_PORTS: dict[SmtpSecurity, int] = {"starttls": 587, "ssl": 465, "none": 25}  # the standard port of each
+SMTP_TIMEOUT = 30.0  # seconds
+SMTP_RETRY_DELAYS = (1.0, 5.0, 20.0)  # seconds to wait before each retry of a 4xx answer, within one run
+SMTP_PASSWORD_ENV = "SYNDICATE_SMTP_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +64,10 @@ class DigestConfig:
 @dataclass(frozen=True, slots=True)
 class SmtpConfig:
     host: str = "localhost"
-    port: int = 587
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: str = ""
-    timeout: float = 30.0
+    port: int = SMTP_PORTS["starttls"]
+    security: SmtpSecurity = "starttls"
+    username: str = ""  # the password comes from the environment only (SMTP_PASSWORD_ENV)
+    timeout: float = SMTP_TIMEOUT
     rate: float = 0.0  # messages per second, 0 = unlimited
 
 
@@ -89,62 +89,16 @@ class Config:
     def root(self) -> Path:
         return self.path.parent
 
+    @property
+    def sender(self) -> Author:
+        """Who the digest comes from: [digest] sender, else the site's author (either may lack an email)."""
+        return self.digest.sender or self.site.author
 
-class _Table:
-    """A TOML table read key by key; remembers which keys were used."""
-
-    def __init__(self, data: Mapping[str, Any], name: str, path: Path) -> None:
-        self.data = data
-        self.name = name
-        self.path = path
-        self.used: set[str] = set()
-
-    def _fail(self, key: str, expected: str, value: object) -> ConfigError:
-        where = f"[{self.name}] " if self.name else ""  # top-level keys have no table
-        return ConfigError(f"{where}{key} must be {expected}, got {value!r}", path=self.path)
-
-    def get(self, key: str, kind: type[T], default: T | None = None, *, expected: str = "") -> T:
-        self.used.add(key)
-        if key not in self.data:
-            if default is None:
-                raise ConfigError(f"[{self.name}] {key} is required", path=self.path)
-            return default
-        value = self.data[key]
-        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True
-        if not ok:
-            raise self._fail(key, expected or f"a {kind.__name__}", value)
-        return cast(T, value)
-
-    def text(self, key: str, default: str | None = None, *, multiline: bool = False) -> str:
-        """A string value, stripped; required ones (no default) may not be empty. Values that end
-        up in headers and feed titles must be one line: a line break there would start a new header."""
-        value = self.get(key, str, default, expected="a string").strip()
-        if default is None and not value:
-            raise self._fail(key, "a non-empty string", value)
-        if _CONTROL.search(value.replace("\n", "").replace("\t", "") if multiline else value):
-            raise self._fail(key, "one line of text without control characters", value)
-        return value
-
-    def number(self, key: str, kind: type[N], default: N, low: N, high: N | None = None, *, expected: str) -> N:
-        """An int or float in [low, high]."""
-        value = self.get(key, kind, default, expected=expected)
-        if value < low or (high is not None and value > high):
-            raise self._fail(key, expected, value)
-        return value
-
-    def table(self, key: str) -> _Table:
-        value = self.get(key, dict, {}, expected="a table")
-        return _Table(value, f"{self.name}.{key}" if self.name else key, self.path)
-
-    def check_unknown(self) -> None:
-        for key in self.data:
-            if key not in self.used:
-                hint = difflib.get_close_matches(key, sorted(self.used), n=1)
-                fix = f"; did you mean {hint[0]!r}?" if hint else "; remove it or check its spelling"
-                where = f"[{self.name}] " if self.name else ""
-                raise ConfigError(f"{where}unknown key {key!r}{fix}", path=self.path)
+    def sender_address(self) -> str:
+        """The digest's From: address; DeliveryError when there is none to send from."""
+        if not self.sender.email:
+            raise DeliveryError(SENDER_MISSING)
+        return self.sender.email
 
 
 def _scheme(location: str) -> str:
@@ -165,49 +119,9 @@ def find_config(start: Path) -> Path:
     return candidate
 
 
-def _absolute_url(table: _Table, key: str, value: str) -> str:
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:
-        raise table._fail(key, "an absolute http(s) URL", value) from None
-    if not is_absolute_http_url(value):
-        raise table._fail(key, "an absolute http(s) URL", value)
-    return value if value.endswith("/") else value + "/"
-
-
-def _author(table: _Table, key: str, default: Author | None) -> Author | None:
-    if key not in table.data:
-        table.used.add(key)
-        return default
-    value = table.data[key]
-    table.used.add(key)
-    if isinstance(value, str):
-        return Author(name=table.text(key))
-    if not isinstance(value, dict):
-        raise table._fail(key, "a name or a table { name, email }", value)
-    sub = _Table(value, f"{table.name}.{key}", table.path)
-    author = Author(name=sub.text("name"), email=sub.text("email", "") or None, url=sub.text("url", "") or None)
-    sub.check_unknown()
-    return author
-
-
-def _day(table: _Table, key: str) -> date | None:
-    """An optional TOML date (2013-04-01, no quotes); a date-time or a string is refused."""
-    table.used.add(key)
-    value = table.data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, date) or isinstance(value, datetime):
-        shown = value.isoformat() if isinstance(value, datetime | time) else value  # not datetime.datetime(...)
-        raise table._fail(key, "a date written as 2013-04-01 (no quotes, no time)", shown)
-    return value
-
-
-def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
-    """Read and validate `path`; relative paths in it are relative to its folder."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError("file not found", path=path) from None
     except UnicodeDecodeError:
@@ -216,24 +130,25 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         raise ConfigError(f"not valid TOML: {exc}", path=path) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
-    root = path.parent
-    top = _Table(raw, "", path)
 
+
+def _site(top: Table) -> tuple[Site, str]:
+    """[site], and its postal address (the digest's default)."""
     site_t = top.table("site")
     tz_name = site_t.text("timezone", "UTC")
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"[site] timezone {tz_name!r} is not a known IANA time zone (such as 'Europe/Berlin')", path=path
+            f"[site] timezone {tz_name!r} is not a known IANA time zone (such as 'Europe/Berlin')", path=top.path
         ) from None
-    site_url = _absolute_url(site_t, "url", site_t.text("url"))
-    author = _author(site_t, "author", None)
+    site_url = site_t.url("url", site_t.text("url"))
+    author = site_t.author("author")
     if author is None:
-        raise ConfigError('[site] author is required: author = { name = "…", email = "…" }', path=path)
+        raise ConfigError('[site] author is required: author = { name = "…", email = "…" }', path=top.path)
     permalink = site_t.text("permalink", "/{year}/{month}/{day}/{slug}/")
     if "{slug}" not in permalink:
-        raise site_t._fail("permalink", "a pattern containing {slug}", permalink)
+        raise site_t.fail("permalink", "a pattern containing {slug}", permalink)
     site = Site(
         title=site_t.text("title"),
         url=site_url,
@@ -245,24 +160,35 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     )
     postal_address = site_t.text("postal_address", "", multiline=True)
     site_t.check_unknown()
+    return site, postal_address
 
+
+def _content(top: Table) -> tuple[list[SourceConfig], Path | None]:
+    """[content]: the posts folder (unless [[sources]] replace it) and the templates folder."""
+    root = top.path.parent
     content_t = top.table("content")
     sources: list[SourceConfig] = []
-    if "posts" in content_t.data or "sources" not in raw:
+    if "posts" in content_t.data or "sources" not in top.data:
         posts_dir = (root / content_t.text("posts", "posts")).resolve()
         sources.append(SourceConfig("markdown", str(posts_dir)))
     templates = content_t.text("templates", "")
     templates_dir = (root / templates).resolve() if templates else None
     content_t.check_unknown()
+    return sources, templates_dir
 
+
+def _sources(top: Table) -> list[SourceConfig]:
+    """[[sources]]: Markdown folders and feeds (files or URLs)."""
+    path, root = top.path, top.path.parent
     top.used.add("sources")
-    raw_sources = raw.get("sources", [])
+    raw_sources = top.data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise ConfigError("[[sources]] must be an array of tables", path=path)
+    sources: list[SourceConfig] = []
     for n, item in enumerate(raw_sources, 1):
         if not isinstance(item, dict):
             raise ConfigError(f"[[sources]] #{n} must be a table", path=path)
-        st = _Table(item, f"sources #{n}", path)
+        st = Table(item, f"sources #{n}", path)
         kind = st.text("type", "")
         markdown = st.text("markdown", "")
         feed = st.text("feed", "")
@@ -282,12 +208,21 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
             sources.append(SourceConfig("feed", feed, assume))
         else:
             sources.append(SourceConfig("feed", str((root / feed).resolve()), assume))
+    return sources
 
+
+def _output(top: Table, site: Site, output_dir: Path | None) -> tuple[Path, str]:
+    """[output]: the folder (unless overridden) and the URL it is served at."""
     output_t = top.table("output")
-    configured_out = root / output_t.text("dir", "public")  # read even when overridden, so the key counts as known
+    configured_out = top.path.parent / output_t.text("dir", "public")  # read even when overridden: a known key
     out = output_dir.resolve() if output_dir else configured_out.resolve()
-    output_url = _absolute_url(output_t, "url", output_t.text("url", site.url))
+    output_url = output_t.url("url", output_t.text("url", site.url))
     output_t.check_unknown()
+    return out, output_url
+
+
+def _check_apart(out: Path, sources: list[SourceConfig], path: Path) -> None:
+    """The output folder may neither sit inside a posts folder nor contain one."""
     for source in sources:
         if source.kind == "markdown":
             src = Path(source.location)
@@ -302,16 +237,18 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
                     path=path,
                 )
 
+
+def _feeds(top: Table) -> FeedsConfig:
     feeds_t = top.table("feeds")
     formats = feeds_t.get("formats", list, list(FEED_FORMATS), expected='a list such as ["rss", "atom", "json"]')
     if not formats:
-        raise feeds_t._fail("formats", 'a list with at least one of "rss", "atom", "json"', formats)
+        raise feeds_t.fail("formats", 'a list with at least one of "rss", "atom", "json"', formats)
     for fmt in formats:
         if fmt not in FEED_FORMATS:
-            raise feeds_t._fail("formats", f"a list of {', '.join(FEED_FORMATS)}", fmt)
+            raise feeds_t.fail("formats", f"a list of {', '.join(FEED_FORMATS)}", fmt)
     max_items = feeds_t.get("max_items", int, 20, expected="a whole number")
     if max_items < 1:
-        raise feeds_t._fail("max_items", "at least 1", max_items)
+        raise feeds_t.fail("max_items", "at least 1", max_items)
     feeds = FeedsConfig(
         formats=tuple(dict.fromkeys(cast(list[FeedFormat], formats))),
         max_items=max_items,
@@ -320,9 +257,12 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         categories=feeds_t.get("categories", bool, True, expected="true or false"),
     )
     feeds_t.check_unknown()
+    return feeds
 
+
+def _digest(top: Table, postal_address: str) -> DigestConfig:
     digest_t = top.table("digest")
-    sender = _author(digest_t, "sender", None)
+    sender = digest_t.author("sender")
     digest = DigestConfig(
         enabled=digest_t.get("enabled", bool, True, expected="true or false"),
         sender=sender,
@@ -332,31 +272,48 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         unsubscribe_mailto=digest_t.text("unsubscribe_mailto", ""),
         list_id=digest_t.text("list_id", ""),
         max_items=digest_t.number("max_items", int, 0, 0, expected="a whole number (0 for all issues)"),
-        since=_day(digest_t, "since"),
+        since=digest_t.day("since"),
     )
     if digest.unsubscribe_url:
-        _absolute_url(digest_t, "unsubscribe_url", digest.unsubscribe_url)
+        digest_t.url("unsubscribe_url", digest.unsubscribe_url)
     digest_t.check_unknown()
+    return digest
 
+
+def _smtp(top: Table) -> SmtpConfig:
     smtp_t = top.table("smtp")
     security = smtp_t.text("security", "starttls")
-    if security not in ("starttls", "ssl", "none"):
-        raise smtp_t._fail("security", "one of starttls, ssl, none", security)
+    if security not in SMTP_PORTS:
+        raise smtp_t.fail("security", f"one of {', '.join(SMTP_PORTS)}", security)
     port = smtp_t.number("port", int, 0, 0, 65535, expected="a port number (1 to 65535)")
     smtp = SmtpConfig(
         host=smtp_t.text("host", "localhost"),
-        port=port or {"ssl": 465, "starttls": 587, "none": 25}[security],
-        security=cast(Literal["starttls", "ssl", "none"], security),
+        port=port or SMTP_PORTS[security],
+        security=security,
         username=smtp_t.text("username", ""),
-        timeout=smtp_t.number("timeout", float, 30.0, 0.001, expected="a positive number of seconds"),
+        timeout=smtp_t.number("timeout", float, SMTP_TIMEOUT, 0.001, expected="a positive number of seconds"),
         rate=smtp_t.number("rate", float, 0.0, 0.0, expected="messages per second (0 for no limit)"),
     )
     if "password" in smtp_t.data:
         raise ConfigError(
-            "[smtp] password must not be stored in the config file; set SYNDICATE_SMTP_PASSWORD instead", path=path
+            f"[smtp] password must not be stored in the config file; set {SMTP_PASSWORD_ENV} instead", path=top.path
         )
     smtp_t.check_unknown()
+    return smtp
 
+
+def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
+    """Read and validate `path`; relative paths in it are relative to its folder."""
+    root = path.parent
+    top = Table(_read_toml(path), "", path)
+    site, postal_address = _site(top)
+    sources, templates_dir = _content(top)
+    sources += _sources(top)
+    out, output_url = _output(top, site, output_dir)
+    _check_apart(out, sources, path)
+    feeds = _feeds(top)
+    digest = _digest(top, postal_address)
+    smtp = _smtp(top)
     db = top.get("database", str, "", expected="a path")
     max_bytes = top.number("max_feed_bytes", int, 20 * 1024 * 1024, 1, expected="a positive number of bytes")
     top.check_unknown()

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "syndicate"
 
 # Shared ground first, then the stages in data-flow order. A module may import
 # shared ground and any stage before its own, never a stage after it.
-SHARED = ("errors", "model", "text", "urls", "config", "templating", "output")
+SHARED = ("errors", "model", "text", "urls", "toml_table", "config", "templating", "output")
 STAGES = (
     "sources",
     "render",
@@ -38,8 +38,8 @@ ADAPTERS = {
     "nh3": "render.sanitize",
     "yaml": "sources.yaml_text",
     "httpx": "sources.fetch",
-    "sqlite3": "subscribers",
-    "smtplib": "delivery",
+    "sqlite3": "subscribers.db",
+    "smtplib": "delivery.smtp",
     "jinja2": "templating",
 }
 MAX_LINES = 400

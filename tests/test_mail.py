@@ -37,9 +37,11 @@ from syndicate.build.compose import compose_issue
 from syndicate.cli.main import main
 from syndicate.config import Config, load_config
 from syndicate.delivery import send as mail
+from syndicate.delivery import smtp
 from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import unsubscribe_url
 from syndicate.newsletter.message import ComposedIssue, Recipient, personalize
+from syndicate.subscribers import sendlog
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.tokens import read_token
 
@@ -198,9 +200,9 @@ def run_send(
     compose: Callable[[frozenset[str] | None], ComposedIssue | None] | None = None,
     **options: Any,
 ) -> mail.SendReport:
-    target = mail.SmtpTarget("127.0.0.1", server.port, "none", timeout=10)
+    target = smtp.SmtpTarget("127.0.0.1", server.port, "none", timeout=10)
     head = mail.Letterhead("author@example.org", SECRET, unsubscribe_url(config))
-    with mail.SmtpTransport(target, local_hostname="sender.test") as transport:
+    with smtp.SmtpTransport(target, local_hostname="sender.test") as transport:
         return mail.send_issue(
             connect(config),
             compose or composer(config),
@@ -213,7 +215,7 @@ def run_send(
 
 
 def states(config: Config) -> dict[str, str]:
-    return {row.email: row.state for row in mail.log_rows(connect(config), WEEK)}
+    return {row.email: row.state for row in sendlog.log_rows(connect(config), WEEK)}
 
 
 def site_env(**extra: str) -> dict[str, str]:
@@ -299,9 +301,9 @@ def test_leading_dots_survive_data(site: Config, smtp_server: SmtpServer, record
         message.get_body(("plain",)).set_content(".\n..leading dots\n.\nend\n", cte="7bit")  # type: ignore[union-attr]
         return message
 
-    target = mail.SmtpTarget("127.0.0.1", smtp_server.port, "none", timeout=10)
+    target = smtp.SmtpTarget("127.0.0.1", smtp_server.port, "none", timeout=10)
     head = mail.Letterhead("author@example.org", SECRET, unsubscribe_url(site))
-    with mail.SmtpTransport(target, local_hostname="sender.test") as transport:
+    with smtp.SmtpTransport(target, local_hostname="sender.test") as transport:
         report = mail.send_issue(
             conn, lambda _t: base, personal, transport, head, options=mail.SendOptions(), clock=lambda: NOW
         )
@@ -326,7 +328,7 @@ def test_temporary_and_permanent_refusals(site: Config, smtp_server: SmtpServer,
     log = states(site)
     assert log[slow] == "sent" and log[closing] == "sent"
     assert log[busy] == "deferred" and log[gone] == "failed"
-    rows = {r.email: r for r in mail.log_rows(conn, WEEK)}
+    rows = {r.email: r for r in sendlog.log_rows(conn, WEEK)}
     assert rows[busy].attempts == len(FAST) + 1  # bounded: the first try and one per wait
     assert rows[slow].attempts == 3
     bounced = subs.find(conn, gone)
@@ -401,21 +403,21 @@ def test_week_without_posts_is_an_error(site: Config, smtp_server: SmtpServer) -
 
 
 def test_starttls_required_but_not_offered(site: Config, smtp_server: SmtpServer) -> None:
-    transport = mail.SmtpTransport(mail.SmtpTarget("127.0.0.1", smtp_server.port, "starttls"), local_hostname="x")
-    with pytest.raises(mail.ConnectError, match="does not offer STARTTLS"):
+    transport = smtp.SmtpTransport(smtp.SmtpTarget("127.0.0.1", smtp_server.port, "starttls"), local_hostname="x")
+    with pytest.raises(smtp.ConnectError, match="does not offer STARTTLS"):
         transport.connect()
 
 
 def test_connection_refused_is_one_clear_error(site: Config) -> None:
     add_people(connect(site), 2)
-    target = mail.SmtpTarget("127.0.0.1", 9, "none", timeout=2)  # discard port: nothing listens
+    target = smtp.SmtpTarget("127.0.0.1", 9, "none", timeout=2)  # discard port: nothing listens
     head = mail.Letterhead("author@example.org", SECRET, unsubscribe_url(site))
     with pytest.raises(DeliveryError, match="cannot talk to the SMTP server"):
         mail.send_issue(
             connect(site),
             composer(site),
             lambda issue, r: personalize(site, issue, r),
-            mail.SmtpTransport(target, local_hostname="x"),
+            smtp.SmtpTransport(target, local_hostname="x"),
             head,
             options=mail.SendOptions(retry_delays=FAST),
             clock=lambda: NOW,
@@ -426,10 +428,10 @@ def test_connection_refused_is_one_clear_error(site: Config) -> None:
 def test_password_only_from_the_environment(site: Config) -> None:
     from dataclasses import replace
 
-    smtp = replace(site.smtp, username="mailer")
+    settings = replace(site.smtp, username="mailer")
     with pytest.raises(DeliveryError, match="SYNDICATE_SMTP_PASSWORD"):
-        mail.smtp_target(smtp, environ={})
-    target = mail.smtp_target(smtp, environ={"SYNDICATE_SMTP_PASSWORD": "pw"}, security="ssl")
+        smtp.smtp_target(settings, password="")
+    target = smtp.smtp_target(settings, password="pw", security="ssl")
     assert (target.password, target.port, target.security) == ("pw", 465, "ssl")
 
 
@@ -440,7 +442,7 @@ def test_one_sender_at_a_time(site: Config) -> None:
 
 
 def test_dot_stuffing() -> None:
-    assert mail.dot_stuffed(b"a\n.b\r\n..c\rd") == b"a\r\n..b\r\n...c\r\nd\r\n"
+    assert smtp.dot_stuffed(b"a\n.b\r\n..c\rd") == b"a\r\n..b\r\n...c\r\nd\r\n"
 
 
 # ------------------------------------------------------------------------------------------ the command line
@@ -469,7 +471,7 @@ def test_cli_dry_run_test_copy_and_status(
     test_copy = cli(site, "send", "--week", WEEK, "--today", "2013-04-30", "--to", "proof@example.org", *smtp)
     assert test_copy.exit_code == 0, test_copy.output
     assert recorder.count() == Counter({"proof@example.org": 1})
-    assert mail.log_rows(conn, WEEK) == []  # a test copy is not a delivery
+    assert sendlog.log_rows(conn, WEEK) == []  # a test copy is not a delivery
 
     sent = cli(site, "send", "--week", WEEK, "--today", "2013-04-30", *smtp)
     assert sent.exit_code == 0, sent.output
@@ -585,7 +587,7 @@ def test_sigkill_leaves_only_pending_or_sending_rows(site: Config, smtp_server: 
     sender.send_signal(signal.SIGKILL)
     sender.wait(10)
     counts = recorder.count()
-    for row in mail.log_rows(conn, WEEK):
+    for row in sendlog.log_rows(conn, WEEK):
         if row.state == "sent":
             assert counts[row.email] == 1
         elif row.state == "pending":

@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 
 from syndicate.cli.main import main
 from syndicate.errors import DeliveryError
+from syndicate.subscribers import csvfile
 from syndicate.subscribers import store as subs
+from syndicate.subscribers.db import DatabaseBusy, DatabaseError, translated
 from syndicate.subscribers.tokens import (
     ForgedToken,
     StaleToken,
@@ -53,6 +55,28 @@ def test_database_is_wal_and_one_file(tmp_path: Path) -> None:
     assert subs.find(subs.connect(path), "A@EXAMPLE.ORG") is not None  # another connection sees it
 
 
+def test_a_locked_database_is_our_error_and_a_bug_in_sql_is_not(tmp_path: Path) -> None:
+    path = tmp_path / "subscribers.sqlite3"
+    holder, waiting = subs.connect(path), subs.connect(path)
+    waiting.execute("PRAGMA busy_timeout = 50")  # not the real 10 s: the test would wait that long
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(DatabaseBusy, match="in use by another process"):
+            subs.add(waiting, "a@example.org", "A", NOW)
+    finally:
+        holder.execute("ROLLBACK")
+    assert subs.find(waiting, "a@example.org") is None  # nothing half-done
+    with pytest.raises(sqlite3.OperationalError):  # our mistake: a traceback, not a message for the user
+        translated(lambda: waiting.execute("SELECT no_such_column FROM subscribers"))()
+
+
+def test_a_damaged_database_is_our_error(tmp_path: Path) -> None:
+    path = tmp_path / "subscribers.sqlite3"
+    path.write_bytes(b"not a database " * 100)
+    with pytest.raises(DatabaseError, match="cannot open the subscriber database"):
+        subs.connect(path)
+
+
 def test_add_is_unique_however_capitalised(conn: sqlite3.Connection) -> None:
     outcome, first = subs.add(conn, "Ann.Lee@Example.ORG", "Ann", NOW)
     assert outcome == "added" and first.email == "Ann.Lee@example.org" and first.status == "subscribed"
@@ -85,7 +109,7 @@ def test_remove_keeps_the_record_and_import_cannot_resubscribe(conn: sqlite3.Con
     subs.remove(conn, "A@example.org", LATER)
     found = subs.find(conn, "a@example.org")
     assert found is not None and found.status == "unsubscribed"
-    report = subs.import_csv(conn, write_csv(tmp_path / "s.csv", "email,name\na@example.org,A\n"), LATER)
+    report = csvfile.import_csv(conn, write_csv(tmp_path / "s.csv", "email,name\na@example.org,A\n"), LATER)
     assert report.unchanged == 1
     found = subs.find(conn, "a@example.org")
     assert found is not None and found.status == "unsubscribed"
@@ -123,13 +147,13 @@ def test_tag_filters(conn: sqlite3.Connection) -> None:
 
 def test_sample_csv_imports_cleanly_and_reimport_changes_nothing(conn: sqlite3.Connection) -> None:
     sample = REPO_ROOT / "samples" / "subscribers.csv"
-    first = subs.import_csv(conn, sample, NOW)
+    first = csvfile.import_csv(conn, sample, NOW)
     assert (first.added, first.updated, first.errors) == (8, 0, [])
     people = subs.all_subscribers(conn)
     assert all(p.email.endswith("@example.org") for p in people)
     assert any(any(ord(c) > 127 for c in p.name) for p in people)
     assert sum(1 for p in people if p.tags) == 1
-    second = subs.import_csv(conn, sample, LATER)
+    second = csvfile.import_csv(conn, sample, LATER)
     assert (second.added, second.updated, second.unchanged) == (0, 0, 8)
     assert len(subs.all_subscribers(conn)) == 8
 
@@ -147,7 +171,7 @@ def test_bad_rows_are_reported_with_line_numbers_and_skipped(conn: sqlite3.Conne
         "ok5@example.org\n"  # 9: short rows are fine
         ",Nobody,\n"  # 10: no address
     )
-    report = subs.import_csv(conn, write_csv(tmp_path / "list.csv", text), NOW)
+    report = csvfile.import_csv(conn, write_csv(tmp_path / "list.csv", text), NOW)
     lines = [int(e.split(":")[1]) for e in report.errors]
     assert lines == [3, 6, 7, 10]
     assert all(e.startswith(f"{tmp_path / 'list.csv'}:") and "skipped" in e for e in report.errors)
@@ -161,23 +185,23 @@ def test_bad_rows_are_reported_with_line_numbers_and_skipped(conn: sqlite3.Conne
 
 def test_header_problems_stop_the_import(conn: sqlite3.Connection, tmp_path: Path) -> None:
     with pytest.raises(DeliveryError, match="header"):
-        subs.import_csv(conn, write_csv(tmp_path / "a.csv", "a@example.org,A\n"), NOW)
+        csvfile.import_csv(conn, write_csv(tmp_path / "a.csv", "a@example.org,A\n"), NOW)
     with pytest.raises(DeliveryError, match="unknown column 'tag'"):
-        subs.import_csv(conn, write_csv(tmp_path / "b.csv", "email,name,tag\n"), NOW)
+        csvfile.import_csv(conn, write_csv(tmp_path / "b.csv", "email,name,tag\n"), NOW)
     (tmp_path / "c.csv").write_bytes(b"email,name\nx@example.org,\xff\n")
     with pytest.raises(DeliveryError, match="not UTF-8") as info:
-        subs.import_csv(conn, tmp_path / "c.csv", NOW)
+        csvfile.import_csv(conn, tmp_path / "c.csv", NOW)
     assert info.value.line == 2
     assert subs.all_subscribers(conn) == []
 
 
 def test_reimport_updates_names_and_tags(conn: sqlite3.Connection, tmp_path: Path) -> None:
-    subs.import_csv(conn, write_csv(tmp_path / "a.csv", "email,name,tags\na@example.org,Ann,SDN\n"), NOW)
-    report = subs.import_csv(conn, write_csv(tmp_path / "b.csv", "email,name,tags\na@example.org,Ann Lee,\n"), LATER)
+    csvfile.import_csv(conn, write_csv(tmp_path / "a.csv", "email,name,tags\na@example.org,Ann,SDN\n"), NOW)
+    report = csvfile.import_csv(conn, write_csv(tmp_path / "b.csv", "email,name,tags\na@example.org,Ann Lee,\n"), LATER)
     assert report.updated == 1
     sub = subs.find(conn, "a@example.org")
     assert sub is not None and sub.name == "Ann Lee" and sub.tags is None
-    subs.import_csv(conn, write_csv(tmp_path / "c.csv", "email,name\na@example.org,Ann Lee\n"), LATER)
+    csvfile.import_csv(conn, write_csv(tmp_path / "c.csv", "email,name\na@example.org,Ann Lee\n"), LATER)
     assert subs.find(conn, "a@example.org") == sub  # no tags column: tags untouched
 
 
@@ -187,12 +211,12 @@ def test_export_imports_back_unchanged(conn: sqlite3.Connection, tmp_path: Path)
     subs.add(conn, "c@example.org", "Gone", NOW)
     subs.remove(conn, "c@example.org", NOW)
     buffer = io.StringIO()
-    assert subs.export_csv(subs.all_subscribers(conn), buffer) == 3
+    assert csvfile.export_csv(subs.all_subscribers(conn), buffer) == 3
     rows = list(csv.DictReader(io.StringIO(buffer.getvalue())))
     assert rows[0]["name"] == '\'=HYPERLINK("x")'  # a spreadsheet shows it as text
     assert rows[2]["status"] == "unsubscribed"
     before = subs.all_subscribers(conn)
-    report = subs.import_csv(conn, write_csv(tmp_path / "export.csv", buffer.getvalue()), LATER)
+    report = csvfile.import_csv(conn, write_csv(tmp_path / "export.csv", buffer.getvalue()), LATER)
     assert (report.unchanged, report.errors) == (3, [])
     assert subs.all_subscribers(conn) == before
 
@@ -203,7 +227,7 @@ def test_any_csv_text_imports_or_fails_cleanly(tmp_path_factory: pytest.TempPath
     folder = tmp_path_factory.mktemp("fuzz")
     conn = subs.connect(folder / "s.sqlite3")
     try:
-        report = subs.import_rows(conn, io.StringIO("email,name,tags\n" + text, newline=""), "x.csv", NOW)
+        report = csvfile.import_rows(conn, io.StringIO("email,name,tags\n" + text, newline=""), "x.csv", NOW)
     except DeliveryError:
         return
     for sub in subs.all_subscribers(conn):

@@ -194,6 +194,26 @@ def test_unset_secret_answers_503(config: Config, monkeypatch: pytest.MonkeyPatc
         running.stop()
 
 
+def test_secret_from_the_given_environment(config: Config) -> None:
+    running = Server(web.make_app(config, environ={"SYNDICATE_SECRET": SECRET.decode()}))
+    try:
+        _, path = subscriber(config)
+        assert running.request("POST", path, b"List-Unsubscribe=One-Click", ONE_CLICK)[0] == 200
+        assert status_of(config) == "unsubscribed"
+    finally:
+        running.stop()
+
+
+def test_unreadable_database_answers_503(config: Config, server: Server) -> None:
+    _, path = subscriber(config)
+    assert config.database is not None
+    for leftover in config.database.parent.glob(config.database.name + "*"):
+        leftover.unlink()
+    config.database.write_bytes(b"not a database " * 100)
+    status, _, body = server.request("POST", path, b"List-Unsubscribe=One-Click", ONE_CLICK)
+    assert status == 503 and b"try again later" in body
+
+
 def test_module_level_app_reads_the_site_from_the_environment(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
     db = Path(str(config.database))
     site_copy = copy_example_site(db.parent / "prod")

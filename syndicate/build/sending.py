@@ -18,11 +18,14 @@ from typing import Literal
 from syndicate.build.compose import IssueComposer, issue_window
 from syndicate.build.loading import Warn
 from syndicate.config import Config
+from syndicate.delivery import proofs
 from syndicate.delivery import send as mail
+from syndicate.delivery.smtp import SmtpTransport, smtp_target
 from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import unsubscribe_url
 from syndicate.newsletter.message import Recipient, personalize
 from syndicate.newsletter.weeks import Week, in_archive, last_week
+from syndicate.subscribers import sendlog
 from syndicate.subscribers import store as subs
 
 Security = Literal["starttls", "ssl", "none"]
@@ -44,11 +47,12 @@ class IssueChoice:
 
 @dataclass(frozen=True, slots=True)
 class SmtpOverrides:
-    """Command-line overrides of the [smtp] settings."""
+    """Command-line overrides of the [smtp] settings, and the password the command line read."""
 
     host: str | None = None
     port: int | None = None
     security: Security | None = None
+    password: str = ""  # from the environment (SYNDICATE_SMTP_PASSWORD), never the config file
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +62,7 @@ class IssueStatus:
     issue: str
     recipients: int
     counts: tuple[tuple[str, int], ...]  # (state, count) in the send log's order, zeros left out
-    attention: tuple[mail.LogRow, ...]  # unknown outcomes, failures and deferrals
+    attention: tuple[sendlog.LogRow, ...]  # unknown outcomes, failures and deferrals
 
 
 def send_window(config: Config, choice: IssueChoice) -> Week:
@@ -77,13 +81,13 @@ def send_window(config: Config, choice: IssueChoice) -> Week:
 def send_status(config: Config, choice: IssueChoice) -> tuple[str | None, list[IssueStatus]]:
     """The named issue's status, or every issue's when none is named."""
     key = send_window(config, choice).key if choice.named else None
-    rows = mail.log_rows(subs.connect(subs.database_path(config.database)), key)
-    by_issue: dict[str, list[mail.LogRow]] = {}
+    rows = sendlog.log_rows(subs.connect(subs.database_path(config.database)), key)
+    by_issue: dict[str, list[sendlog.LogRow]] = {}
     for row in rows:
         by_issue.setdefault(row.issue, []).append(row)
     statuses = []
     for issue, members in by_issue.items():
-        counts = tuple((state, sum(1 for r in members if r.state == state)) for state in mail.STATES)
+        counts = tuple((state, sum(1 for r in members if r.state == state)) for state in sendlog.STATES)
         attention = tuple(r for r in members if r.state in ("sending", "failed", "deferred"))
         statuses.append(IssueStatus(issue, len(members), tuple(c for c in counts if c[1]), attention))
     return key, statuses
@@ -95,14 +99,7 @@ def mark_sent(
     """After review, record these recipients' unknown outcomes as delivered: the issue, (address, done) for each."""
     key = send_window(config, choice).key
     conn = subs.connect(subs.database_path(config.database))
-    return key, [(address, mail.mark_sent(conn, key, address, now)) for address in addresses]
-
-
-def _sender(config: Config) -> str:
-    sender = (config.digest.sender or config.site.author).email
-    if not sender:
-        raise DeliveryError("the digest needs a sender address: set [site] author email or [digest] sender")
-    return sender
+    return key, [(address, sendlog.mark_sent(conn, key, address, now)) for address in addresses]
 
 
 def send_test_copy(
@@ -111,15 +108,15 @@ def send_test_copy(
     """Send one copy to `address`, outside the send log: the issue, and what the server answered."""
     window = send_window(config, choice)
     conn = subs.connect(subs.database_path(config.database))
-    sender = _sender(config)
+    sender = config.sender_address()
     known = subs.find(conn, address)
     issue = IssueComposer(config, window, choice.today, warn)(known.tags if known else None)
     if issue is None:
         raise DeliveryError("this week has no posts; there is nothing to send")
     # a test copy's unsubscribe link carries no token: clicking it must not unsubscribe anyone
     recipient = Recipient(email=address, name=known.name if known else "", unsubscribe_url=unsubscribe_url(config))
-    target = mail.smtp_target(config.smtp, host=smtp.host, port=smtp.port, security=smtp.security)
-    reply = mail.send_test_copy(mail.SmtpTransport(target), sender, address, personalize(config, issue, recipient))
+    target = smtp_target(config.smtp, host=smtp.host, port=smtp.port, security=smtp.security, password=smtp.password)
+    reply = proofs.send_test_copy(SmtpTransport(target), sender, address, personalize(config, issue, recipient))
     if reply.kind != "accepted":
         raise DeliveryError(f"the test copy to {address} was not accepted: {reply.describe()}")
     return issue.key, reply.describe()
@@ -132,9 +129,9 @@ def write_dry_run(
     logged): the issue, and the files."""
     window = send_window(config, choice)
     conn = subs.connect(subs.database_path(config.database))
-    head = mail.Letterhead(_sender(config), secret, unsubscribe_url(config))
+    head = mail.Letterhead(config.sender_address(), secret, unsubscribe_url(config))
     compose = IssueComposer(config, window, choice.today, warn)
-    return window.key, mail.write_dry_run(conn, compose, functools.partial(personalize, config), head, folder)
+    return window.key, proofs.write_dry_run(conn, compose, functools.partial(personalize, config), head, folder)
 
 
 def send_issue(
@@ -152,11 +149,11 @@ def send_issue(
     window = send_window(config, choice)
     database = subs.database_path(config.database)
     conn = subs.connect(database)
-    head = mail.Letterhead(_sender(config), secret, unsubscribe_url(config))
-    target = mail.smtp_target(config.smtp, host=smtp.host, port=smtp.port, security=smtp.security)
+    head = mail.Letterhead(config.sender_address(), secret, unsubscribe_url(config))
+    target = smtp_target(config.smtp, host=smtp.host, port=smtp.port, security=smtp.security, password=smtp.password)
     compose = IssueComposer(config, window, choice.today, warn)
     tz = config.site.timezone
-    with mail.send_lock(database), mail.SmtpTransport(target) as transport:
+    with mail.send_lock(database), SmtpTransport(target) as transport:
         return mail.send_issue(
             conn,
             compose,

@@ -16,7 +16,7 @@ from syndicate.build.loading import (
     load_site,
     scan_markdown,
 )
-from syndicate.config import Config, FeedFormat
+from syndicate.config import SENDER_MISSING, Config, FeedFormat
 from syndicate.errors import BuildFailed, SyndicateError
 from syndicate.feeds.formats import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
 from syndicate.feeds.index import FeedLink, index_page, opml_document
@@ -155,9 +155,8 @@ def plan_site(
     plan = plan if plan is not None else OutputPlan()
     config = site.config
     digest = None
-    sender = config.digest.sender or config.site.author
-    if config.digest.enabled and not sender.email:
-        warn("no newsletter issues: an email needs a sender address; set [site] author email or [digest] sender")
+    if config.digest.enabled and not config.sender.email:
+        warn(f"no newsletter issues: {SENDER_MISSING}")
     elif config.digest.enabled:
         from syndicate.build.newsletter import start_digest
 

@@ -9,22 +9,24 @@ from typing import TextIO
 
 from syndicate.config import Config
 from syndicate.output import atomic_write
+from syndicate.subscribers import csvfile
 from syndicate.subscribers import store as subs
-from syndicate.subscribers.store import AddOutcome, ImportReport, Status, Subscriber, TagUpdate
+from syndicate.subscribers.csvfile import ImportReport
+from syndicate.subscribers.store import AddOutcome, Status, Subscriber, TagUpdate
 
 
 def import_subscribers(config: Config, file: Path, now: datetime) -> ImportReport:
     """Add or update everyone in a CSV file (email,name[,tags]); bad rows are reported, not imported."""
-    return subs.import_csv(subs.connect(subs.database_path(config.database)), file, now)
+    return csvfile.import_csv(subs.connect(subs.database_path(config.database)), file, now)
 
 
 def export_subscribers(config: Config, status: Status | None, out: Path | TextIO) -> int:
     """Write the subscribers (with this status) as CSV to a file (atomically) or a stream; how many."""
     rows = subs.all_subscribers(subs.connect(subs.database_path(config.database)), status)
     if not isinstance(out, Path):
-        return subs.export_csv(rows, out)
+        return csvfile.export_csv(rows, out)
     buffer = StringIO()
-    count = subs.export_csv(rows, buffer)
+    count = csvfile.export_csv(rows, buffer)
     atomic_write(out, buffer.getvalue().encode("utf-8"))
     return count
 

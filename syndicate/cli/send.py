@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -143,13 +144,14 @@ def send(
       syndicate send --week 2013-W16 --rate 10
       syndicate send --week 2013-W16 --status
     """
-    from syndicate import IssueChoice, SendOptions, SmtpOverrides
+    from syndicate import SMTP_PASSWORD_ENV, IssueChoice, SendOptions, SmtpOverrides
 
     if (since or until) and (week or not (since and until)):
         raise click.UsageError("give --week 2013-W16, or --since DATE and --until DATE, not both")
     config = site_config(site)
     choice = IssueChoice(today_from(today_s, config), week, since, until)
-    smtp = SmtpOverrides(smtp_host, smtp_port, cast(Literal["starttls", "ssl", "none"] | None, smtp_security))
+    security = cast(Literal["starttls", "ssl", "none"] | None, smtp_security)
+    smtp = SmtpOverrides(smtp_host, smtp_port, security, os.environ.get(SMTP_PASSWORD_ENV, ""))
     if show_status:
         _print_status(config, choice)
     elif mark_sent:
@@ -205,7 +207,7 @@ def _send_test_copy(config: Config, choice: IssueChoice, address: str, smtp: Smt
 def _write_dry_run(config: Config, choice: IssueChoice, folder: Path) -> None:
     from syndicate import secret_from_env, write_dry_run
 
-    key, written = write_dry_run(config, choice, warn, secret_from_env(), folder)
+    key, written = write_dry_run(config, choice, warn, secret_from_env(os.environ), folder)
     click.echo(f"{key}: wrote {len(written)} messages to {folder} (nothing sent)")
 
 
@@ -228,7 +230,7 @@ def _progress(stack: ExitStack) -> Iterator[tuple[Callable[[str, int], None], Ca
 def _send(config: Config, choice: IssueChoice, smtp: SmtpOverrides, options: SendOptions) -> None:
     from syndicate import secret_from_env, send_issue
 
-    secret = secret_from_env()
+    secret = secret_from_env(os.environ)
     with ExitStack() as stack, _progress(stack) as (on_plan, step):
         report = send_issue(config, choice, warn, secret, smtp=smtp, options=options, on_plan=on_plan, progress=step)
     _print_report(report)

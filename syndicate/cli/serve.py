@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -32,14 +33,14 @@ def serve(host: str, port: int, watch: bool, quiet: bool, site: Path) -> None:
 
     config = site_config(site)
     try:
-        secret_from_env()
+        secret_from_env(os.environ)
     except SyndicateError as exc:
         warn(f"unsubscribe links will answer 503: {exc}")
     if not watch and not config.output_dir.is_dir():
         warn(f"{config.output_dir} does not exist yet; run `syndicate build` first")
     log = None if quiet else (lambda line: click.echo(line, err=True))
     try:
-        server = local_server(make_app(config, preview=True), host, port, log)
+        server = local_server(make_app(config, preview=True, environ=os.environ), host, port, log)
     except OSError as exc:
         raise SyndicateError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
     shown_host = f"[{host}]" if ":" in host else host

@@ -249,7 +249,7 @@ def _template_values(config: Config, issue: Issue) -> dict[str, Any]:
         "greeting": GREETING,
         "unsubscribe_url": UNSUBSCRIBE,
         "postal_address": config.digest.postal_address,
-        "sender": config.digest.sender or config.site.author,
+        "sender": config.sender,
         "absolute": lambda url: absolute_url(str(url), config.site.url),
     }
 

@@ -98,22 +98,20 @@ def build_message(config: Config, issue: Rendered, recipient: Recipient | None) 
     Without a recipient it is the generic copy written next to the web version.
     Every header value is deterministic: the same issue and recipient give the same bytes.
     """
-    sender = config.digest.sender or config.site.author
-    if not sender.email:
-        raise DeliveryError("the digest needs a sender address: set [site] author email or [digest] sender")
+    sender, sender_address = config.sender, config.sender_address()
     domain = _domain(config)
     list_unsubscribe = recipient.unsubscribe_url if recipient and recipient.unsubscribe_url else unsubscribe_url(config)
-    mailto = config.digest.unsubscribe_mailto or sender.email
+    mailto = config.digest.unsubscribe_mailto or sender_address
     greeting = greeting_for(recipient.name) if recipient else "Hello,"
 
     msg = EmailMessage(policy=BODY_POLICY)
-    msg["From"] = _address_header("From", sender.name, sender.email, "sender")
+    msg["From"] = _address_header("From", sender.name, sender_address, "sender")
     if recipient is not None:
         msg["To"] = _address(recipient.name, recipient.email, "recipient")
         salt = short_hash(recipient.email.strip().lower(), 16)
         msg["Message-ID"] = f"<{_id_part(issue.issue.key)}.{salt}.digest@{domain}>"
     else:
-        msg["To"] = _address_header("To", f"{config.site.title} readers", sender.email, "sender")
+        msg["To"] = _address_header("To", f"{config.site.title} readers", sender_address, "sender")
         msg["Message-ID"] = f"<{_id_part(issue.issue.key)}.digest@{domain}>"
     msg["Subject"] = issue.subject
     msg["Date"] = format_datetime(issue.issue.date)

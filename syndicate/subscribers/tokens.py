@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,10 +59,10 @@ class TokenClaim:
     nonce: str
 
 
-def secret_from_env(environ: Mapping[str, str] | None = None) -> bytes:
-    """The signing secret; a clear error when it is missing or too short to be safe."""
-    env = os.environ if environ is None else environ
-    value = env.get(SECRET_ENV, "")
+def secret_from_env(environ: Mapping[str, str]) -> bytes:
+    """The signing secret from `environ` (the process environment, which only the command line and
+    the WSGI entry point read); a clear error when it is missing or too short to be safe."""
+    value = environ.get(SECRET_ENV, "")
     if not value:
         raise DeliveryError(
             f"{SECRET_ENV} is not set; set it to a long random string (for example the output of "

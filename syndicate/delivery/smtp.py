@@ -1,0 +1,254 @@
+"""SMTP: the one module that imports smtplib.
+
+`smtp_target` turns [smtp] settings (and command-line overrides) into where to
+connect; `SmtpTransport` keeps one connection for many messages and drives
+DATA by hand, so the send log can be committed just before the final dot;
+every answer of the server becomes a `Reply` saying what became of the message.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import socket
+import ssl
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from syndicate.config import SMTP_PASSWORD_ENV, SMTP_PORTS, SMTP_TIMEOUT, SmtpConfig, SmtpSecurity
+from syndicate.errors import DeliveryError
+from syndicate.text import one_line
+
+BOUNCE_CODES = frozenset({550, 551, 553})  # the mailbox does not exist or is not acceptable
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpTarget:
+    host: str
+    port: int
+    security: SmtpSecurity
+    username: str = ""
+    password: str = ""
+    timeout: float = SMTP_TIMEOUT
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port} ({self.security})"
+
+
+def smtp_target(
+    smtp: SmtpConfig,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    security: SmtpSecurity | None = None,
+    password: str = "",
+) -> SmtpTarget:
+    """[smtp] settings with command-line overrides; the password only ever comes from the
+    environment's SYNDICATE_SMTP_PASSWORD, which the command line reads and passes in."""
+    if smtp.username and not password:
+        raise DeliveryError(f"[smtp] username is set but {SMTP_PASSWORD_ENV} is not; set it to the SMTP password")
+    chosen = security or smtp.security
+    return SmtpTarget(
+        host=host or smtp.host,
+        port=port or (smtp.port if security is None else SMTP_PORTS[chosen]),
+        security=chosen,
+        username=smtp.username,
+        password=password,
+        timeout=smtp.timeout,
+    )
+
+
+ReplyKind = Literal["accepted", "transient", "permanent", "unknown", "not_sent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What became of one message: the server's answer and at which step it came."""
+
+    kind: ReplyKind
+    code: int
+    text: str
+    stage: str  # MAIL, RCPT, DATA, end of data, connection
+
+    def describe(self) -> str:
+        code = f"{self.code} " if self.code else ""
+        return f"{code}{self.text} (at {self.stage})".strip()
+
+    @property
+    def bounced(self) -> bool:
+        """The server refused the recipient's mailbox for good: the address bounces."""
+        return self.kind == "permanent" and self.stage == "RCPT" and self.code in BOUNCE_CODES
+
+
+class ConnectError(DeliveryError):
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class Transport(Protocol):
+    @property
+    def connected(self) -> bool: ...
+
+    def connect(self) -> None: ...
+
+    def deliver(self, sender: str, recipient: str, data: bytes, before_end: Callable[[], None]) -> Reply: ...
+
+    def close(self) -> None: ...
+
+
+def _text(raw: bytes | str) -> str:
+    value = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return one_line(value)[:300]
+
+
+def _classify(code: int, text: bytes | str, stage: str) -> Reply:
+    if 200 <= code < 300:
+        return Reply("accepted", code, _text(text), stage)
+    return Reply("permanent" if code >= 500 else "transient", code, _text(text), stage)
+
+
+_EOL = re.compile(rb"\r\n|\n|\r")
+_LEADING_DOT = re.compile(rb"^\.", re.M)
+
+
+def dot_stuffed(data: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, leading dots doubled, ending in CRLF (RFC 5321 4.5.2)."""
+    body = _LEADING_DOT.sub(b"..", _EOL.sub(b"\r\n", data))
+    return body if body.endswith(b"\r\n") else body + b"\r\n"
+
+
+class SmtpTransport:
+    """One SMTP connection reused for many messages; `connect` again after it drops.
+
+    DATA is driven by hand (not smtplib.sendmail) so the caller can commit the
+    send log between the message body and the final dot: before the dot the
+    server cannot have accepted anything.
+    """
+
+    def __init__(self, target: SmtpTarget, *, local_hostname: str | None = None) -> None:
+        self.target = target
+        self.local_hostname = local_hostname or socket.getfqdn()  # once, not per reconnect (it may ask DNS)
+        self._smtp: smtplib.SMTP | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._smtp is not None
+
+    def connect(self) -> None:
+        self.close()
+        t = self.target
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP | None = None
+        try:
+            if t.security == "ssl":
+                smtp = smtplib.SMTP_SSL(
+                    t.host, t.port, local_hostname=self.local_hostname, timeout=t.timeout, context=context
+                )
+            else:
+                smtp = smtplib.SMTP(t.host, t.port, local_hostname=self.local_hostname, timeout=t.timeout)
+            # the final dot goes out in its own small write after the log commit; smtplib (seen with
+            # Python 3.11) leaves Nagle's algorithm on, which holds that write until the server's
+            # delayed ACK (about 40 ms per message)
+            if smtp.sock is not None:
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            smtp.ehlo()
+            if t.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise ConnectError(
+                        f'the SMTP server {t} does not offer STARTTLS; set [smtp] security to "ssl" or, '
+                        'for a local relay only, "none"',
+                        transient=False,
+                    )
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if t.username:
+                smtp.login(t.username, t.password)
+        except ConnectError:
+            _quietly_close(smtp)
+            raise
+        except smtplib.SMTPAuthenticationError as exc:
+            _quietly_close(smtp)
+            raise ConnectError(
+                f"the SMTP server {t} refused the login for {t.username!r} ({exc.smtp_code}); "
+                f"check [smtp] username and {SMTP_PASSWORD_ENV}",
+                transient=False,
+            ) from None
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            _quietly_close(smtp)
+            raise ConnectError(f"TLS with the SMTP server {t} failed: {exc}", transient=False) from None
+        except smtplib.SMTPResponseException as exc:
+            _quietly_close(smtp)
+            raise ConnectError(
+                f"the SMTP server {t} answered {exc.smtp_code} {_text(exc.smtp_error)}", transient=exc.smtp_code < 500
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            _quietly_close(smtp)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+            raise ConnectError(f"cannot talk to the SMTP server {t}: {reason}", transient=True) from None
+        self._smtp = smtp
+
+    def deliver(self, sender: str, recipient: str, data: bytes, before_end: Callable[[], None]) -> Reply:
+        """Send one message; `before_end` runs (and must commit) just before the final dot."""
+        smtp = self._smtp
+        if smtp is None:
+            return Reply("not_sent", 0, "not connected", "connection")
+        stage = "MAIL"
+        try:
+            code, text = smtp.mail(sender)
+            if code != 250:
+                return self._refused(code, text, stage)
+            stage = "RCPT"
+            code, text = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                return self._refused(code, text, stage)
+            stage = "DATA"
+            code, text = smtp.docmd("DATA")
+            if code != 354:
+                return self._refused(code, text, stage)
+            smtp.send(dot_stuffed(data))
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            return Reply("not_sent", 0, f"connection lost: {exc}", stage)
+        before_end()
+        try:
+            smtp.send(b".\r\n")
+            code, text = smtp.getreply()
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            return Reply("unknown", 0, f"connection lost waiting for the server's answer: {exc}", "end of data")
+        if code == 421:
+            self.close()
+        return _classify(code, text, "end of data")
+
+    def _refused(self, code: int, text: bytes, stage: str) -> Reply:
+        if code == 421:  # the server is closing the connection
+            self.close()
+        elif self._smtp is not None:
+            try:
+                self._smtp.rset()
+            except (smtplib.SMTPException, OSError):
+                self.close()
+        return _classify(code, text, stage)
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                _quietly_close(smtp)
+
+    def __enter__(self) -> SmtpTransport:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _quietly_close(smtp: smtplib.SMTP | None) -> None:
+    if smtp is not None:
+        with suppress(OSError):
+            smtp.close()

@@ -1,0 +1,154 @@
+"""The subscriber list as CSV: importing `email,name[,tags]` files, exporting every subscriber.
+
+An export imports back unchanged. Bad rows are reported with their line and
+skipped; the rest of the file is imported in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from syndicate.errors import DeliveryError
+from syndicate.subscribers.db import Connection, transaction, translated
+from syndicate.subscribers.store import (
+    KEEP,
+    InvalidAddress,
+    Subscriber,
+    TagUpdate,
+    clean_name,
+    email_key,
+    format_tags,
+    normalize_email,
+    parse_tags,
+    timestamp,
+    upsert,
+)
+from syndicate.text import one_line
+
+EXPORT_COLUMNS = ("email", "name", "tags", "status", "created", "updated")
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)  # "FILE:LINE: what is wrong", one per skipped row
+
+
+def _rows(handle: TextIO, label: str, report: ImportReport) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(handle, strict=True)
+    while True:
+        before = reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            report.errors.append(f"{label}:{reader.line_num}: not valid CSV ({exc}); row skipped")
+            if reader.line_num == before:
+                return
+            continue
+        yield reader.line_num, row
+
+
+def import_csv(conn: Connection, path: Path, now: datetime) -> ImportReport:
+    """Import `email,name[,tags]` rows (header row required); bad rows are reported and skipped.
+
+    Existing addresses get the file's name (and tags, when the file has that
+    column); their status is never changed. An export can be imported back.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DeliveryError(f"cannot read: {exc.strerror}", path=path) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DeliveryError("not UTF-8 text; save the file as UTF-8", path=path, line=line) from None
+    return import_rows(conn, io.StringIO(text, newline=""), str(path), now)
+
+
+@translated
+def import_rows(conn: Connection, handle: TextIO, label: str, now: datetime) -> ImportReport:
+    report = ImportReport()
+    rows = _rows(handle, label, report)
+    header_line, header = next(rows, (1, []))
+    columns = [h.strip().lower() for h in header]
+    if "email" not in columns:
+        raise DeliveryError("the first row must be a header naming the columns: email,name[,tags]", path=label, line=1)
+    unknown = [c for c in columns if c not in EXPORT_COLUMNS]
+    if unknown:
+        raise DeliveryError(
+            f"unknown column {unknown[0]!r}; the columns are email, name and (optionally) tags",
+            path=label,
+            line=header_line,
+        )
+    if len(set(columns)) != len(columns):
+        raise DeliveryError("a column is named twice in the header", path=label, line=header_line)
+    at = {name: columns.index(name) for name in columns}
+    stamp = timestamp(now)
+    seen: dict[str, int] = {}
+    with transaction(conn):
+        for line, row in rows:
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines are not mistakes
+            if len(row) > len(columns):
+                report.errors.append(
+                    f"{label}:{line}: {len(row)} fields but the header has {len(columns)}; row skipped"
+                )
+                continue
+            cells = row + [""] * (len(columns) - len(row))
+            raw_email = cells[at["email"]]
+            try:
+                address = normalize_email(raw_email)
+                tags: TagUpdate = parse_tags(cells[at["tags"]]) if "tags" in at else KEEP
+            except InvalidAddress as exc:
+                shown = one_line(raw_email)[:80]
+                report.errors.append(f"{label}:{line}: {shown!r} is not a valid address ({exc}); row skipped")
+                continue
+            key = email_key(address)
+            if key in seen:
+                report.errors.append(f"{label}:{line}: {address} already appears on line {seen[key]}; row skipped")
+                continue
+            seen[key] = line
+            name = _from_csv(clean_name(cells[at["name"]])) if "name" in at else ""
+            outcome, _ = upsert(conn, address, name, tags, stamp, resubscribe=False)
+            if outcome == "added":
+                report.added += 1
+            elif outcome == "updated":
+                report.updated += 1
+            else:
+                report.unchanged += 1
+    return report
+
+
+def export_csv(subscribers: Iterable[Subscriber], out: TextIO) -> int:
+    """Write every subscriber as CSV (re-importable); returns how many rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for sub in subscribers:
+        writer.writerow((sub.email, _csv_safe(sub.name), format_tags(sub.tags), sub.status, sub.created, sub.updated))
+        count += 1
+    return count
+
+
+def _from_csv(value: str) -> str:
+    """Undo `_csv_safe`, so an export imports back unchanged."""
+    return value[1:] if value[:1] == "'" and value[1:2] in _FORMULA_STARTS else value
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def _csv_safe(value: str) -> str:
+    """Keep a spreadsheet from reading a name such as '=HYPERLINK(…)' as a formula."""
+    return "'" + value if value[:1] in _FORMULA_STARTS else value

@@ -1,0 +1,140 @@
+"""The send log: one row per (issue, subscriber), in the subscriber database.
+
+A row is `pending` until its message has travelled up to the final "." of
+DATA, `sending` from just before that dot until the server answers, then
+`sent`, `deferred` (4xx), `failed` (5xx) or `skipped` (no posts match the
+subscriber's tags). delivery/send.py explains why that makes a run resumable;
+this module holds the table and its queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from syndicate.subscribers.db import Connection, transaction, translated
+
+State = Literal["pending", "sending", "sent", "failed", "deferred", "skipped"]
+STATES: tuple[State, ...] = ("pending", "sending", "sent", "failed", "deferred", "skipped")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS send_log (
+    issue TEXT NOT NULL,
+    subscriber_id INTEGER NOT NULL,
+    email TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'deferred', 'skipped')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    detail TEXT NOT NULL DEFAULT '',
+    updated TEXT NOT NULL,
+    PRIMARY KEY (issue, subscriber_id)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    issue: str
+    subscriber_id: int
+    email: str
+    state: State
+    attempts: int
+    detail: str
+    updated: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRow:
+    """One recipient of an issue as the log has it, with the subscriber's status now (None: deleted)."""
+
+    subscriber_id: int
+    email: str
+    state: State
+    status: str | None
+
+
+@translated
+def open_log(conn: Connection) -> Connection:
+    """Create the send log's table if this database has none yet."""
+    conn.executescript(_SCHEMA)
+    return conn
+
+
+@translated
+def log_rows(conn: Connection, issue: str | None = None) -> list[LogRow]:
+    open_log(conn)
+    sql = "SELECT issue, subscriber_id, email, state, attempts, detail, updated FROM send_log"
+    rows = (
+        conn.execute(sql + " WHERE issue = ? ORDER BY subscriber_id", (issue,))
+        if issue
+        else conn.execute(sql + " ORDER BY issue, subscriber_id")
+    )
+    return [LogRow(*row) for row in rows]
+
+
+@translated
+def mark_sent(conn: Connection, issue: str, email: str, now: datetime) -> bool:
+    """Resolve a reviewed `sending` row as delivered (the user checked the server's log)."""
+    open_log(conn)
+    cur = conn.execute(
+        "UPDATE send_log SET state = 'sent', detail = 'marked sent after review', updated = ? "
+        "WHERE issue = ? AND state = 'sending' AND lower(email) = lower(?)",
+        (now.isoformat(timespec="seconds"), issue, email.strip()),
+    )
+    return cur.rowcount > 0
+
+
+@translated
+def plan_issue(conn: Connection, issue: str, stamp: str) -> list[PlannedRow]:
+    """Add a pending row for every current subscriber; return every row of the issue."""
+    with transaction(conn):
+        conn.execute(
+            "INSERT OR IGNORE INTO send_log (issue, subscriber_id, email, state, updated) "
+            "SELECT ?, id, email, 'pending', ? FROM subscribers WHERE status = 'subscribed'",
+            (issue, stamp),
+        )
+    rows = conn.execute(
+        "SELECT l.subscriber_id, l.email, l.state, s.status FROM send_log l "
+        "LEFT JOIN subscribers s ON s.id = l.subscriber_id WHERE l.issue = ? ORDER BY l.subscriber_id",
+        (issue,),
+    )
+    return [PlannedRow(int(sid), str(email), state, status) for sid, email, state, status in rows]
+
+
+@translated
+def set_state(
+    conn: Connection, issue: str, subscriber_id: int, state: State, detail: str, stamp: str, *, count_attempt: bool
+) -> None:
+    # Autocommit: each UPDATE is its own transaction, in the WAL before this returns, so a killed
+    # process loses none. Only `sending` waits for fsync as well: were a later commit lost to a power
+    # cut, the row falls back to `sending` (reported, never resent) or, before the final dot, to
+    # `pending` (the server cannot have the message) -- never to a state that sends twice. The next
+    # `sending` commit syncs the earlier ones with it: one fsync per message instead of two.
+    conn.execute(f"PRAGMA synchronous = {'FULL' if state == 'sending' else 'NORMAL'}")
+    conn.execute(
+        "UPDATE send_log SET state = ?, detail = ?, updated = ?, attempts = attempts + ? "
+        "WHERE issue = ? AND subscriber_id = ?",
+        (state, detail, stamp, int(count_attempt), issue, subscriber_id),
+    )
+
+
+@translated
+def logged_email(conn: Connection, issue: str, subscriber_id: int) -> str:
+    """The address a row was logged with (the subscriber may have changed or gone since)."""
+    return str(
+        conn.execute(
+            "SELECT email FROM send_log WHERE issue = ? AND subscriber_id = ?", (issue, subscriber_id)
+        ).fetchone()[0]
+    )
+
+
+@translated
+def settled(conn: Connection, issue: str) -> set[int]:
+    """The subscribers a run of `issue` will not send to again unless asked (sent, sending, failed, skipped)."""
+    return {
+        int(sid)
+        for (sid,) in conn.execute(
+            "SELECT subscriber_id FROM send_log WHERE issue = ? AND state IN ('sent', 'sending', 'failed', 'skipped')",
+            (issue,),
+        )
+    }
