@@ -92,7 +92,8 @@ def start_digest(
     today: date,
     reuse: Reuse | None = None,
     workers: WorkerPool | None = None,
-    key_of: Callable[[Entry], str] = lambda entry: digest_of(repr(entry)),
+    *,
+    key_of: Callable[[Entry], str],
 ) -> DigestWork:
     """Start rendering every completed week's issue; `finish` writes them with the archive and feeds.
 
@@ -138,19 +139,6 @@ class DigestWork:
             for name, data in zip(names, files, strict=True):
                 plan.add(f"newsletter/{key}/{name}", data, f"newsletter issue {key}", recipe)
         return _plan_archive(self.config, self.issues, plan)
-
-
-def plan_digest(
-    config: Config,
-    entries: Sequence[Entry],
-    plan: OutputPlan,
-    today: date,
-    warn: Warn,
-    reuse: Reuse | None = None,
-) -> list[FeedLink]:
-    """Write every completed week's issue, the archive page and the issues' feeds."""
-    with WorkerPool() as workers:
-        return start_digest(config, entries, plan, today, reuse, workers).finish(plan, warn)
 
 
 def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputPlan) -> list[FeedLink]:

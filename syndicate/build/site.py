@@ -130,7 +130,7 @@ def plan_site(
         from syndicate.build.newsletter import start_digest
 
         # issues render in worker processes while this one writes the feeds
-        digest = start_digest(config, site.entries, plan, site.today, reuse, workers, site.key_of)
+        digest = start_digest(config, site.entries, plan, site.today, reuse, workers, key_of=site.key_of)
     if meanwhile is not None:
         meanwhile()
     links = plan_feeds(site, plan, reuse, packs)
