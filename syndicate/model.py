@@ -1,6 +1,6 @@
 """The frozen data that travels between layers.
 
-Sources produce `Post`s; `content` turns each into an `Entry` (rendered, with
+Sources produce `Post`s; render turns each into an `Entry` (rendered, with
 absolute URLs); writers and the digest only ever see `Entry`s and `Site`.
 """
 
@@ -104,12 +104,13 @@ class Entry:
     id: str
     link: str  # absolute
     title: str  # plain text, safe for XML
-    content_html: str  # sanitized, absolute URLs
+    # sanitized, absolute URLs; None in a copy that leaves the HTML out to save memory
+    # (its holder keeps what was made from it, such as serialized feed items)
+    content_html: str | None
     summary_html: str
     summary_text: str
     updated: datetime  # post.updated or post.published
     image: str | None = None  # absolute
-    key: str = ""  # hash of what the entry was made from (source bytes and path), for caches
 
     @property
     def published(self) -> datetime:

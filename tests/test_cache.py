@@ -1,4 +1,4 @@
-"""The build cache's stored feed items (syndicate/fragstore.py): damage means rendering again, never wrong bytes.
+"""The build cache's stored feed items (syndicate/store/packs.py): damage means rendering again, never wrong bytes.
 
 Every post's RSS, Atom and JSON Feed items are kept in pack files beside the
 cached entries, and feeds are assembled from them. A pack that is lost or cut
@@ -18,7 +18,7 @@ from conftest import REPO_ROOT, output_files
 
 from syndicate.build.site import build
 from syndicate.config import load_config
-from syndicate.store.cache import CACHE_DIR, FORMAT
+from syndicate.store.layout import CACHE_DIR, FORMAT
 from syndicate.store.packs import SUFFIX, pack_size
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))

@@ -32,7 +32,7 @@ from conftest import REPO_ROOT, output_files
 from syndicate.build.site import build
 from syndicate.config import load_config
 from syndicate.output import MANIFEST, PENDING, OutputPlan, write_plan
-from syndicate.store.cache import BuildRecord
+from syndicate.store.record import BuildRecord
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 from corpus import generate  # the benchmark's synthetic blog

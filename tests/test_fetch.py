@@ -318,7 +318,7 @@ def test_build_from_a_feed_url(server: str, tmp_path: Path) -> None:
 
 
 def test_a_remote_source_is_asked_with_its_etag_and_a_304_reuses_the_last_copy(server: str, tmp_path: Path) -> None:
-    from syndicate.store.cache import CACHE_DIR
+    from syndicate.store.layout import CACHE_DIR
 
     config = load_config(_site(tmp_path, f"{server}/feed.xml"))
 

@@ -50,7 +50,7 @@ from syndicate.config import Config
 from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, Rendered
 from syndicate.newsletter.message import Recipient, build_message
-from syndicate.store.cache import CACHE_DIR
+from syndicate.store.layout import CACHE_DIR
 
 TODAY = "2030-01-01"
 TIMEOUT = 15  # seconds; a case that needs more than a few is a hang

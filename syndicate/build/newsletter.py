@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from urllib.parse import urljoin
 
-from syndicate.build.loading import Warn, WorkerPool
+from syndicate.build.items import without_html
+from syndicate.build.loading import Warn
+from syndicate.build.workers import WorkerPool
 from syndicate.config import Config
-from syndicate.feeds.formats import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
+from syndicate.feeds.formats import FRAGMENTERS
+from syndicate.feeds.groups import FeedGroup, group_feeds
 from syndicate.feeds.index import FeedLink
 from syndicate.model import Entry, Post
 from syndicate.newsletter.issue import (
@@ -30,7 +33,8 @@ from syndicate.newsletter.weeks import Week, in_archive, iso_week
 from syndicate.output import OutputPlan
 from syndicate.render.entry import render_entry
 from syndicate.render.select import newest_first
-from syndicate.store.cache import Reuse, digest_of
+from syndicate.store.digests import digest_of
+from syndicate.store.record import Reuse
 from syndicate.templating import render
 from syndicate.urls import host_as_written, tag_uri
 
@@ -87,6 +91,8 @@ def start_digest(
     today: date,
     reuse: Reuse | None = None,
     workers: WorkerPool | None = None,
+    *,
+    key_of: Callable[[Entry], str],
 ) -> DigestWork:
     """Start rendering every completed week's issue; `finish` writes them with the archive and feeds.
 
@@ -106,7 +112,7 @@ def start_digest(
         issues.append((issue, subject))
         base = f"newsletter/{issue.key}/"
         origin = f"newsletter issue {issue.key}"
-        recipe = digest_of(issue.key, *(e.key for e in issue.entries), "|", *(e.key for e in issue.announcements))
+        recipe = digest_of(issue.key, *map(key_of, issue.entries), "|", *map(key_of, issue.announcements))
         if reuse is not None and all(reuse.unchanged(base + name, recipe) for name in names):
             for name in names:
                 plan.keep(base + name, origin, recipe)
@@ -149,23 +155,20 @@ def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputP
     issue_entries = newest_first(issue_entry(config, issue, subject) for issue, subject in issues)
     if config.digest.max_items:
         issue_entries = issue_entries[: config.digest.max_items]
+    group = FeedGroup(
+        kind="newsletter",
+        name="Weekly digest",
+        title=f"{config.site.title}: weekly digest",
+        description=f"Every issue of the weekly email digest of {config.site.title}",
+        folder="newsletter/",
+        home_url=archive_url,
+        entries=issue_entries,
+    )
     links = []
-    title = f"{config.site.title}: weekly digest"
-    for fmt in config.feeds.formats:
-        meta = FeedMeta(
-            title=title,
-            description=f"Every issue of the weekly email digest of {config.site.title}",
-            self_url=archive_url + FILE_NAMES[fmt],
-            home_url=archive_url,
-            language=config.site.language,
-            author=config.site.author,
-        )
-        fragments = FRAGMENTERS[fmt](issue_entries, full_content=True, fallback=config.site.author)
-        data = DOCUMENTS[fmt](meta, fragments, newest_update(issue_entries))
-        plan.add("newsletter/" + FILE_NAMES[fmt], data, "the newsletter feed")
-        links.append(
-            FeedLink(title, meta.self_url, MEDIA_TYPES[fmt], fmt, "newsletter", "Weekly digest", len(issue_entries))
-        )
+    for feed in group_feeds(group, config.feeds.formats, config.output_url, config.site):
+        fragments = FRAGMENTERS[feed.fmt](issue_entries, full_content=True, fallback=config.site.author)
+        plan.add(feed.rel, feed.document(fragments), "the newsletter feed")
+        links.append(feed.link)
     return links
 
 
@@ -173,7 +176,7 @@ def _light(issue: Issue) -> Issue:
     """The issue without the posts' full HTML, which no email part uses: cheap to send to a worker."""
 
     def strip(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
-        return tuple(replace(e, content_html="") for e in entries)
+        return tuple(without_html(e) for e in entries)
 
     days = tuple(replace(day, entries=strip(day.entries)) for day in issue.days)
     return replace(issue, days=days, announcements=strip(issue.announcements))

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from syndicate.build.loading import (
-    ItemSpec,
-    LoadedSite,
-    Warn,
-    WorkerPool,
-    fewer_collections,
-    load_site,
-    scan_markdown,
-)
+from syndicate.build.items import ItemSpec
+from syndicate.build.loading import LoadedSite, Warn, load_site
+from syndicate.build.scan import Scanned, scan_markdown
+from syndicate.build.workers import WorkerPool, fewer_collections
 from syndicate.config import SENDER_MISSING, Config, FeedFormat
 from syndicate.errors import BuildFailed, SyndicateError
-from syndicate.feeds.formats import DOCUMENTS, FILE_NAMES, FRAGMENTERS, MEDIA_TYPES, FeedMeta, newest_update
+from syndicate.feeds.formats import FRAGMENTERS
+from syndicate.feeds.groups import GroupFeed, group_feeds, site_groups
 from syndicate.feeds.index import FeedLink, index_page, opml_document
 from syndicate.model import Entry
 from syndicate.output import OutputPlan, WriteReport, write_plan
-from syndicate.render.select import group_by, newest_first
-from syndicate.store.cache import NO_REUSE, BuildRecord, EntryCache, Reuse, build_lock, build_salt, digest_of
+from syndicate.render.select import newest_first
+from syndicate.store.digests import build_salt, digest_of
+from syndicate.store.entries import EntryCache
+from syndicate.store.fetched import SourceMemory
+from syndicate.store.lock import build_lock
 from syndicate.store.packs import PackReader
+from syndicate.store.record import NO_REUSE, BuildRecord, Reuse
 from syndicate.templating import builtin_templates
 
 
@@ -38,34 +38,18 @@ class BuildResult:
     regenerated: int = 0  # outputs whose inputs changed (the rest came straight from the build record)
 
 
-def entry_key(entry: Entry) -> str:
-    return entry.key or digest_of(repr(entry))
-
-
-def feed_meta(config: Config, rel_dir: str, fmt: FeedFormat, title: str, description: str) -> FeedMeta:
-    return FeedMeta(
-        title=title,
-        description=description,
-        self_url=config.output_url + rel_dir + FILE_NAMES[fmt],
-        home_url=config.site.url,
-        language=config.site.language,
-        author=config.site.author,
-    )
-
-
 @dataclass(frozen=True, slots=True)
-class FeedJob:
-    rel: str
-    fmt: FeedFormat
-    meta: FeedMeta
-    entries: Sequence[Entry]
+class StaleFeed:
+    """A feed whose recipe changed since the last build: made again, in its format's turn."""
+
+    feed: GroupFeed
     origin: str
 
 
 def plan_feeds(
     site: LoadedSite, plan: OutputPlan, reuse: Reuse = NO_REUSE, packs: PackReader | None = None
 ) -> list[FeedLink]:
-    """Site, per-tag and per-category feeds in every configured format.
+    """Site, per-category and per-tag feeds in every configured format.
 
     A feed is regenerated only when its recipe (its own settings and the keys
     of its items, in order) differs from the last build's. Each entry needed is
@@ -73,73 +57,57 @@ def plan_feeds(
     work grows with posts plus tag memberships, never posts × tags.
     """
     config = site.config
-    limit = config.feeds.max_items
-    groups: list[tuple[str, str, str, str, Sequence[Entry]]] = [
-        ("site", "", config.site.title, config.site.description, site.entries[:limit])
+    per_group = [
+        group_feeds(group, config.feeds.formats, config.output_url, config.site)
+        for group in site_groups(config, site.entries)
     ]
-    kinds = (("categories", config.feeds.categories, "category"), ("tags", config.feeds.tags, "tag"))
-    for kind, enabled, label in kinds:
-        if not enabled:
-            continue
-        for group in group_by(site.entries, kind):
-            groups.append(
-                (
-                    kind,
-                    f"{kind}/{group.slug}/",
-                    f"{config.site.title}: {group.name}",
-                    f"Posts in the {label} “{group.name}” on {config.site.title}",
-                    group.entries[:limit],
-                )
-            )
     links: list[FeedLink] = []
-    stale: list[FeedJob] = []
-    for fmt in config.feeds.formats:
-        for kind, rel_dir, title, description, chosen in groups:
-            meta = feed_meta(config, rel_dir, fmt, title, description)
-            rel = rel_dir + FILE_NAMES[fmt]
-            origin = f"the {kind} feed {title!r}"
-            recipe = digest_of(repr(meta), str(config.feeds.full_content), *(entry_key(e) for e in chosen))
-            if reuse.unchanged(rel, recipe):
-                plan.keep(rel, origin, recipe)
+    stale: list[StaleFeed] = []
+    for same_format in zip(*per_group, strict=True):  # formats first, as the index page lists them
+        for feed in same_format:
+            origin = f"the {feed.link.group} feed {feed.meta.title!r}"
+            keys = (site.key_of(e) for e in feed.entries)
+            recipe = digest_of(repr(feed.meta), str(config.feeds.full_content), *keys)
+            if reuse.unchanged(feed.rel, recipe):
+                plan.keep(feed.rel, origin, recipe)
             else:
-                plan.recipes[rel] = recipe
-                stale.append(FeedJob(rel, fmt, meta, chosen, origin))
-            name = config.site.title if kind == "site" else title.split(": ", 1)[1]
-            links.append(FeedLink(title, meta.self_url, MEDIA_TYPES[fmt], fmt, kind, name, len(chosen)))
+                plan.recipes[feed.rel] = recipe
+                stale.append(StaleFeed(feed, origin))
+            links.append(feed.link)
     for fmt in config.feeds.formats:
-        jobs = [job for job in stale if job.fmt == fmt]
-        # items stored when their posts were rendered are read from the build cache as needed;
-        # the rest (no cache in use) are made here, once per post, and kept for this format only
-        needed = newest_first(
-            {e.id: e for job in jobs for e in job.entries if packs is None or e.key not in site.items}.values()
-        )
-        made = dict(
-            zip(
-                (e.id for e in needed),
-                FRAGMENTERS[fmt](
-                    needed,
-                    full_content=config.feeds.full_content,
-                    fallback=config.site.author,
-                    category_base=config.output_url,
-                ),
-                strict=True,
-            )
-        )
-
-        def item(entry: Entry, fmt: FeedFormat = fmt, made: dict[str, bytes] = made) -> bytes:
-            found = made.get(entry.id)
-            if found is not None:
-                return found
-            assert packs is not None
-            return packs.read(site.items[entry.key], fmt)
-
-        for job in jobs:
-            data = DOCUMENTS[fmt](job.meta, [item(e) for e in job.entries], newest_update(job.entries))
-            plan.add(job.rel, data, job.origin, plan.recipes[job.rel])
-        made.clear()  # one format's items in memory at a time
-        if packs is not None:
-            packs.release()
+        _write_feeds(site, plan, [job for job in stale if job.feed.fmt == fmt], fmt, packs)
     return links
+
+
+def _write_feeds(
+    site: LoadedSite, plan: OutputPlan, stale: list[StaleFeed], fmt: FeedFormat, packs: PackReader | None
+) -> None:
+    """One format's stale feeds. Items stored when their posts were rendered are read from the
+    build cache as needed; the rest (no cache in use) are made here, once per post, and kept
+    for this format only."""
+    config = site.config
+    needed = newest_first(
+        {e.id: e for job in stale for e in job.feed.entries if packs is None or site.stored_items(e) is None}.values()
+    )
+    fragments = FRAGMENTERS[fmt](
+        needed, full_content=config.feeds.full_content, fallback=config.site.author, category_base=config.output_url
+    )
+    made = dict(zip((e.id for e in needed), fragments, strict=True))
+
+    def item(entry: Entry) -> bytes:
+        found = made.get(entry.id)
+        if found is not None:
+            return found
+        stored = site.stored_items(entry)
+        assert packs is not None and stored is not None
+        return packs.read(stored, fmt)
+
+    for job in stale:
+        data = job.feed.document([item(e) for e in job.feed.entries])
+        plan.add(job.feed.rel, data, job.origin, plan.recipes[job.feed.rel])
+    made.clear()  # one format's items in memory at a time
+    if packs is not None:
+        packs.release()
 
 
 def plan_site(
@@ -161,7 +129,7 @@ def plan_site(
         from syndicate.build.newsletter import start_digest
 
         # issues render in worker processes while this one writes the feeds
-        digest = start_digest(config, site.entries, plan, site.today, reuse, workers)
+        digest = start_digest(config, site.entries, plan, site.today, reuse, workers, key_of=site.key_of)
     if meanwhile is not None:
         meanwhile()
     links = plan_feeds(site, plan, reuse, packs)
@@ -188,6 +156,13 @@ def build(
         return _build(config, today, warn, keep_going, durable, use_cache, progress, workers, cache_usable)
 
 
+def _inputs_fingerprint(config: Config, salt: str, scanned: Scanned) -> str:
+    """A hash of every input, when every post is a local file read without error ("" otherwise)."""
+    if not all(source.kind == "markdown" for source in config.sources) or scanned[1]:
+        return ""
+    return digest_of(salt, str(config.output_dir), *sorted(f.key for f in scanned[0]))
+
+
 def _build(
     config: Config,
     today: date,
@@ -206,14 +181,13 @@ def _build(
     record = BuildRecord.open(config.root, salt, config.output_dir, enabled=cache_usable, fresh=not use_cache)
     # files modified less than 2 s before the last record was written are re-read ("racy" times)
     scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000, workers)
-    fingerprint = ""
-    if all(source.kind == "markdown" for source in config.sources) and not scanned[1]:
-        fingerprint = digest_of(salt, str(config.output_dir), *sorted(f.key for f in scanned[0]))
+    fingerprint = _inputs_fingerprint(config, salt, scanned)
     if use_cache and record.still_current(config.output_dir, fingerprint, today.isoformat()):
         # nothing changed since the last build: every output is known to be exactly right
         report = WriteReport((), len(record.outputs), ())
         return BuildResult(record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0)
     spec = ItemSpec.of(config, cache.packs.folder) if cache.packs is not None else None
+    memory = SourceMemory.open(config.root, enabled=cache_usable, fresh=not use_cache)
     site, errors = load_site(
         config,
         today,
@@ -224,6 +198,7 @@ def _build(
         progress=progress,
         spec=spec,
         workers=workers,
+        memory=memory,
     )
     if errors and not keep_going:
         raise BuildFailed(tuple(errors))

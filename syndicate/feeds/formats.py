@@ -76,6 +76,15 @@ def newest_update(entries: Sequence[Entry]) -> datetime:
     return max((e.updated for e in entries), default=EPOCH)
 
 
+def _full_html(entry: Entry, full_content: bool) -> str:
+    """The HTML a full-content item carries ("" for none: an empty <content> is a validator warning)."""
+    if not full_content:
+        return ""
+    if entry.content_html is None:  # a copy without its HTML: its items are made where it was rendered
+        raise ValueError(f"entry {entry.id!r} carries no HTML to serialize")
+    return entry.content_html
+
+
 def _categorized(entry: Entry, base: str) -> list[dict[str, str]]:
     """Categories, then tags, each named once; with `base`, a scheme tells which is which
     (<base>categories/ or <base>tags/), so an importer can tell them apart again."""
@@ -132,8 +141,9 @@ def _rss_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author
     fe.link(href=entry.link)
     fe.guid(entry.id, permalink=entry.id == entry.link)
     fe.description(entry.summary_html)
-    if full_content and entry.content_html:  # an empty <content> is a validator warning
-        fe.content(entry.content_html, type="html")
+    content = _full_html(entry, full_content)
+    if content:
+        fe.content(content, type="html")
     fe.pubDate(entry.published)
     for category in _categorized(entry, category_base):
         fe.category(**category)
@@ -181,8 +191,9 @@ def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Autho
     for category in _categorized(entry, category_base):
         fe.category(**category)
     fe.summary(entry.summary_html, type="html")
-    if full_content and entry.content_html:  # an empty <content> is a validator warning
-        fe.content(entry.content_html, type="html")
+    content = _full_html(entry, full_content)
+    if content:
+        fe.content(content, type="html")
 
 
 _PLACEHOLDER = FeedMeta("x", "x", "https://invalid.example/", "https://invalid.example/", "en", Author("x"))
@@ -254,7 +265,7 @@ def json_item(entry: Entry, *, full_content: bool, fallback: Author) -> dict[str
         "id": entry.id,
         "url": entry.link,
         "title": entry.title,
-        "content_html": entry.content_html if full_content and entry.content_html else entry.summary_html,
+        "content_html": _full_html(entry, full_content) or entry.summary_html,
         "summary": entry.summary_text,
         "date_published": entry.published.isoformat(),
         "date_modified": entry.updated.isoformat(),

@@ -1,16 +1,13 @@
-"""Choosing and grouping entries (pure): visibility, order, duplicates, tag groups, weeks."""
+"""Choosing entries (pure): which posts are visible, in what order, and that no two share an id."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from syndicate.errors import BuildError
 from syndicate.model import Entry, Post
-from syndicate.text import slugify
 
 
 def is_visible(post: Post, today: date, tz: ZoneInfo) -> bool:
@@ -47,47 +44,3 @@ def check_unique(entries: Sequence[Entry]) -> None:
                 "set a different slug: in one of them"
             )
         slugs[entry.post.slug] = entry
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """The entries of one tag or category, newest first."""
-
-    kind: str  # "tags" or "categories"
-    name: str  # display name
-    slug: str
-    entries: tuple[Entry, ...]
-
-
-def group_by(entries: Sequence[Entry], kind: str) -> list[Group]:
-    """One group per tag (or category) name, in slug order; `entries` must be newest first.
-
-    Names that differ only in case are one group (shown in their most common
-    spelling); different names that would share a slug are an error naming both.
-    Work grows with posts plus tag memberships.
-    """
-    members: dict[str, list[Entry]] = {}
-    spellings: dict[str, Counter[str]] = {}
-    by_slug: dict[str, str] = {}
-    for entry in entries:
-        names = entry.post.tags if kind == "tags" else entry.post.categories
-        for name in names:
-            folded = name.casefold()
-            slug = slugify(name)
-            owner = by_slug.setdefault(slug, folded)
-            if owner != folded:
-                shown = next(iter(spellings[owner]))
-                first = members[owner][0].post.source
-                raise BuildError(
-                    f"{kind[:-1]} names {shown!r} (in {first}) and {name!r} (in {entry.post.source}) "
-                    f"would both be written to {kind}/{slug}/; rename one of them",
-                )
-            members.setdefault(folded, []).append(entry)
-            spellings.setdefault(folded, Counter())[name] += 1
-    groups = []
-    for slug, folded in sorted(by_slug.items()):
-        counts = spellings[folded]
-        name = min(counts, key=lambda n: (-counts[n], n))
-        # entries arrive newest first, so each group's members already are
-        groups.append(Group(kind, name, slug, tuple(members[folded])))
-    return groups

@@ -1,16 +1,17 @@
-"""Every post's serialized feed items, kept on disk: made once, read by every feed that lists the post.
+"""Packs: files in the build cache that hold every post's serialized feed items.
 
-A rendered post's RSS <item>, Atom <entry> and JSON Feed item are made where
-the post is rendered (often a worker process), written to "pack" files in
-the build cache (one per feed format for each batch of posts), and only their
-places are kept in memory. Assembling a feed
-reads the items it lists straight from the packs (one pread each; the
-operating system's file cache keeps the packs), so neither the posts' HTML
-nor thousands of serialized items stay in this process's memory.
+A pack is one file holding, back to back, the items of one feed format (RSS
+<item>s, Atom <entry>s or JSON Feed items) of a batch of posts, made where
+those posts were rendered (often a worker process). A `Stored` says where one
+post's items are: for each format, the pack, the offset and the length. Only
+those places stay in memory; assembling a feed reads the items it lists
+straight from the packs (one pread each; the operating system's file cache
+keeps the packs), so neither the posts' HTML nor thousands of serialized items
+stay in the building process's memory.
 
-A pack is named by the hash of its bytes and written atomically, before any
-cache entry points into it; a pack whose size is not what its name promises
-is treated as missing, and the posts pointing into it are rendered again.
+A pack is named by the hash of its bytes and its size, and written atomically
+before any cached entry points into it; a pack whose size is not what its name
+promises is treated as missing, and the posts pointing into it are rendered again.
 """
 
 from __future__ import annotations

@@ -1,0 +1,54 @@
+"""Each post's feed items, made where the post is rendered and kept in packs (see store.packs).
+
+A build that keeps a post's items keeps no copy of its HTML: the entry it holds
+is the post without it (`content_html` None), and feeds read the items instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from syndicate.config import Config
+from syndicate.feeds.formats import FRAGMENTERS
+from syndicate.model import Author, Entry
+from syndicate.store.entries import Cached
+from syndicate.store.packs import write_pack
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSpec:
+    """How a build serializes each post's feed items, and where it keeps them (a packs folder)."""
+
+    folder: Path
+    formats: tuple[str, ...]
+    full_content: bool
+    fallback: Author
+    category_base: str
+
+    @classmethod
+    def of(cls, config: Config, folder: Path) -> ItemSpec:
+        return cls(
+            folder, tuple(config.feeds.formats), config.feeds.full_content, config.site.author, config.output_url
+        )
+
+
+def without_html(entry: Entry) -> Entry:
+    """The entry without its full HTML (cheap to keep and to send to another process)."""
+    return entry if entry.content_html is None else replace(entry, content_html=None)
+
+
+def with_items(entries: Sequence[Entry], spec: ItemSpec | None) -> list[Cached]:
+    """Entries with their feed items serialized and stored (and their HTML then left out), when asked for."""
+    if spec is None or not entries:
+        return [(entry, None) for entry in entries]
+    made = {
+        fmt: FRAGMENTERS[fmt](
+            entries, full_content=spec.full_content, fallback=spec.fallback, category_base=spec.category_base
+        )
+        for fmt in spec.formats
+    }
+    spec.folder.mkdir(parents=True, exist_ok=True)
+    places = write_pack(spec.folder, [{fmt: made[fmt][i] for fmt in spec.formats} for i in range(len(entries))])
+    return [(without_html(entry), stored) for entry, stored in zip(entries, places, strict=True)]

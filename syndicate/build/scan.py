@@ -1,0 +1,79 @@
+"""Finding every Markdown post and its key (a hash of its path and bytes), before anything is parsed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from syndicate.build.workers import PARALLEL_MIN, WorkerPool
+from syndicate.config import Config
+from syndicate.errors import SourceError, SyndicateError
+from syndicate.sources.markdown import MAX_POST_BYTES, find_posts
+from syndicate.store.digests import digest_of
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    key: str  # hash of path and bytes
+    shown: str  # path as messages show it
+    path: Path
+    data: bytes | None  # None: known unchanged from the last build (its key came from there)
+    size: int = 0
+    mtime_ns: int = 0
+
+
+# shown path → (size, mtime_ns, key) from the last build
+KnownFiles = dict[str, tuple[int, int, str]]
+
+Scanned = tuple[list[SourceFile], list[SyndicateError]]
+
+
+def scan_markdown(
+    config: Config, known: KnownFiles | None = None, settled_before_ns: int = 0, workers: WorkerPool | None = None
+) -> Scanned:
+    """Every Markdown post's key (a hash of its path and bytes), without parsing anything.
+
+    A file whose size and modification time are what the last build recorded keeps
+    that build's key without being read again (git's trick); a file modified too
+    close to that build (`settled_before_ns`) is always read and hashed, since a
+    change within the clock's resolution would not show in its time.
+    """
+    files: list[SourceFile] = []
+    errors: list[SyndicateError] = []
+    known = known or {}
+    to_read = 0
+    for source in config.sources:
+        if source.kind != "markdown":
+            continue
+        for path in find_posts(Path(source.location)):
+            shown = _shown(path, config.root)
+            try:
+                st = path.stat()
+                if st.st_size > MAX_POST_BYTES:  # refuse before reading a huge file into memory
+                    raise SourceError(
+                        f"file is over {MAX_POST_BYTES // (1024 * 1024)} MB; is it really a post?", path=shown
+                    )
+                seen = known.get(shown)
+                if seen is not None and seen[:2] == (st.st_size, st.st_mtime_ns) and st.st_mtime_ns < settled_before_ns:
+                    files.append(SourceFile(seen[2], shown, path, None, st.st_size, st.st_mtime_ns))
+                    continue
+                data = path.read_bytes()
+                to_read += 1
+                if to_read == PARALLEL_MIN and workers is not None:
+                    workers.warm()  # enough to render in workers: start them while the rest is read
+            except SourceError as exc:
+                errors.append(exc)
+                continue
+            except OSError as exc:
+                errors.append(SourceError(f"cannot read: {exc.strerror}", path=shown))
+                continue
+            files.append(SourceFile(digest_of(shown, data), shown, path, data, st.st_size, st.st_mtime_ns))
+    return files, errors
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as messages show it: relative to the site's root when it is inside."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,83 @@
+"""Worker processes shared by the stages of one build, and the garbage collector's pace during it."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+PARALLEL_MIN = 400  # fewer uncached posts than this render faster in one process
+
+# The cyclic garbage collector's default (a pass every 700 new objects) spends a few per cent of a
+# big build walking thousands of live entries that are not garbage; builds make few cycles.
+BUILD_GC_THRESHOLD = (50_000, 20, 20)
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Workers start from a small server process, not as copies of this one: a fork after
+    thousands of posts are loaded would count that memory again in every worker."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    previous = gc.get_threshold()
+    gc.set_threshold(*BUILD_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
+def start_worker() -> None:
+    """Set up a worker process (it lives for one build)."""
+    gc.set_threshold(*BUILD_GC_THRESHOLD)
+
+
+def _ready() -> None:
+    """A task that only makes a worker start (and import the build, with the renderers)."""
+    import syndicate.build.loading  # noqa: F401 - what the first real task would import, done while idle
+
+
+class WorkerPool:
+    """Worker processes shared by the stages of one build (rendering posts, then the newsletter
+    issues), started on first use: a small site never starts any, a big one starts them once."""
+
+    def __init__(self) -> None:
+        self.workers = min(os.cpu_count() or 1, 4)
+        self._pool: ProcessPoolExecutor | None = None
+        self._failed = self.workers < 2
+
+    def get(self) -> ProcessPoolExecutor | None:
+        """The pool, or None where worker processes are not worth it or not possible."""
+        if self._pool is None and not self._failed:
+            try:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=worker_context(), initializer=start_worker
+                )
+            except (OSError, RuntimeError, ValueError):  # no processes here (sandbox)
+                self._failed = True
+        return self._pool
+
+    def warm(self) -> None:
+        """Start the workers now (they take a moment to import), before any work is ready for them."""
+        pool = self.get()
+        if pool is not None:
+            with contextlib.suppress(OSError, RuntimeError):
+                for _ in range(self.workers):
+                    pool.submit(_ready)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,130 @@
+"""The groups that get feeds of their own (the site, each category, each tag, the newsletter's
+issues), and one group's feed in every configured format."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from syndicate.config import Config, FeedFormat
+from syndicate.errors import BuildError
+from syndicate.feeds.formats import DOCUMENTS, FILE_NAMES, MEDIA_TYPES, FeedMeta, newest_update
+from syndicate.feeds.index import FeedLink
+from syndicate.model import Entry, Site
+from syndicate.text import slugify
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The entries of one tag or category, newest first."""
+
+    kind: str  # "tags" or "categories"
+    name: str  # display name
+    slug: str
+    entries: tuple[Entry, ...]
+
+
+def group_by(entries: Sequence[Entry], kind: str) -> list[Group]:
+    """One group per tag (or category) name, in slug order; `entries` must be newest first.
+
+    Names that differ only in case are one group (shown in their most common
+    spelling); different names that would share a slug are an error naming both.
+    Work grows with posts plus tag memberships.
+    """
+    members: dict[str, list[Entry]] = {}
+    spellings: dict[str, Counter[str]] = {}
+    by_slug: dict[str, str] = {}
+    for entry in entries:
+        names = entry.post.tags if kind == "tags" else entry.post.categories
+        for name in names:
+            folded = name.casefold()
+            slug = slugify(name)
+            owner = by_slug.setdefault(slug, folded)
+            if owner != folded:
+                shown = next(iter(spellings[owner]))
+                first = members[owner][0].post.source
+                raise BuildError(
+                    f"{kind[:-1]} names {shown!r} (in {first}) and {name!r} (in {entry.post.source}) "
+                    f"would both be written to {kind}/{slug}/; rename one of them",
+                )
+            members.setdefault(folded, []).append(entry)
+            spellings.setdefault(folded, Counter())[name] += 1
+    groups = []
+    for slug, folded in sorted(by_slug.items()):
+        counts = spellings[folded]
+        name = min(counts, key=lambda n: (-counts[n], n))
+        # entries arrive newest first, so each group's members already are
+        groups.append(Group(kind, name, slug, tuple(members[folded])))
+    return groups
+
+
+@dataclass(frozen=True, slots=True)
+class FeedGroup:
+    """What one group's feeds list and say about themselves, in any format."""
+
+    kind: str  # "site", "categories", "tags" or "newsletter"
+    name: str  # as the index page and the OPML list show it: the site's title, a tag or category name
+    title: str
+    description: str
+    folder: str  # below the output folder, ending with "/": "" for the site, "tags/<slug>/"
+    home_url: str  # the page the feeds stand for
+    entries: Sequence[Entry]  # the items, newest first
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFeed:
+    """One group's feed in one format: its path, what it says about itself, how a reader finds it."""
+
+    rel: str  # below the output folder
+    fmt: FeedFormat
+    meta: FeedMeta
+    link: FeedLink
+    entries: Sequence[Entry]
+
+    def document(self, items: Sequence[bytes]) -> bytes:
+        """The feed's bytes around its entries' serialized items (in the entries' order)."""
+        return DOCUMENTS[self.fmt](self.meta, items, newest_update(self.entries))
+
+
+def group_feeds(group: FeedGroup, formats: Sequence[FeedFormat], output_url: str, site: Site) -> list[GroupFeed]:
+    """The group's feed in every given format, in that order; `output_url` is where the output folder is served."""
+    feeds = []
+    for fmt in formats:
+        rel = group.folder + FILE_NAMES[fmt]
+        meta = FeedMeta(
+            title=group.title,
+            description=group.description,
+            self_url=output_url + rel,
+            home_url=group.home_url,
+            language=site.language,
+            author=site.author,
+        )
+        link = FeedLink(group.title, meta.self_url, MEDIA_TYPES[fmt], fmt, group.kind, group.name, len(group.entries))
+        feeds.append(GroupFeed(rel, fmt, meta, link, group.entries))
+    return feeds
+
+
+def site_groups(config: Config, entries: Sequence[Entry]) -> list[FeedGroup]:
+    """The whole site, then every category and every tag (those enabled), each with at most
+    [feeds] max_items entries; `entries` newest first."""
+    site = config.site
+    limit = config.feeds.max_items
+    groups = [FeedGroup("site", site.title, site.title, site.description, "", site.url, entries[:limit])]
+    kinds = (("categories", config.feeds.categories, "category"), ("tags", config.feeds.tags, "tag"))
+    for kind, enabled, label in kinds:
+        if not enabled:
+            continue
+        for group in group_by(entries, kind):
+            groups.append(
+                FeedGroup(
+                    kind,
+                    group.name,
+                    f"{site.title}: {group.name}",
+                    f"Posts in the {label} “{group.name}” on {site.title}",
+                    f"{kind}/{group.slug}/",
+                    site.url,
+                    group.entries[:limit],
+                )
+            )
+    return groups
