@@ -52,7 +52,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "import_subscribers": ("syndicate.build.subscribing", "import_subscribers"),
     "list_subscribers": ("syndicate.build.subscribing", "list_subscribers"),
     "remove_subscriber": ("syndicate.build.subscribing", "remove_subscriber"),
-    "InvalidAddress": ("syndicate.subscribers.store", "InvalidAddress"),
+    "InvalidAddress": ("syndicate.addresses", "InvalidAddress"),
     "KEEP_TAGS": ("syndicate.subscribers.store", "KEEP"),
     "SUBSCRIBER_STATUSES": ("syndicate.subscribers.store", "STATUSES"),
     "SubscriberStatus": ("syndicate.subscribers.store", "Status"),
@@ -130,6 +130,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from syndicate.addresses import InvalidAddress
     from syndicate.build.compose import DigestFiles, compose_issue, write_digest
     from syndicate.build.importing import ImportResult, import_feed
     from syndicate.build.scaffold import init_site, new_post
@@ -160,7 +161,7 @@ if TYPE_CHECKING:
     from syndicate.sources.fetch import DEFAULT_MAX_BYTES
     from syndicate.subscribers.store import KEEP as KEEP_TAGS
     from syndicate.subscribers.store import STATUSES as SUBSCRIBER_STATUSES
-    from syndicate.subscribers.store import InvalidAddress, TagUpdate, format_tags, normalize_email, parse_tags
     from syndicate.subscribers.store import Status as SubscriberStatus
+    from syndicate.subscribers.store import TagUpdate, format_tags, normalize_email, parse_tags
     from syndicate.subscribers.tokens import secret_from_env
     from syndicate.web.wsgi import local_server, make_app

@@ -28,8 +28,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
+from syndicate.sources.markup import MarkupError, has_internal_subset, html_fragment, local_name, xml_document
 from syndicate.urls import HTTP_SCHEMES, is_absolute_http_url, scheme_of
 
 FEED_NAMES = ("rss.xml", "atom.xml", "feed.json")
@@ -117,11 +116,9 @@ def html_url_problems(fragment: str) -> list[str]:
     """Relative or unsafe URLs in the href and src attributes of an HTML fragment."""
     if "href" not in fragment and "src" not in fragment:
         return []
-    from lxml import html as lxml_html
-
     try:
-        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
-    except (etree.ParserError, ValueError):
+        root = html_fragment(fragment)
+    except MarkupError:
         return ["content is not parseable HTML"]
     problems = []
     for element in root.iter():
@@ -157,15 +154,14 @@ def _text(element: Any, path: str) -> str:
 
 
 def _check_xml(data: bytes, name: str, known: bool) -> list[str] | None:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
-        root = etree.fromstring(data, parser=parser)
-    except etree.XMLSyntaxError as exc:
+        root = xml_document(data)
+    except MarkupError as exc:
         if not known and not re.search(rb"<(?:rss|feed|rdf:RDF)\b", data[:4096]):
             return None
-        return [f"not well-formed XML: {exc.msg} (line {exc.lineno})"]
+        return [f"not well-formed XML: {exc} (line {exc.line})"]
     problems: list[str] = []
-    if root.getroottree().docinfo.internalDTD is not None:
+    if has_internal_subset(root):
         problems.append("has a DOCTYPE with an internal subset (entity declarations); feed readers may refuse it")
     tag = root.tag if isinstance(root.tag, str) else ""
     if tag == "rss":
@@ -175,7 +171,7 @@ def _check_xml(data: bytes, name: str, known: bool) -> list[str] | None:
     elif tag == f"{RDF}RDF":
         problems.extend(_check_rdf(root))
     elif known:
-        return [f"root element <{etree.QName(root).localname}> is not rss, feed or rdf:RDF: not a feed"]
+        return [f"root element <{local_name(root)}> is not rss, feed or rdf:RDF: not a feed"]
     else:
         return None
     from syndicate.sources.rss_atom import feedparser_problems  # imported lazily: feedparser is slow to import

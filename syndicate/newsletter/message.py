@@ -15,8 +15,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from functools import lru_cache
 
-from email_validator import EmailNotValidError, validate_email
-
+from syndicate.addresses import InvalidAddress, header_address
 from syndicate.config import Config
 from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import Rendered, unsubscribe_url
@@ -52,10 +51,9 @@ def _address(name: str, email: str, what: str) -> Address:
     """A header address from untrusted parts: the address must be one plain addr-spec,
     and the name can only ever be display text."""
     try:
-        valid = validate_email(email, check_deliverability=False, allow_display_name=False)
-    except (EmailNotValidError, TypeError) as exc:
+        local, domain = header_address(email)
+    except InvalidAddress as exc:
         raise DeliveryError(f"{what} address {email!r} is not a valid e-mail address: {exc}") from None
-    local, _, domain = valid.normalized.rpartition("@")
     # "=?" would start an RFC 2047 encoded word that mail readers decode into other text
     display = one_line(name)[:MAX_NAME].replace("=?", "= ?")
     try:

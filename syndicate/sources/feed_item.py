@@ -104,16 +104,9 @@ def resolved(fragment: str, xml_base: str, page: str, feed_base: str) -> str:
 
 def _resolve_urls(fragment: str, base: str) -> str:
     """Make the URLs inside an HTML fragment absolute against base (only used where the item link is not the base)."""
-    from lxml import etree
-    from lxml import html as lxml_html
+    from syndicate.sources.markup import with_absolute_links  # lxml only when a feed needs it
 
-    try:
-        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
-    except (etree.ParserError, ValueError):
-        return fragment
-    root.make_links_absolute(base, resolve_base_href=False, handle_failures="discard")
-    text: str = lxml_html.tostring(root, encoding="unicode")
-    return text[len("<div>") : -len("</div>")]
+    return with_absolute_links(fragment, base)
 
 
 def parse_date(raw: object, parsed: object, tz: ZoneInfo) -> datetime | None:

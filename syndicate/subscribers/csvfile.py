@@ -14,11 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from syndicate.addresses import InvalidAddress
 from syndicate.errors import DeliveryError
 from syndicate.subscribers.db import Connection, transaction, translated
 from syndicate.subscribers.store import (
     KEEP,
-    InvalidAddress,
     Subscriber,
     TagUpdate,
     clean_name,

@@ -19,8 +19,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Literal, cast
 
-from email_validator import EmailNotValidError, validate_email
-
+from syndicate.addresses import InvalidAddress, stored_address
 from syndicate.errors import DeliveryError
 from syndicate.subscribers.db import Connection, open_database, transaction, translated
 from syndicate.text import one_line
@@ -70,20 +69,9 @@ def database_path(database: Path | None) -> Path:
     return database
 
 
-class InvalidAddress(ValueError):
-    pass
-
-
 def normalize_email(text: str) -> str:
     """The address as it will be stored and used on the envelope (ASCII, domain lowercased)."""
-    candidate = text.strip()
-    if not candidate:
-        raise InvalidAddress("the address is empty")
-    try:
-        result = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as exc:
-        raise InvalidAddress(str(exc)) from None
-    return str(result.ascii_email)
+    return stored_address(text)
 
 
 def email_key(email: str) -> str:
