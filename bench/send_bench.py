@@ -64,9 +64,9 @@ def main() -> int:
 
     from syndicate.build.compose import compose_issue
     from syndicate.config import load_config
-    from syndicate.delivery import send as mail
+    from syndicate.delivery import send as delivery
     from syndicate.delivery.smtp import SmtpTarget, SmtpTransport
-    from syndicate.newsletter.issue import unsubscribe_url
+    from syndicate.newsletter.issue import unsubscribe_base
     from syndicate.newsletter.message import personalize
     from syndicate.subscribers import csvfile, sendlog
     from syndicate.subscribers import store as subs
@@ -90,24 +90,25 @@ def main() -> int:
         issue = compose_issue(config, date(2013, 4, 30), lambda _m: None, week="2013-W16")
         composed = time.perf_counter() - started
         assert issue is not None
-        head = mail.Letterhead("author@example.org", b"bench-secret-0123456789", unsubscribe_url(config))
+        head = delivery.Letterhead("author@example.org", b"bench-secret-0123456789", unsubscribe_base(config))
         target = SmtpTarget("127.0.0.1", port, "none", timeout=30)
         marks: list[float] = []
         started = time.perf_counter()
         with SmtpTransport(target, local_hostname="bench.local") as transport:
-            report = mail.send_issue(
+            report = delivery.send_issue(
                 conn,
                 lambda _tags: issue,
                 lambda i, r: personalize(config, i, r),
                 transport,
                 head,
-                options=mail.SendOptions(),
+                options=delivery.SendOptions(),
                 clock=lambda: now,
                 progress=lambda _n: marks.append(time.perf_counter()),
             )
         elapsed = time.perf_counter() - started
         states = {row.state for row in sendlog.log_rows(conn, issue.key)}
-        size = len(mail.wire_bytes(personalize(config, issue, mail.recipient_for(subs.all_subscribers(conn)[0], head))))
+        first = delivery.recipient_for(subs.all_subscribers(conn)[0], head)
+        size = len(delivery.wire_bytes(personalize(config, issue, first)))
     finally:
         sink.terminate()
         sink.join(5)
@@ -149,6 +150,7 @@ def distinct_filters(config: Any, count: int) -> list[str]:
 def tag_filter_case(count: int) -> int:
     """Send one issue to `count` readers with no tag filter, then to `count` readers with distinct filters."""
     import syndicate
+    from syndicate.subscribers import csvfile
     from syndicate.subscribers import store as subs
 
     sink, port = start_sink()
@@ -171,7 +173,7 @@ def tag_filter_case(count: int) -> int:
                 rows = "email,name,tags\n" + "".join(
                     f"reader{n:05d}@example.org,Reader {n},{t}\n" for n, t in enumerate(tags)
                 )
-                subs.import_rows(subs.connect(config.database), io.StringIO(rows), "bench.csv", now)
+                csvfile.import_rows(subs.connect(config.database), io.StringIO(rows), "bench.csv", now)
                 started = time.perf_counter()
                 report = syndicate.send_issue(
                     config,
@@ -180,6 +182,7 @@ def tag_filter_case(count: int) -> int:
                     b"bench-secret-0123456789",
                     smtp=syndicate.SmtpOverrides("127.0.0.1", port, "none"),
                     options=syndicate.SendOptions(),
+                    clock=lambda: now,
                 )
                 elapsed = time.perf_counter() - started
             finally:

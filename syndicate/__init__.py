@@ -22,6 +22,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SyndicateError": ("syndicate.errors", "SyndicateError"),
     "CONFIG_NAME": ("syndicate.config", "CONFIG_NAME"),
     "SMTP_PASSWORD_ENV": ("syndicate.config", "SMTP_PASSWORD_ENV"),
+    "SMTP_RETRY_DELAYS": ("syndicate.config", "SMTP_RETRY_DELAYS"),
+    "SmtpSecurity": ("syndicate.config", "SmtpSecurity"),
     "Config": ("syndicate.config", "Config"),
     "find_config": ("syndicate.config", "find_config"),
     "load_config": ("syndicate.config", "load_config"),
@@ -44,7 +46,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SendOptions": ("syndicate.delivery.send", "SendOptions"),
     "SendReport": ("syndicate.delivery.send", "SendReport"),
     "secret_from_env": ("syndicate.subscribers.tokens", "secret_from_env"),
-    "DEFAULT_MAX_BYTES": ("syndicate.sources.fetch", "DEFAULT_MAX_BYTES"),
+    "DEFAULT_MAX_BYTES": ("syndicate.urls", "DEFAULT_MAX_BYTES"),
     "ImportResult": ("syndicate.build.importing", "ImportResult"),
     "import_feed": ("syndicate.build.importing", "import_feed"),
     "add_subscriber": ("syndicate.build.subscribing", "add_subscriber"),
@@ -70,6 +72,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "KEEP_TAGS",
     "SMTP_PASSWORD_ENV",
+    "SMTP_RETRY_DELAYS",
     "SUBSCRIBER_STATUSES",
     "BuildResult",
     "Config",
@@ -81,6 +84,7 @@ __all__ = [
     "SendOptions",
     "SendReport",
     "SmtpOverrides",
+    "SmtpSecurity",
     "SubscriberStatus",
     "SyndicateError",
     "TagUpdate",
@@ -153,15 +157,23 @@ if TYPE_CHECKING:
         list_subscribers,
         remove_subscriber,
     )
-    from syndicate.config import CONFIG_NAME, SMTP_PASSWORD_ENV, Config, find_config, load_config
+    from syndicate.config import (
+        CONFIG_NAME,
+        SMTP_PASSWORD_ENV,
+        SMTP_RETRY_DELAYS,
+        Config,
+        SmtpSecurity,
+        find_config,
+        load_config,
+    )
     from syndicate.delivery.send import SendOptions, SendReport
     from syndicate.errors import SyndicateError
     from syndicate.feeds.check import check_directory
     from syndicate.newsletter.weeks import parse_week
-    from syndicate.sources.fetch import DEFAULT_MAX_BYTES
     from syndicate.subscribers.store import KEEP as KEEP_TAGS
     from syndicate.subscribers.store import STATUSES as SUBSCRIBER_STATUSES
     from syndicate.subscribers.store import Status as SubscriberStatus
     from syndicate.subscribers.store import TagUpdate, format_tags, normalize_email, parse_tags
     from syndicate.subscribers.tokens import secret_from_env
+    from syndicate.urls import DEFAULT_MAX_BYTES
     from syndicate.web.wsgi import local_server, make_app

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
+from syndicate.errors import SyndicateError
 
-class InvalidAddress(ValueError):
-    """Not an e-mail address; the message says why, for the user."""
+
+class InvalidAddress(SyndicateError, ValueError):
+    """Not an e-mail address; the message says why, for the user (a ValueError too, as a parser's error)."""
 
 
 def stored_address(text: str) -> str:

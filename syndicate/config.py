@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from syndicate.errors import ConfigError, DeliveryError
 from syndicate.model import Author, Site
 from syndicate.toml_table import Table
-from syndicate.urls import HTTP_SCHEMES, scheme_of
+from syndicate.urls import DEFAULT_MAX_BYTES, names_http_url
 
 CONFIG_NAME = "syndicate.toml"
 FeedFormat = Literal["rss", "atom", "json"]
@@ -83,7 +83,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     database: Path | None = None
-    max_feed_bytes: int = 20 * 1024 * 1024
+    max_feed_bytes: int = DEFAULT_MAX_BYTES
 
     @property
     def root(self) -> Path:
@@ -99,13 +99,6 @@ class Config:
         if not self.sender.email:
             raise DeliveryError(SENDER_MISSING)
         return self.sender.email
-
-
-def _scheme(location: str) -> str:
-    try:
-        return scheme_of(location)
-    except ValueError:  # "http://[::1": malformed, so not a usable URL; reading it will say so
-        return location.split(":", 1)[0].lower() if ":" in location else ""
 
 
 def find_config(start: Path) -> Path:
@@ -204,7 +197,7 @@ def _sources(top: Table) -> list[SourceConfig]:
             )
         if markdown:
             sources.append(SourceConfig("markdown", str((root / markdown).resolve())))
-        elif _scheme(feed) in HTTP_SCHEMES:
+        elif names_http_url(feed):  # a malformed one too ("http://[::1"): reading it will say so
             sources.append(SourceConfig("feed", feed, assume))
         else:
             sources.append(SourceConfig("feed", str((root / feed).resolve()), assume))
@@ -315,7 +308,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     digest = _digest(top, postal_address)
     smtp = _smtp(top)
     db = top.get("database", str, "", expected="a path")
-    max_bytes = top.number("max_feed_bytes", int, 20 * 1024 * 1024, 1, expected="a positive number of bytes")
+    max_bytes = top.number("max_feed_bytes", int, DEFAULT_MAX_BYTES, 1, expected="a positive number of bytes")
     top.check_unknown()
     return Config(
         path=path.resolve(),  # absolute, so posts can be shown relative to the site's folder from any cwd

@@ -6,8 +6,11 @@ what to do about it. The CLI turns any SyndicateError into exit code 1.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+# Where a reader or a build reports something worth knowing that is no error (the CLI prints it).
+Warn = Callable[[str], None]
 
 
 class SyndicateError(Exception):

@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
 
 from syndicate.errors import ConfigError
 from syndicate.model import Author
-from syndicate.urls import is_absolute_http_url
+from syndicate.urls import is_absolute_http_url, split_checked
 
 T = TypeVar("T")
 N = TypeVar("N", int, float)
@@ -71,12 +70,7 @@ class Table:
 
     def url(self, key: str, value: str) -> str:
         """`value` (read from `key`) as an absolute http(s) URL ending in "/"."""
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018 - raises ValueError for a port out of range
-        except ValueError:
-            raise self.fail(key, "an absolute http(s) URL", value) from None
-        if not is_absolute_http_url(value):
+        if split_checked(value) is None or not is_absolute_http_url(value):
             raise self.fail(key, "an absolute http(s) URL", value)
         return value if value.endswith("/") else value + "/"
 

@@ -215,10 +215,10 @@ def test_entity_declarations_are_reported_not_expanded(tmp_path: Path) -> None:
 
 
 def test_feedparser_problems() -> None:
-    assert feedparser_problems(good_rss(GOOD_ITEM).encode(), "x") == []
-    problems = feedparser_problems((DATA / "bozo.xml").read_bytes(), "x")
+    assert feedparser_problems(good_rss(GOOD_ITEM).encode()) == []
+    problems = feedparser_problems((DATA / "bozo.xml").read_bytes())
     assert problems[0].startswith("feedparser: not well-formed")
-    undated = feedparser_problems((DATA / "rss20.xml").read_bytes(), "x")
+    undated = feedparser_problems((DATA / "rss20.xml").read_bytes())
     assert "item 2: feedparser finds no id" in undated and "item 3: feedparser finds no date" in undated
 
 

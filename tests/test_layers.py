@@ -125,6 +125,19 @@ def test_imports_never_point_up_the_stages() -> None:
     assert wrong == []
 
 
+def test_the_library_takes_nothing_from_the_public_api() -> None:
+    """`from syndicate import X` (the public API) is for programs and the CLI; inside the
+    library it would hide which stage a name comes from, so only the version is taken."""
+    wrong = []
+    for name, path in all_modules().items():
+        if name.split(".")[0] in ("__init__", "__main__", "cli"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "syndicate":
+                wrong += [f"{name} imports {a.name}" for a in node.names if a.name != "__version__"]
+    assert wrong == []
+
+
 def test_sources_know_no_config_and_no_cache() -> None:
     wrong = [
         f"{name} imports {target}"

@@ -39,8 +39,8 @@ from syndicate.config import Config, load_config
 from syndicate.delivery import send as mail
 from syndicate.delivery import smtp
 from syndicate.errors import DeliveryError
-from syndicate.newsletter.issue import unsubscribe_url
-from syndicate.newsletter.message import ComposedIssue, Recipient, personalize
+from syndicate.newsletter.issue import Rendered, unsubscribe_base
+from syndicate.newsletter.message import Recipient, personalize
 from syndicate.subscribers import sendlog
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.tokens import read_token
@@ -186,8 +186,8 @@ def add_people(conn: sqlite3.Connection, count: int, *, start: int = 0) -> list[
     return emails
 
 
-def composer(config: Config) -> Callable[[frozenset[str] | None], ComposedIssue | None]:
-    def compose(tags: frozenset[str] | None) -> ComposedIssue | None:
+def composer(config: Config) -> Callable[[frozenset[str] | None], Rendered | None]:
+    def compose(tags: frozenset[str] | None) -> Rendered | None:
         return compose_issue(config, EXAMPLE_TODAY, lambda _m: None, week=WEEK, tags=tags)
 
     return compose
@@ -197,11 +197,11 @@ def run_send(
     config: Config,
     server: SmtpServer,
     *,
-    compose: Callable[[frozenset[str] | None], ComposedIssue | None] | None = None,
+    compose: Callable[[frozenset[str] | None], Rendered | None] | None = None,
     **options: Any,
 ) -> mail.SendReport:
     target = smtp.SmtpTarget("127.0.0.1", server.port, "none", timeout=10)
-    head = mail.Letterhead("author@example.org", SECRET, unsubscribe_url(config))
+    head = mail.Letterhead("author@example.org", SECRET, unsubscribe_base(config))
     with smtp.SmtpTransport(target, local_hostname="sender.test") as transport:
         return mail.send_issue(
             connect(config),
@@ -296,13 +296,13 @@ def test_leading_dots_survive_data(site: Config, smtp_server: SmtpServer, record
     base = composer(site)(None)
     assert base is not None
 
-    def personal(issue: ComposedIssue, recipient: Recipient) -> EmailMessage:
+    def personal(issue: Rendered, recipient: Recipient) -> EmailMessage:
         message = personalize(site, issue, recipient)
         message.get_body(("plain",)).set_content(".\n..leading dots\n.\nend\n", cte="7bit")  # type: ignore[union-attr]
         return message
 
     target = smtp.SmtpTarget("127.0.0.1", smtp_server.port, "none", timeout=10)
-    head = mail.Letterhead("author@example.org", SECRET, unsubscribe_url(site))
+    head = mail.Letterhead("author@example.org", SECRET, unsubscribe_base(site))
     with smtp.SmtpTransport(target, local_hostname="sender.test") as transport:
         report = mail.send_issue(
             conn, lambda _t: base, personal, transport, head, options=mail.SendOptions(), clock=lambda: NOW
@@ -411,7 +411,7 @@ def test_starttls_required_but_not_offered(site: Config, smtp_server: SmtpServer
 def test_connection_refused_is_one_clear_error(site: Config) -> None:
     add_people(connect(site), 2)
     target = smtp.SmtpTarget("127.0.0.1", 9, "none", timeout=2)  # discard port: nothing listens
-    head = mail.Letterhead("author@example.org", SECRET, unsubscribe_url(site))
+    head = mail.Letterhead("author@example.org", SECRET, unsubscribe_base(site))
     with pytest.raises(DeliveryError, match="cannot talk to the SMTP server"):
         mail.send_issue(
             connect(site),

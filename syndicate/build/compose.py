@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from syndicate.build.loading import Warn, load_site
+from syndicate.build.loading import load_site
 from syndicate.config import Config
-from syndicate.errors import BuildFailed, SyndicateError
+from syndicate.errors import BuildFailed, SyndicateError, Warn
 from syndicate.model import Entry
 from syndicate.newsletter.issue import Rendered, collect_issue, render_issue
-from syndicate.newsletter.message import build_message, message_bytes
+from syndicate.newsletter.message import archive_text, build_message, message_bytes
 from syndicate.newsletter.weeks import Week, chosen_window
 from syndicate.output import atomic_write
 
@@ -69,6 +69,15 @@ def compose_issue(
     return IssueComposer(config, issue_window(config, week, since, until), today, warn)(tags)
 
 
+ISSUE_FILES = ("index.html", "issue.txt", "issue.eml")  # an issue's web page, plain text and message
+
+
+def issue_files(config: Config, issue: Rendered) -> tuple[bytes, bytes, bytes]:
+    """An issue's three files as the archive publishes them (no personal details), in ISSUE_FILES' order."""
+    eml = message_bytes(build_message(config, issue, None))
+    return issue.web_html.encode("utf-8"), archive_text(config, issue), eml
+
+
 @dataclass(frozen=True, slots=True)
 class DigestFiles:
     """One issue written out: its web page, its plain text and the complete message."""
@@ -96,9 +105,7 @@ def write_digest(
     for problem in issue.warnings:
         warn(problem)
     folder = out or Path(tempfile.mkdtemp(prefix=f"syndicate-{issue.key}-"))
-    files = DigestFiles(issue, folder / "index.html", folder / "issue.txt", folder / "issue.eml")
-    atomic_write(files.web, issue.web_html.encode("utf-8"))
-    message = build_message(config, issue, None)
-    atomic_write(files.text, message.get_body(("plain",)).get_content().encode("utf-8"))  # type: ignore[union-attr]
-    atomic_write(files.eml, message_bytes(message))
-    return files
+    web, text, eml = (folder / name for name in ISSUE_FILES)
+    for path, data in zip((web, text, eml), issue_files(config, issue), strict=True):
+        atomic_write(path, data)
+    return DigestFiles(issue, web, text, eml)

@@ -13,24 +13,23 @@ after a title or a date changed. Writes are atomic.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from syndicate.errors import SourceError, SyndicateError
+from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.model import Post
 from syndicate.output import atomic_write
 from syndicate.render.sanitize import sanitize_html
 from syndicate.sources.feed import parse_feed_bytes
-from syndicate.sources.fetch import DEFAULT_MAX_BYTES, Limits, fetch
+from syndicate.sources.fetch import Limits, fetch
 from syndicate.sources.frontmatter import parse_front_matter, split_front_matter
 from syndicate.sources.markdown import find_posts
 from syndicate.sources.markdown_file import post_markdown
-from syndicate.urls import is_http_url
+from syndicate.urls import DEFAULT_MAX_BYTES, is_http_url
 
-Warn = Callable[[str], None]
 Action = Literal["create", "update", "unchanged"]
 
 # A base for items with no absolute link of their own, taken back out after sanitizing.

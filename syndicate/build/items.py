@@ -18,20 +18,36 @@ from syndicate.store.packs import write_pack
 
 
 @dataclass(frozen=True, slots=True)
-class ItemSpec:
-    """How a build serializes each post's feed items, and where it keeps them (a packs folder)."""
+class ItemStyle:
+    """How every feed item is serialized. Items made with their post (and kept in packs) and items
+    made when a feed is written both come from here, so the two cannot drift apart."""
 
-    folder: Path
-    formats: tuple[str, ...]
     full_content: bool
     fallback: Author
     category_base: str
 
     @classmethod
-    def of(cls, config: Config, folder: Path) -> ItemSpec:
-        return cls(
-            folder, tuple(config.feeds.formats), config.feeds.full_content, config.site.author, config.output_url
+    def of(cls, config: Config) -> ItemStyle:
+        return cls(config.feeds.full_content, config.site.author, config.output_url)
+
+    def items(self, fmt: str, entries: Sequence[Entry]) -> list[bytes]:
+        """One serialized item per entry, in the given order."""
+        return FRAGMENTERS[fmt](
+            entries, full_content=self.full_content, fallback=self.fallback, category_base=self.category_base
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSpec:
+    """Which feed items a build makes for each post, how, and where it keeps them (a packs folder)."""
+
+    folder: Path
+    formats: tuple[str, ...]
+    style: ItemStyle
+
+    @classmethod
+    def of(cls, config: Config, folder: Path) -> ItemSpec:
+        return cls(folder, tuple(config.feeds.formats), ItemStyle.of(config))
 
 
 def without_html(entry: Entry) -> Entry:
@@ -43,12 +59,7 @@ def with_items(entries: Sequence[Entry], spec: ItemSpec | None) -> list[Cached]:
     """Entries with their feed items serialized and stored (and their HTML then left out), when asked for."""
     if spec is None or not entries:
         return [(entry, None) for entry in entries]
-    made = {
-        fmt: FRAGMENTERS[fmt](
-            entries, full_content=spec.full_content, fallback=spec.fallback, category_base=spec.category_base
-        )
-        for fmt in spec.formats
-    }
+    made = {fmt: spec.style.items(fmt, entries) for fmt in spec.formats}
     spec.folder.mkdir(parents=True, exist_ok=True)
     places = write_pack(spec.folder, [{fmt: made[fmt][i] for fmt in spec.formats} for i in range(len(entries))])
     return [(without_html(entry), stored) for entry, stored in zip(entries, places, strict=True)]

@@ -7,7 +7,7 @@ spread over worker processes when there are enough of them to pay for it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -17,7 +17,7 @@ from syndicate.build.items import ItemSpec, with_items
 from syndicate.build.scan import Scanned, SourceFile, scan_markdown
 from syndicate.build.workers import PARALLEL_MIN, WorkerPool
 from syndicate.config import Config
-from syndicate.errors import SourceError, SyndicateError
+from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.model import Entry, Site
 from syndicate.newsletter.weeks import week_of
 from syndicate.render.entry import render_entry
@@ -27,8 +27,6 @@ from syndicate.store.digests import digest_of
 from syndicate.store.entries import EntryCache
 from syndicate.store.fetched import SourceMemory
 from syndicate.store.packs import Stored
-
-Warn = Callable[[str], None]
 
 CHUNK = 200  # posts per task at most; fewer when that leaves a worker idle at the end
 PROGRESS_MIN = 300  # report progress only for work that takes a noticeable time

@@ -7,28 +7,26 @@ import html
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from urllib.parse import urljoin
 
+from syndicate.build.compose import ISSUE_FILES, issue_files
 from syndicate.build.items import without_html
-from syndicate.build.loading import Warn
 from syndicate.build.workers import WorkerPool
 from syndicate.config import Config
+from syndicate.errors import Warn
 from syndicate.feeds.formats import FRAGMENTERS
 from syndicate.feeds.groups import FeedGroup, group_feeds
 from syndicate.feeds.index import FeedLink
 from syndicate.model import Entry, Post
 from syndicate.newsletter.issue import (
     Issue,
-    Rendered,
+    archive_url,
     collect_issue,
     issue_url,
+    long_date,
     preheader_for,
     render_issue,
     subject_for,
-    unsubscribe_url,
 )
-from syndicate.newsletter.message import build_message, message_bytes
-from syndicate.newsletter.placeholders import fill_text, greeting_for
 from syndicate.newsletter.weeks import Week, in_archive, iso_week
 from syndicate.output import OutputPlan
 from syndicate.render.entry import render_entry
@@ -102,7 +100,6 @@ def start_digest(
     """
     issues: list[tuple[Issue, str]] = []
     stale: list[tuple[Issue, str]] = []
-    names = ("index.html", "issue.txt", "issue.eml")
     announcements = [e for e in entries if e.post.announcement is not None]
     for week, members in weeks_with_posts(entries, config, today):
         issue = collect_issue(members, week, announcements=announcements)
@@ -113,8 +110,8 @@ def start_digest(
         base = f"newsletter/{issue.key}/"
         origin = f"newsletter issue {issue.key}"
         recipe = digest_of(issue.key, *map(key_of, issue.entries), "|", *map(key_of, issue.announcements))
-        if reuse is not None and all(reuse.unchanged(base + name, recipe) for name in names):
-            for name in names:
+        if reuse is not None and all(reuse.unchanged(base + name, recipe) for name in ISSUE_FILES):
+            for name in ISSUE_FILES:
                 plan.keep(base + name, origin, recipe)
             continue
         stale.append((_light(issue), recipe))
@@ -131,25 +128,23 @@ class DigestWork:
 
     def finish(self, plan: OutputPlan, warn: Warn) -> list[FeedLink]:
         """Collect the rendered issues, then write the archive page and the issues' feeds."""
-        names = ("index.html", "issue.txt", "issue.eml")
         for key, recipe, files, warnings in self.results:
             for message in warnings:
                 warn(message)
-            for name, data in zip(names, files, strict=True):
+            for name, data in zip(ISSUE_FILES, files, strict=True):
                 plan.add(f"newsletter/{key}/{name}", data, f"newsletter issue {key}", recipe)
         return _plan_archive(self.config, self.issues, plan)
 
 
 def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputPlan) -> list[FeedLink]:
-    archive_url = urljoin(config.output_url, "newsletter/")
     archive = [ArchiveItem(issue, subject, issue_url(config, issue.key)) for issue, subject in reversed(issues)]
     page = render(
         config.templates_dir,
         "archive.html",
         site=config.site,
         issues=archive,
-        archive_url=archive_url,
-        long_date=lambda d: f"{d:%A} {d.day} {d:%B}",
+        archive_url=archive_url(config),
+        long_date=long_date,
     )
     plan.add("newsletter/index.html", page.encode("utf-8"), "the newsletter archive")
     issue_entries = newest_first(issue_entry(config, issue, subject) for issue, subject in issues)
@@ -161,7 +156,7 @@ def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputP
         title=f"{config.site.title}: weekly digest",
         description=f"Every issue of the weekly email digest of {config.site.title}",
         folder="newsletter/",
-        home_url=archive_url,
+        home_url=archive_url(config),
         entries=issue_entries,
     )
     links = []
@@ -184,8 +179,7 @@ def _light(issue: Issue) -> Issue:
 
 def _render_files(config: Config, issue: Issue) -> tuple[list[bytes], tuple[str, ...]]:
     result = render_issue(config, issue)
-    eml = message_bytes(build_message(config, result, None))
-    return [result.web_html.encode("utf-8"), _text_file(config, result), eml], result.warnings
+    return list(issue_files(config, result)), result.warnings
 
 
 def _render_chunk(
@@ -219,8 +213,3 @@ def _render_many(
             yield from future.result()
 
     return results()
-
-
-def _text_file(config: Config, result: Rendered) -> bytes:
-    """The plain-text version as a reader of the archive sees it: no personal details."""
-    return fill_text(result.email_text, greeting_for(""), unsubscribe_url(config)).encode("utf-8")

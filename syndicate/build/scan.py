@@ -8,7 +8,7 @@ from pathlib import Path
 from syndicate.build.workers import PARALLEL_MIN, WorkerPool
 from syndicate.config import Config
 from syndicate.errors import SourceError, SyndicateError
-from syndicate.sources.markdown import MAX_POST_BYTES, find_posts
+from syndicate.sources.markdown import MAX_POST_BYTES, find_posts, shown_path
 from syndicate.store.digests import digest_of
 
 
@@ -46,7 +46,7 @@ def scan_markdown(
         if source.kind != "markdown":
             continue
         for path in find_posts(Path(source.location)):
-            shown = _shown(path, config.root)
+            shown = shown_path(path, config.root)
             try:
                 st = path.stat()
                 if st.st_size > MAX_POST_BYTES:  # refuse before reading a huge file into memory
@@ -69,11 +69,3 @@ def scan_markdown(
                 continue
             files.append(SourceFile(digest_of(shown, data), shown, path, data, st.st_size, st.st_mtime_ns))
     return files, errors
-
-
-def _shown(path: Path, root: Path) -> str:
-    """A path as messages show it: relative to the site's root when it is inside."""
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)

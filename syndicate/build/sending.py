@@ -13,22 +13,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
 
 from syndicate.build.compose import IssueComposer, issue_window
-from syndicate.build.loading import Warn
-from syndicate.config import Config
+from syndicate.config import Config, SmtpSecurity
 from syndicate.delivery import proofs
-from syndicate.delivery import send as mail
+from syndicate.delivery import send as delivery
 from syndicate.delivery.smtp import SmtpTransport, smtp_target
-from syndicate.errors import DeliveryError
-from syndicate.newsletter.issue import unsubscribe_url
+from syndicate.errors import DeliveryError, Warn
+from syndicate.newsletter.issue import unsubscribe_base
 from syndicate.newsletter.message import Recipient, personalize
 from syndicate.newsletter.weeks import Week, in_archive, last_week
 from syndicate.subscribers import sendlog
 from syndicate.subscribers import store as subs
-
-Security = Literal["starttls", "ssl", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +47,7 @@ class SmtpOverrides:
 
     host: str | None = None
     port: int | None = None
-    security: Security | None = None
+    security: SmtpSecurity | None = None
     password: str = ""  # from the environment (SYNDICATE_SMTP_PASSWORD), never the config file
 
 
@@ -81,7 +77,7 @@ def send_window(config: Config, choice: IssueChoice) -> Week:
 def send_status(config: Config, choice: IssueChoice) -> tuple[str | None, list[IssueStatus]]:
     """The named issue's status, or every issue's when none is named."""
     key = send_window(config, choice).key if choice.named else None
-    rows = sendlog.log_rows(subs.connect(subs.database_path(config.database)), key)
+    rows = sendlog.log_rows(subs.open_site_database(config), key)
     by_issue: dict[str, list[sendlog.LogRow]] = {}
     for row in rows:
         by_issue.setdefault(row.issue, []).append(row)
@@ -98,7 +94,7 @@ def mark_sent(
 ) -> tuple[str, list[tuple[str, bool]]]:
     """After review, record these recipients' unknown outcomes as delivered: the issue, (address, done) for each."""
     key = send_window(config, choice).key
-    conn = subs.connect(subs.database_path(config.database))
+    conn = subs.open_site_database(config)
     return key, [(address, sendlog.mark_sent(conn, key, address, now)) for address in addresses]
 
 
@@ -107,14 +103,14 @@ def send_test_copy(
 ) -> tuple[str, str]:
     """Send one copy to `address`, outside the send log: the issue, and what the server answered."""
     window = send_window(config, choice)
-    conn = subs.connect(subs.database_path(config.database))
+    conn = subs.open_site_database(config)
     sender = config.sender_address()
     known = subs.find(conn, address)
     issue = IssueComposer(config, window, choice.today, warn)(known.tags if known else None)
     if issue is None:
-        raise DeliveryError("this week has no posts; there is nothing to send")
+        raise DeliveryError(delivery.NOTHING_TO_SEND)
     # a test copy's unsubscribe link carries no token: clicking it must not unsubscribe anyone
-    recipient = Recipient(email=address, name=known.name if known else "", unsubscribe_url=unsubscribe_url(config))
+    recipient = Recipient(email=address, name=known.name if known else "", unsubscribe_url=unsubscribe_base(config))
     target = smtp_target(config.smtp, host=smtp.host, port=smtp.port, security=smtp.security, password=smtp.password)
     reply = proofs.send_test_copy(SmtpTransport(target), sender, address, personalize(config, issue, recipient))
     if reply.kind != "accepted":
@@ -128,8 +124,8 @@ def write_dry_run(
     """Write the personalised messages a real send would send now, as .eml files (nothing is sent or
     logged): the issue, and the files."""
     window = send_window(config, choice)
-    conn = subs.connect(subs.database_path(config.database))
-    head = mail.Letterhead(config.sender_address(), secret, unsubscribe_url(config))
+    conn = subs.open_site_database(config)
+    head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config))
     compose = IssueComposer(config, window, choice.today, warn)
     return window.key, proofs.write_dry_run(conn, compose, functools.partial(personalize, config), head, folder)
 
@@ -141,27 +137,30 @@ def send_issue(
     secret: bytes,
     *,
     smtp: SmtpOverrides,
-    options: mail.SendOptions,
+    options: delivery.SendOptions,
+    clock: subs.Clock,
     on_plan: Callable[[str, int], None] | None = None,
     progress: Callable[[int], None] | None = None,
-) -> mail.SendReport:
-    """Send the issue to every subscriber who has not had it (resumable; see delivery/send.py)."""
+) -> delivery.SendReport:
+    """Send the issue to every subscriber who has not had it (resumable; see delivery/send.py).
+
+    `clock` is read for each change the send log records: "now" is the caller's, like everywhere else.
+    """
     window = send_window(config, choice)
     database = subs.database_path(config.database)
-    conn = subs.connect(database)
-    head = mail.Letterhead(config.sender_address(), secret, unsubscribe_url(config))
+    conn = subs.connect(database)  # not open_site_database: the send lock needs the path as well
+    head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config))
     target = smtp_target(config.smtp, host=smtp.host, port=smtp.port, security=smtp.security, password=smtp.password)
     compose = IssueComposer(config, window, choice.today, warn)
-    tz = config.site.timezone
-    with mail.send_lock(database), SmtpTransport(target) as transport:
-        return mail.send_issue(
+    with delivery.send_lock(database), SmtpTransport(target) as transport:
+        return delivery.send_issue(
             conn,
             compose,
             functools.partial(personalize, config),
             transport,
             head,
             options=options,
-            clock=lambda: datetime.now(tz),  # the clock, read at the edge
+            clock=clock,
             on_plan=on_plan,
             progress=progress,
         )

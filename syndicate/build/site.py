@@ -1,4 +1,7 @@
-"""The one place that sequences read → render → write."""
+"""The `syndicate build` sequence: scan, load and render, plan every output, write.
+
+build/ has one sequencer per command; this is the one for `build` (and `build --watch`).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from syndicate.build.items import ItemSpec
-from syndicate.build.loading import LoadedSite, Warn, load_site
+from syndicate.build.items import ItemSpec, ItemStyle
+from syndicate.build.loading import LoadedSite, load_site
 from syndicate.build.scan import Scanned, scan_markdown
 from syndicate.build.workers import WorkerPool, fewer_collections
 from syndicate.config import SENDER_MISSING, Config, FeedFormat
-from syndicate.errors import BuildFailed, SyndicateError
-from syndicate.feeds.formats import FRAGMENTERS
+from syndicate.errors import BuildFailed, SyndicateError, Warn
 from syndicate.feeds.groups import GroupFeed, group_feeds, site_groups
 from syndicate.feeds.index import FeedLink, index_page, opml_document
 from syndicate.model import Entry
@@ -85,13 +87,10 @@ def _write_feeds(
     """One format's stale feeds. Items stored when their posts were rendered are read from the
     build cache as needed; the rest (no cache in use) are made here, once per post, and kept
     for this format only."""
-    config = site.config
     needed = newest_first(
         {e.id: e for job in stale for e in job.feed.entries if packs is None or site.stored_items(e) is None}.values()
     )
-    fragments = FRAGMENTERS[fmt](
-        needed, full_content=config.feeds.full_content, fallback=config.site.author, category_base=config.output_url
-    )
+    fragments = ItemStyle.of(site.config).items(fmt, needed)
     made = dict(zip((e.id for e in needed), fragments, strict=True))
 
     def item(entry: Entry) -> bytes:

@@ -17,12 +17,12 @@ from syndicate.subscribers.store import AddOutcome, Status, Subscriber, TagUpdat
 
 def import_subscribers(config: Config, file: Path, now: datetime) -> ImportReport:
     """Add or update everyone in a CSV file (email,name[,tags]); bad rows are reported, not imported."""
-    return csvfile.import_csv(subs.connect(subs.database_path(config.database)), file, now)
+    return csvfile.import_csv(subs.open_site_database(config), file, now)
 
 
 def export_subscribers(config: Config, status: Status | None, out: Path | TextIO) -> int:
     """Write the subscribers (with this status) as CSV to a file (atomically) or a stream; how many."""
-    rows = subs.all_subscribers(subs.connect(subs.database_path(config.database)), status)
+    rows = subs.all_subscribers(subs.open_site_database(config), status)
     if not isinstance(out, Path):
         return csvfile.export_csv(rows, out)
     buffer = StringIO()
@@ -35,17 +35,15 @@ def add_subscriber(
     config: Config, email: str, name: str | None, now: datetime, *, tags: TagUpdate, resubscribe: bool
 ) -> tuple[AddOutcome, Subscriber]:
     """Add a subscriber, or update one already there: what happened ("added", ...), and the record."""
-    return subs.add(
-        subs.connect(subs.database_path(config.database)), email, name, now, tags=tags, resubscribe=resubscribe
-    )
+    return subs.add(subs.open_site_database(config), email, name, now, tags=tags, resubscribe=resubscribe)
 
 
 def remove_subscriber(config: Config, email: str, now: datetime, *, forget: bool) -> Subscriber:
     """Unsubscribe an address (kept, so imports cannot bring it back), or with `forget` delete it."""
-    return subs.remove(subs.connect(subs.database_path(config.database)), email, now, forget=forget)
+    return subs.remove(subs.open_site_database(config), email, now, forget=forget)
 
 
 def list_subscribers(config: Config, status: Status | None) -> tuple[list[Subscriber], dict[Status, int]]:
     """The subscribers (with this status), and how many there are of each status."""
-    conn = subs.connect(subs.database_path(config.database))
+    conn = subs.open_site_database(config)
     return subs.all_subscribers(conn, status), subs.counts(conn)

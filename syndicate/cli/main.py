@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from syndicate import SyndicateError, __version__
-from syndicate.cli.common import CONTEXT, build_once, print_errors, site_option, warn
+from syndicate.cli.common import CONTEXT, build_once, now_in, print_errors, site_option, warn
 from syndicate.cli.common import site_config as _config
 from syndicate.cli.common import today_from as _today
 
@@ -138,7 +138,7 @@ def new(
     from syndicate import new_post
 
     config = _config(site)
-    now = datetime.now(config.site.timezone).replace(microsecond=0)
+    now = now_in(config)
     if when:
         try:
             now = datetime.fromisoformat(when)

@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast, get_args
 from zoneinfo import ZoneInfo
 
 import click
 
-from syndicate import SyndicateError
+from syndicate import SMTP_RETRY_DELAYS, SmtpSecurity, SyndicateError
 from syndicate.cli.common import CONTEXT, now_in, site_config, site_option, today_from, warn
 
 if TYPE_CHECKING:  # the library is imported when a command runs: `syndicate --version` stays fast
@@ -87,7 +87,7 @@ def _delays_option(_ctx: click.Context, _param: click.Parameter, text: str) -> t
 @click.option("--rate", type=click.FloatRange(min=0), help="Messages per second (default: [smtp] rate; 0: no limit).")
 @click.option("--smtp-host", metavar="HOST", help="Override [smtp] host.")
 @click.option("--smtp-port", type=click.IntRange(1, 65535), help="Override [smtp] port.")
-@click.option("--smtp-security", type=click.Choice(["starttls", "ssl", "none"]), help="Override [smtp] security.")
+@click.option("--smtp-security", type=click.Choice(get_args(SmtpSecurity)), help="Override [smtp] security.")
 @click.option("--status", "show_status", is_flag=True, help="Show where the issue (or every issue) stands, and exit.")
 @click.option("--resend-unknown", is_flag=True, help="Also send to recipients whose earlier outcome is unknown.")
 @click.option(
@@ -103,7 +103,7 @@ def _delays_option(_ctx: click.Context, _param: click.Parameter, text: str) -> t
 )
 @click.option(
     "--retry-delays",
-    default="1,5,20",
+    default=",".join(f"{s:g}" for s in SMTP_RETRY_DELAYS),  # the library's default, as it is typed
     show_default=True,
     metavar="SECONDS,...",
     callback=_delays_option,
@@ -150,7 +150,7 @@ def send(
         raise click.UsageError("give --week 2013-W16, or --since DATE and --until DATE, not both")
     config = site_config(site)
     choice = IssueChoice(today_from(today_s, config), week, since, until)
-    security = cast(Literal["starttls", "ssl", "none"] | None, smtp_security)
+    security = cast(SmtpSecurity | None, smtp_security)  # click.Choice has checked it
     smtp = SmtpOverrides(smtp_host, smtp_port, security, os.environ.get(SMTP_PASSWORD_ENV, ""))
     if show_status:
         _print_status(config, choice)
@@ -232,7 +232,17 @@ def _send(config: Config, choice: IssueChoice, smtp: SmtpOverrides, options: Sen
 
     secret = secret_from_env(os.environ)
     with ExitStack() as stack, _progress(stack) as (on_plan, step):
-        report = send_issue(config, choice, warn, secret, smtp=smtp, options=options, on_plan=on_plan, progress=step)
+        report = send_issue(
+            config,
+            choice,
+            warn,
+            secret,
+            smtp=smtp,
+            options=options,
+            clock=lambda: now_in(config),  # read for each change the send log records
+            on_plan=on_plan,
+            progress=step,
+        )
     _print_report(report)
 
 

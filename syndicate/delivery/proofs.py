@@ -18,14 +18,14 @@ from syndicate.delivery.send import (
     wire_bytes,
 )
 from syndicate.delivery.smtp import Reply, Transport
-from syndicate.newsletter.message import ComposedIssue
+from syndicate.newsletter.issue import Rendered
 from syndicate.output import atomic_write
 from syndicate.subscribers import sendlog
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.db import Connection
 
 
-def pending_recipients(conn: Connection, issues: IssueCache) -> Iterator[tuple[subs.Subscriber, ComposedIssue]]:
+def pending_recipients(conn: Connection, issues: IssueCache) -> Iterator[tuple[subs.Subscriber, Rendered]]:
     """The subscribers a real run would send to now, with their issue (read-only)."""
     sendlog.open_log(conn)
     done = sendlog.settled(conn, base_issue(issues).key)

@@ -26,23 +26,23 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 from syndicate.config import SMTP_RETRY_DELAYS
 from syndicate.delivery.smtp import ConnectError, Reply, Transport
 from syndicate.errors import DeliveryError
-from syndicate.newsletter.message import ComposedIssue, Recipient, message_bytes
+from syndicate.newsletter.issue import Rendered
+from syndicate.newsletter.message import Recipient, message_bytes
 from syndicate.subscribers import sendlog
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.db import Connection
 from syndicate.subscribers.sendlog import State
 from syndicate.subscribers.tokens import make_token, unsubscribe_url
 
-Composer = Callable[[frozenset[str] | None], ComposedIssue | None]
-Personalizer = Callable[[ComposedIssue, Recipient], EmailMessage]
-Clock = Callable[[], datetime]
+Composer = Callable[[frozenset[str] | None], Rendered | None]
+Personalizer = Callable[[Rendered, Recipient], EmailMessage]
+NOTHING_TO_SEND = "this week has no posts; there is nothing to send"
 
 
 def wire_bytes(message: EmailMessage) -> bytes:
@@ -68,7 +68,6 @@ class SendReport:
     deferred: int = 0
     unknown: list[str] = field(default_factory=list)  # left in `sending`: for review
     problems: list[str] = field(default_factory=list)  # one line per failed or deferred recipient
-    attempted: int = 0
 
     @property
     def clean(self) -> bool:
@@ -97,9 +96,9 @@ class IssueCache:
 
     def __init__(self, compose: Composer) -> None:
         self._compose = compose
-        self._issues: dict[frozenset[str] | None, ComposedIssue | None] = {}
+        self._issues: dict[frozenset[str] | None, Rendered | None] = {}
 
-    def __call__(self, tags: frozenset[str] | None) -> ComposedIssue | None:
+    def __call__(self, tags: frozenset[str] | None) -> Rendered | None:
         key = frozenset(t.casefold() for t in tags) if tags else None
         if key not in self._issues:
             self._issues[key] = self._compose(tags)
@@ -115,10 +114,10 @@ class Letterhead:
     unsubscribe_base: str
 
 
-def base_issue(issues: IssueCache) -> ComposedIssue:
+def base_issue(issues: IssueCache) -> Rendered:
     base = issues(None)
     if base is None:
-        raise DeliveryError("this week has no posts; there is nothing to send")
+        raise DeliveryError(NOTHING_TO_SEND)
     return base
 
 
@@ -136,7 +135,7 @@ class _Run:
         transport: Transport,
         head: Letterhead,
         options: SendOptions,
-        clock: Clock,
+        clock: subs.Clock,
         sleep: Callable[[float], None],
     ) -> None:
         self.conn = conn
@@ -221,7 +220,6 @@ class _Run:
             reply = self.transport.deliver(self.head.sender, sub.email, data, before_end)
             if reply.kind != "not_sent":
                 break
-        self.report.attempted += 1
         self._record(sub, reply, counted=marked)
         return reply
 
@@ -286,7 +284,7 @@ def send_issue(
     head: Letterhead,
     *,
     options: SendOptions,
-    clock: Clock,
+    clock: subs.Clock,
     on_plan: Callable[[str, int], None] | None = None,
     progress: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,

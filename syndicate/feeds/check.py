@@ -28,10 +28,10 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from syndicate.feeds.formats import FILE_NAMES
 from syndicate.sources.markup import MarkupError, has_internal_subset, html_fragment, local_name, xml_document
-from syndicate.urls import HTTP_SCHEMES, is_absolute_http_url, scheme_of
+from syndicate.urls import HTTP_SCHEMES, SAFE_SCHEMES, is_absolute_http_url, is_full_uri, scheme_of
 
-FEED_NAMES = ("rss.xml", "atom.xml", "feed.json")
 FEED_SUFFIXES = (".xml", ".json", ".rss", ".atom", ".rdf")
 ATOM = "{http://www.w3.org/2005/Atom}"
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
@@ -44,9 +44,6 @@ _RFC822 = re.compile(
     r"\d{2}:\d{2}(?::\d{2})? (?:[+-]\d{4}|GMT|UT|EST|EDT|CST|CDT|MST|MDT|PST|PDT)$"
 )
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
-_SAFE_SCHEMES = {"http", "https", "mailto", "tel"}
-# What the W3C validator accepts as an Atom id (RFC 2396, scheme required, ASCII only).
-_FULL_URI = re.compile(r"^[A-Za-z][0-9A-Za-z+.-]*:(//)?[0-9A-Za-z;/?:@&=+$._!~*'()%,#-]+$")
 
 
 def check_directory(folder: Path) -> tuple[list[str], int]:
@@ -82,7 +79,7 @@ def find_feed_files(folder: Path) -> list[Path]:
 
 def check_feed(data: bytes, name: str) -> list[str] | None:
     """The problems of one feed file; None when the file is not a feed at all (and not named like one)."""
-    known = name in FEED_NAMES
+    known = name in FILE_NAMES.values()
     if name.lower().endswith(".json") or data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
         return _check_json(data, known)
     return _check_xml(data, name, known)
@@ -129,7 +126,7 @@ def html_url_problems(fragment: str) -> list[str]:
             scheme = scheme_of(value.strip())
             if not scheme:
                 problems.append(f"relative URL {value!r} in content ({attribute}); feed readers need absolute URLs")
-            elif scheme not in _SAFE_SCHEMES:
+            elif scheme not in SAFE_SCHEMES:
                 problems.append(f"unsafe URL {value[:60]!r} in content ({attribute})")
             elif scheme in HTTP_SCHEMES and not is_absolute_http_url(value):
                 problems.append(f"URL {value!r} in content has no host ({attribute})")
@@ -176,7 +173,7 @@ def _check_xml(data: bytes, name: str, known: bool) -> list[str] | None:
         return None
     from syndicate.sources.rss_atom import feedparser_problems  # imported lazily: feedparser is slow to import
 
-    problems.extend(feedparser_problems(data, name))
+    problems.extend(feedparser_problems(data))
     return problems
 
 
@@ -266,7 +263,7 @@ def _check_atom(root: Any) -> list[str]:
             problems.append(f"{where}: no id")
         else:
             ids.append((n, ident))
-            if not _FULL_URI.match(ident):
+            if not is_full_uri(ident):
                 problems.append(f"{where}: id {ident!r} is not a full URI (such as a tag: URI or an absolute URL)")
         if not _text(entry, f"{ATOM}title"):
             problems.append(f"{where}: no title")

@@ -3,11 +3,15 @@
 feedgen is the authority on element structure. To stay fast with thousands of
 feeds, each entry is serialized once per format (one feedgen document holding
 every entry, cut into per-entry fragments) and each feed is a feedgen shell
-with those fragments spliced in. Known feedgen quirks handled here:
-- it stamps `updated`/`lastBuildDate` with the current time: always set from the newest item;
-- it prepends entries unless told to append: order="append";
-- the RSS channel <link> is the last alternate link added: self link first, home last;
-- `type="CDATA"` yields invalid Atom: content is always passed as escaped type="html".
+with those fragments spliced in. Known feedgen quirks handled here (all seen with
+feedgen 1.0.0):
+- it stamps `updated`/`lastBuildDate` with the current time (FeedGenerator.__init__):
+  always set from the newest item, so an unchanged site builds the same bytes;
+- it prepends entries unless told to append (lkiesow/python-feedgen#55 made prepend
+  the default, #70 added `order`): order="append";
+- the RSS channel <link> is the last link added: self link first, home last;
+- `type="CDATA"` yields invalid Atom (lkiesow/python-feedgen#123, still open): content
+  is always passed as escaped type="html".
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -26,18 +30,18 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from syndicate.model import Author, Entry
-from syndicate.urls import host_of, tag_uri
+from syndicate.sources.feed_item import EPOCH
+from syndicate.urls import host_of, is_full_uri, tag_uri
 
 GENERATOR = "syndicate"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 MEDIA_TYPES = {
     "rss": "application/rss+xml",
     "atom": "application/atom+xml",
     "json": "application/feed+json",
 }
-FILE_NAMES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}
+FILE_NAMES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}  # `syndicate check` knows feeds by these
 
 FRAGMENT_CHUNK = 256
 _RSS_ITEM = ("    <item>\n", "    </item>\n")
@@ -48,7 +52,9 @@ def _cut(document: str, marks: tuple[str, str]) -> list[str]:
     """The serialized entries of a pretty-printed feedgen document, each with its own tags.
 
     Entry text is escaped, so the literal open/close lines can only be element
-    boundaries; cutting at them is exact (and far faster than a regex).
+    boundaries; cutting at them is exact (and far faster than a regex). The marks are
+    the indentation feedgen 1.0.0 pretty-prints with (lxml's); `_fragments` asserts the
+    cut still gives one part per entry, so another layout fails loudly, not silently.
     """
     opening, closing = marks
     start = document.find(opening)
@@ -99,13 +105,10 @@ def _categorized(entry: Entry, base: str) -> list[dict[str, str]]:
     return result
 
 
-_URI = re.compile(r"^[A-Za-z][0-9A-Za-z+.-]*:(//)?[0-9A-Za-z;/?:@&=+$._!~*'()%,#-]+$")
-
-
 def atom_id(entry: Entry) -> str:
     """Atom ids must be IRIs. A verbatim guid that is not one (an imported `?p=12` is, a bare
     `episode-2` or a Ghost object id is not) becomes a stable tag: URI derived from it."""
-    if _URI.match(entry.id):
+    if is_full_uri(entry.id):
         return entry.id
     return tag_uri(host_of(entry.link), entry.published.date().isoformat(), f"guid/{quote(entry.id, safe='')}")
 
@@ -130,7 +133,7 @@ def _shell(meta: FeedMeta, updated: datetime) -> FeedGenerator:
     fg.language(meta.language)
     fg.author({"name": meta.author.name, **({"email": meta.author.email} if meta.author.email else {})})
     fg.link(href=meta.self_url, rel="self")
-    fg.link(href=meta.home_url, rel="alternate")  # last, so RSS takes it as the channel link
+    fg.link(href=meta.home_url, rel="alternate")  # last: feedgen 1.0.0 makes the last link the RSS channel link
     fg.generator(GENERATOR)
     fg.updated(updated)
     return fg

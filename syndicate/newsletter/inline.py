@@ -4,9 +4,11 @@ premailer re-serializes the whole stylesheet through cssutils on every call,
 which costs ~20 ms per issue even though our stylesheet is the same for every
 issue. `_StylesheetCachingPremailer` keeps the parsed rules and the leftover
 media-query block per stylesheet text, so each issue pays only for applying
-styles to its own elements. Options we always set, and why:
-- allow_network=False: never fetch linked stylesheets (premailer would by default);
-- disable_basic_attributes width/height: keep the sizes the template set (premailer rewrites them);
+styles to its own elements. Options we always set, and why (seen with premailer 3.10.0):
+- allow_network=False: never fetch linked stylesheets (premailer does by default; the
+  option came with peterbe/premailer#214, for #207, and kept the default True);
+- disable_basic_attributes width/height: keep the sizes the template set (premailer copies
+  CSS width/height into img attributes; the option is peterbe/premailer#61);
 - strip_important=False: media queries need !important to beat inlined styles.
 """
 

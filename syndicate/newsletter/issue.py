@@ -1,8 +1,8 @@
-"""Posts + announcements for one week → a rendered newsletter issue (Jinja2, premailer).
+"""Posts + announcements for one week (its window: weeks.py) → a rendered newsletter issue.
 
-Pure apart from template loading: the week's window, the grouping by day, the
-announcements running during the week, the HTML (CSS inlined once per issue),
-the plain text (its own template, wrapped, links as footnotes) and the web page.
+Pure apart from template loading: the grouping by day, the announcements running
+during the week, the HTML (CSS inlined once per issue, by inline.py), the plain
+text (its own template, wrapped, links as footnotes) and the web page.
 Personal details are left as placeholders (placeholders.py), filled in per recipient.
 """
 
@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
@@ -26,6 +25,7 @@ from syndicate.text import one_line
 
 GMAIL_CLIP_BYTES = 102 * 1024
 WARN_BYTES = 90 * 1024
+DETAIL_LEVELS = ("full", "compact", "titles")  # the email's forms, fullest first: the first that fits is sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,7 @@ class Rendered:
     email_text: str  # likewise
     web_html: str
     web_url: str
-    detail: str  # "full", "compact" or "titles": how much fit under Gmail's clipping limit
+    detail: str  # one of DETAIL_LEVELS: how much fit under Gmail's clipping limit
     warnings: tuple[str, ...] = ()
 
     @property
@@ -126,18 +126,25 @@ class Rendered:
 
 
 def long_date(day: date) -> str:
+    """A day as the issue pages and the archive head it: "Monday 15 April"."""
     return f"{day:%A} {day.day} {day:%B}"
+
+
+def archive_url(config: Config) -> str:
+    """The newsletter archive's page, which lists every issue."""
+    return urljoin(config.output_url, "newsletter/")
 
 
 def issue_url(config: Config, key: str) -> str:
     """Where the build publishes an issue's web version. A custom window (--since/--until), and a
     week before [digest] since, are never published on their own: their link goes to the archive."""
     if ".." in key or not in_archive(config, parse_week(key, config.site.timezone)):
-        return urljoin(config.output_url, "newsletter/")
+        return archive_url(config)
     return urljoin(config.output_url, f"newsletter/{key}/")
 
 
-def unsubscribe_url(config: Config) -> str:
+def unsubscribe_base(config: Config) -> str:
+    """The unsubscribe endpoint's URL, before a recipient's token is added (subscribers/tokens.py)."""
     return config.digest.unsubscribe_url or urljoin(config.site.url, "unsubscribe")
 
 
@@ -166,10 +173,6 @@ class Footnotes:
         if url not in self.urls:
             self.urls.append(url)
         return f"[{self.urls.index(url) + 1}]"
-
-
-def _detail_levels() -> tuple[str, ...]:
-    return ("full", "compact", "titles")
 
 
 # Above this many bytes before inlining, the inlined HTML cannot fit under Gmail's limit either
@@ -205,9 +208,9 @@ def preheader_for(issue: Issue) -> str:
     return text
 
 
-def render_issue(config: Config, issue: Issue, templates: Path | None = None) -> Rendered:
+def render_issue(config: Config, issue: Issue) -> Rendered:
     """Render all three forms; fall back to shorter forms rather than be clipped by Gmail."""
-    templates = templates if templates is not None else config.templates_dir
+    templates = config.templates_dir
     env = environment(templates)
     css = load_text(templates, "digest.css")
     base = _template_values(config, issue)
@@ -244,7 +247,7 @@ def _template_values(config: Config, issue: Issue) -> dict[str, Any]:
         "subject": subject_for(config, issue),
         "preheader": preheader_for(issue),
         "web_url": issue_url(config, issue.key),
-        "archive_url": urljoin(config.output_url, "newsletter/"),
+        "archive_url": archive_url(config),
         "long_date": long_date,
         "greeting": GREETING,
         "unsubscribe_url": UNSUBSCRIBE,
@@ -290,7 +293,7 @@ def _email_form(
 def _fit_email(template: EmailTemplate, base: dict[str, Any], css: str, issue: Issue) -> _FittedEmail:
     """The fullest form of the email that fits under Gmail's clipping limit, with warnings to show."""
     size = 0
-    for detail in _detail_levels():
+    for detail in DETAIL_LEVELS:
         email_html, size = _email_form(template, base, css, issue, detail, None)
         if size < GMAIL_CLIP_BYTES:
             warnings: tuple[str, ...] = ()

@@ -1,6 +1,6 @@
 """A rendered issue + a recipient → a real MIME message (email.message.EmailMessage).
 
-premailer has already run once for the issue; personalising fills in its
+The issue's CSS has already been inlined, once (inline.py); personalising fills in its
 placeholders (placeholders.py), and a name in a header is only ever display text.
 """
 
@@ -18,12 +18,11 @@ from functools import lru_cache
 from syndicate.addresses import InvalidAddress, header_address
 from syndicate.config import Config
 from syndicate.errors import DeliveryError
-from syndicate.newsletter.issue import Rendered, unsubscribe_url
+from syndicate.newsletter.issue import Rendered, unsubscribe_base
 from syndicate.newsletter.placeholders import MAX_NAME, fill_html, fill_text, greeting_for
 from syndicate.text import one_line, short_hash
 from syndicate.urls import host_of
 
-ComposedIssue = Rendered  # the name the delivery side uses
 # Bodies are encoded with quoted-printable lines within RFC 2045's 76; the message is
 # written out with header lines up to RFC 5322's 998, because at 78 the email package turns a long
 # List-Unsubscribe URL into RFC 2047 encoded words, which no mail client reads as a URL.
@@ -80,14 +79,18 @@ def _address_header(header: str, name: str, email: str, what: str) -> object:
     return BODY_POLICY.header_factory(header, _address(name, email, what))
 
 
+def _part_bytes(text: str) -> bytes:
+    """The text as a message part carries it: UTF-8, every line (the last too) ending in one LF."""
+    return b"\n".join(text.encode("utf-8").splitlines()) + b"\n"
+
+
 def _set_text(part: EmailMessage, text: str, subtype: str) -> None:
     """What `set_content(text, subtype=..., charset="utf-8", cte="quoted-printable")` does, with the
     encoding done by binascii's C quoted-printable encoder (the email package's own is pure Python
     and costs a few milliseconds per issue): same headers, same bytes."""
     part["Content-Type"] = _header("Content-Type", f'text/{subtype}; charset="utf-8"')
     part["Content-Transfer-Encoding"] = _header("Content-Transfer-Encoding", "quoted-printable")
-    data = b"\n".join(text.encode("utf-8").splitlines()) + b"\n"
-    part.set_payload(binascii.b2a_qp(data, quotetabs=False, istext=True, header=False).decode("ascii"))
+    part.set_payload(binascii.b2a_qp(_part_bytes(text), quotetabs=False, istext=True, header=False).decode("ascii"))
 
 
 def build_message(config: Config, issue: Rendered, recipient: Recipient | None) -> EmailMessage:
@@ -98,9 +101,9 @@ def build_message(config: Config, issue: Rendered, recipient: Recipient | None) 
     """
     sender, sender_address = config.sender, config.sender_address()
     domain = _domain(config)
-    list_unsubscribe = recipient.unsubscribe_url if recipient and recipient.unsubscribe_url else unsubscribe_url(config)
+    list_unsubscribe = (recipient.unsubscribe_url if recipient else "") or unsubscribe_base(config)
     mailto = config.digest.unsubscribe_mailto or sender_address
-    greeting = greeting_for(recipient.name) if recipient else "Hello,"
+    greeting = greeting_for(recipient.name if recipient else "")
 
     msg = EmailMessage(policy=BODY_POLICY)
     msg["From"] = _address_header("From", sender.name, sender_address, "sender")
@@ -134,3 +137,9 @@ def build_message(config: Config, issue: Rendered, recipient: Recipient | None) 
 
 def personalize(config: Config, issue: Rendered, recipient: Recipient) -> EmailMessage:
     return build_message(config, issue, recipient)
+
+
+def archive_text(config: Config, issue: Rendered) -> bytes:
+    """The archive's issue.txt: the text part of the copy without a recipient, byte for byte as
+    that .eml carries it (decoded), whoever writes the file (the build or `syndicate digest`)."""
+    return _part_bytes(fill_text(issue.email_text, greeting_for(""), unsubscribe_base(config)))

@@ -15,6 +15,7 @@ from typing import Literal
 import nh3
 
 from syndicate.text import drop_forbidden_refs, xml_safe
+from syndicate.urls import SAFE_SCHEMES
 
 NH3_VERSION = getattr(nh3, "__version__", "?")
 _SPACES = re.compile(r"\s+")
@@ -28,7 +29,6 @@ _ATTRIBUTES.setdefault("img", set()).update({"title"})
 _ATTRIBUTES.setdefault("abbr", set()).add("title")
 _ATTRIBUTES.setdefault("td", set()).add("style")
 _ATTRIBUTES.setdefault("th", set()).add("style")
-_URL_SCHEMES = {"http", "https", "mailto", "tel"}
 _CLEAN_CONTENT = {
     "script",
     "style",
@@ -102,7 +102,7 @@ def sanitize_html(fragment: str, base_url: str) -> str:
         tags=_TAGS,
         clean_content_tags=_CLEAN_CONTENT,
         attributes=_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
+        url_schemes=set(SAFE_SCHEMES),
         url_relative=relative,
         filter_style_properties={"text-align"},
         link_rel=None,

@@ -1,1 +1,2 @@
-"""Everything that produces Posts: Markdown files, feeds, and the bytes they come from."""
+"""Outside bytes and Posts: Markdown files and feeds (fetched when remote) read into Posts, and a Post written
+back as a Markdown file (`syndicate import`)."""

@@ -4,7 +4,7 @@ The mapping, decided here once:
 
 - id: the item's guid (RSS), id (Atom, JSON Feed), verbatim, so readers of the
   rebuilt feeds see no duplicates; without one, the item's link; without both,
-  none (render.ids.post_id then derives a tag: URI).
+  none (render/links.post_id then derives a tag: URI).
 - url: the item's alternate link, absolute. Relative URLs (links, enclosures,
   images, and inside content) resolve against xml:base when the feed sets one,
   then the item's link, then the feed's own address (the URL it was fetched
@@ -21,7 +21,7 @@ The mapping, decided here once:
 - body: the fullest HTML the item carries (content:encoded, atom:content,
   content_html; else the description or summary); plain text is escaped into
   paragraphs. summary: the item's description / summary when it differs from
-  the body. Nothing is sanitized here: render_entry (and the importer)
+  the body. Nothing is sanitized here: render_entry (and build/importing)
   run every body through the one allowlist sanitizer.
   HTML with no block element at all (a one-line excerpt) becomes one <p>.
 - slug: the last part of the link's path (without .html and the like), else
@@ -48,20 +48,19 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
-from syndicate.errors import SourceError, SyndicateError
+from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.model import Post
-from syndicate.sources.feed_item import FeedItem, Warn
+from syndicate.sources.feed_item import EPOCH, FeedItem
 from syndicate.sources.fetch import FeedMemory, Limits, fetch, is_url
 from syndicate.sources.json_feed import json_items, looks_like_json
 from syndicate.sources.rss_atom import xml_items
 from syndicate.text import one_line, short_hash, slugify
 from syndicate.urls import last_path_segment
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PAGE_EXTENSION = re.compile(r"\.(?:html?|shtml|php\d?|aspx?|jsp|cfm|xml)$", re.I)
 _TAG = re.compile(r"<[^>]*>")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from syndicate.sources.feed_item import Warn
+from syndicate.errors import Warn
 
 _XML_DECLARATION = re.compile(r"""^(\s*<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
 _DECLARED = re.compile(rb"""^\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")

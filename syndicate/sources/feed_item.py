@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 from syndicate.model import Author, Enclosure
 from syndicate.text import one_line
-from syndicate.urls import HTTP_SCHEMES, is_http_url, scheme_of
+from syndicate.urls import HTTP_SCHEMES, is_http_url, scheme_of, written_as_absolute_http
 
-Warn = Callable[[str], None]
+# The date of an item (or a feed) that has none, when a date must be given.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _BLOCK = re.compile(
     r"<(?:address|article|aside|blockquote|center|details|dialog|dd|div|dl|dt|fieldset|figcaption|figure|footer|form"
@@ -69,7 +70,7 @@ def absolute(href: object, base: str) -> str | None:
     if not isinstance(href, str):
         return None
     href = href.strip()
-    if href.startswith(("https://", "http://")):
+    if written_as_absolute_http(href):
         return href
     if not href:
         return None

@@ -20,12 +20,11 @@ from urllib.parse import urljoin
 
 from syndicate import __version__
 from syndicate.errors import FetchError
-from syndicate.urls import HTTP_SCHEMES, is_http_url, scheme_of
+from syndicate.urls import DEFAULT_MAX_BYTES, HTTP_SCHEMES, names_http_url, scheme_of
 
 if TYPE_CHECKING:
     import httpx
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
 USER_AGENT = f"syndicate/{__version__} (feed import)"
 ACCEPT = (
@@ -78,12 +77,13 @@ class Limits:
 
 def is_url(location: str) -> bool:
     """True for an http(s) URL; a malformed one (such as http://[::1) is an error, not a file name."""
-    try:
-        return is_http_url(location)
-    except ValueError as exc:
-        if location.strip().lower().startswith(("http:", "https:")):
-            raise FetchError(f"not a valid URL ({exc}); check it", path=location) from None
+    if not names_http_url(location):
         return False
+    try:
+        scheme_of(location)
+    except ValueError as exc:
+        raise FetchError(f"not a valid URL ({exc}); check it", path=location) from None
+    return True
 
 
 def fetch(
@@ -99,10 +99,8 @@ def fetch(
         return _fetch_url(location, limits, etag, last_modified)
     try:
         scheme = scheme_of(location)
-    except ValueError:
+    except ValueError:  # malformed, and not http(s) (is_url raised for those): read as a file name
         scheme = ""
-    if scheme in HTTP_SCHEMES:
-        return _fetch_url(location, limits, etag, last_modified)
     if len(scheme) > 1 and not Path(location).exists():  # one letter: a Windows drive, so a path
         raise FetchError(
             f"cannot read {scheme}: addresses; give an http:// or https:// URL or a local file", path=location

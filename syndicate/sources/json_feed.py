@@ -14,11 +14,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syndicate.errors import SourceError
+from syndicate.errors import SourceError, Warn
 from syndicate.model import Author, Enclosure
 from syndicate.sources.feed_item import (
     FeedItem,
-    Warn,
     absolute,
     as_blocks,
     authors,

@@ -76,7 +76,7 @@ def find_posts(root: Path) -> list[Path]:
 def read_markdown_dir(root: Path, tz: ZoneInfo, *, relative_to: Path | None = None) -> Iterator[Post | SourceError]:
     """Yield a Post, or the error that kept a file out, for every file below root."""
     for path in find_posts(root):
-        shown = _shown(path, relative_to)
+        shown = shown_path(path, relative_to)
         try:
             yield read_post_bytes(path.read_bytes(), shown, tz, post_stem(path))
         except SourceError as exc:
@@ -85,7 +85,8 @@ def read_markdown_dir(root: Path, tz: ZoneInfo, *, relative_to: Path | None = No
             yield SourceError(f"cannot read: {exc.strerror}", path=shown)
 
 
-def _shown(path: Path, relative_to: Path | None) -> str:
+def shown_path(path: Path, relative_to: Path | None) -> str:
+    """A path as messages show it: relative to `relative_to` (the site's folder) when it is inside."""
     if relative_to is not None:
         try:
             return str(path.relative_to(relative_to))

@@ -19,12 +19,11 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 
-from syndicate.errors import SourceError
+from syndicate.errors import SourceError, Warn
 from syndicate.model import Author, Enclosure
 from syndicate.sources.feed_encoding import prepare_xml
 from syndicate.sources.feed_item import (
     FeedItem,
-    Warn,
     absolute,
     as_blocks,
     authors,
@@ -54,9 +53,9 @@ _ITEM_PROBLEMS = (ValueError, TypeError, KeyError, AttributeError)
 _get = dict.get
 
 
-def feedparser_problems(data: bytes, url: str) -> list[str]:
-    """What feedparser itself finds wrong with a feed: not well-formed, items without title, link, id or date."""
-    del url  # the caller names the file
+def feedparser_problems(data: bytes) -> list[str]:
+    """What feedparser itself finds wrong with a feed: not well-formed, items without title, link, id or date.
+    The caller names the file."""
     try:
         parsed = _feedparser_parse(data, None, "")
     except SourceError as exc:

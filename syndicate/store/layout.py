@@ -1,7 +1,9 @@
-"""Where the build cache lives: `.syndicate-cache/` beside syndicate.toml, one folder per kind of data.
+"""Where the build cache lives: `.syndicate-cache/` beside syndicate.toml, one folder or file per kind of data
+(the build record and the lock are files).
 
-Every folder's name carries the cache's format number, so a syndicate that keeps its
-data in another shape never reads what this one wrote (it starts a folder of its own).
+Every name made by `cache_path` carries the cache's format number, so a syndicate that keeps its
+data in another shape never reads what this one wrote (it starts a place of its own). The lock
+has none: builds of every version must exclude each other.
 """
 
 from __future__ import annotations

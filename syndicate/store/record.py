@@ -18,7 +18,7 @@ from typing import Any
 
 from syndicate.output import atomic_write
 from syndicate.store.digests import digest_of
-from syndicate.store.layout import CACHE_DIR, FORMAT, ignore_in_git
+from syndicate.store.layout import cache_path, ignore_in_git
 
 
 @dataclass
@@ -40,7 +40,7 @@ class BuildRecord:
         if not enabled:
             return cls(None)
         name = digest_of(str(out_dir.resolve()))[:16]
-        record = cls(root / CACHE_DIR / f"build-{name}-v{FORMAT}.json", salt=salt)
+        record = cls(cache_path(root, f"build-{name}").with_suffix(".json"), salt=salt)  # name is hex: no dot
         if not fresh:  # --no-cache: trust nothing from before, but record this build for the next one
             record._read()
         return record

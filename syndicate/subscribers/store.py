@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Literal, cast
 
 from syndicate.addresses import InvalidAddress, stored_address
+from syndicate.config import Config
 from syndicate.errors import DeliveryError
 from syndicate.subscribers.db import Connection, open_database, transaction, translated
 from syndicate.text import one_line
@@ -29,6 +31,9 @@ STATUSES: tuple[Status, ...] = ("subscribed", "unsubscribed", "bounced")
 MAX_NAME = 200
 MAX_TAGS = 100
 _TAG_SPLIT = re.compile(r"[;,]")
+# "now" for work that stamps changes as it goes (a send, the unsubscribe endpoint): read on each
+# change, and passed in like every other "now" so that tests can fix it
+Clock = Callable[[], datetime]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS subscribers (
@@ -67,6 +72,11 @@ def database_path(database: Path | None) -> Path:
     if database is None:
         raise DeliveryError('no subscriber database configured; set database = "subscribers.sqlite3" in syndicate.toml')
     return database
+
+
+def open_site_database(config: Config) -> Connection:
+    """The site's subscriber database (`database` in syndicate.toml), opened; an error when none is set."""
+    return connect(database_path(config.database))
 
 
 def normalize_email(text: str) -> str:

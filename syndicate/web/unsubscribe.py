@@ -6,8 +6,6 @@ own; it shows a page with a button (unsubscribe, or re-subscribe when already ou
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import IO
@@ -16,7 +14,7 @@ from wsgiref.types import WSGIEnvironment
 
 from syndicate.config import Config
 from syndicate.errors import DeliveryError
-from syndicate.newsletter.issue import unsubscribe_url
+from syndicate.newsletter.issue import unsubscribe_base
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.db import Connection, DatabaseError
 from syndicate.subscribers.tokens import StaleToken, TokenError, check_current, make_token, read_token
@@ -24,8 +22,6 @@ from syndicate.templating import render
 from syndicate.web.http import Response, log_error, text_response
 
 MAX_FORM_BYTES = 16 * 1024
-
-Clock = Callable[[], datetime]
 
 _PAGE_HEADERS = [
     ("Cache-Control", "no-store"),
@@ -48,10 +44,10 @@ _HEADINGS = {
 class Unsubscribe:
     """The List-Unsubscribe endpoint: verify the token, then act (POST) or show the page (GET)."""
 
-    def __init__(self, config: Config, secret: bytes | DeliveryError, clock: Clock) -> None:
+    def __init__(self, config: Config, secret: bytes | DeliveryError, clock: subs.Clock) -> None:
         """`secret` signs the links, or says why there is none (then every request answers 503)."""
         self.config = config
-        self.path = urlsplit(unsubscribe_url(config)).path or "/unsubscribe"
+        self.path = urlsplit(unsubscribe_base(config)).path or "/unsubscribe"
         self._secret = secret
         self.clock = clock
 
@@ -91,7 +87,7 @@ class Unsubscribe:
                 "Use the unsubscribe link at the end of a digest you received.",
             )
         try:
-            conn = subs.connect(subs.database_path(self.config.database))
+            conn = subs.open_site_database(self.config)
             try:
                 return self._answer(environ, method, conn, token, secret)
             finally:

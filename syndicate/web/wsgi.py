@@ -24,12 +24,11 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from syndicate.config import Config, find_config, load_config
 from syndicate.errors import DeliveryError, SyndicateError
+from syndicate.subscribers.store import Clock
 from syndicate.subscribers.tokens import secret_from_env
 from syndicate.web.http import Response, log_error, request_path, text_response
 from syndicate.web.preview import Preview
 from syndicate.web.unsubscribe import Unsubscribe
-
-Clock = Callable[[], datetime]
 
 
 class SyndicateApp:
