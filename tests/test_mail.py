@@ -82,6 +82,7 @@ class Recorder:
     always: dict[str, str] = field(default_factory=dict)
     drop_after: int | None = None
     vanish_for: set[str] = field(default_factory=set)
+    data_replies: dict[str, str] = field(default_factory=dict)  # recipient → the answer to its final dot
     received: list[Received] = field(default_factory=list)
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -118,6 +119,9 @@ class Recorder:
             transport.abort()  # kept the message, but the client never hears so
         elif self.drop_after is not None and done >= self.drop_after:
             asyncio.get_running_loop().call_soon(transport.close)  # after this answer goes out
+        for address in envelope.rcpt_tos:
+            if address in self.data_replies:
+                return self.data_replies[address]
         return "250 OK queued"
 
 
@@ -378,6 +382,28 @@ def test_lost_answer_is_unknown_and_not_resent_unless_asked(
     forced = run_send(site, smtp_server, resend_unknown=True)
     assert forced.sent == 1 and forced.clean
     assert recorder.count()[emails[2]] == 2  # resent because the user asked
+
+
+def test_a_garbled_answer_after_the_dot_is_unknown_and_never_sent_twice(
+    site: Config, smtp_server: SmtpServer, recorder: Recorder
+) -> None:
+    conn = connect(site)
+    emails = add_people(conn, 6)
+    # answers smtplib cannot read (code -1), an empty one, and a 3xx that makes no sense after the dot
+    garbled = {emails[1]: "OK: queued as 12345", emails[2]: "2.0.0 Ok: queued", emails[3]: "", emails[4]: "354 go on"}
+    recorder.data_replies = dict(garbled)
+
+    report = run_send(site, smtp_server)
+
+    assert sorted(report.unknown) == sorted(garbled) and report.sent == 2 and not report.clean
+    assert all(states(site)[address] == "sending" for address in garbled)
+    assert recorder.count() == Counter(emails)  # each taken once by the server, none retried in the run
+    rows = {r.email: r for r in sendlog.log_rows(conn, WEEK)}
+    assert all("unreadable answer" in (rows[address].detail or "") for address in garbled)
+
+    again = run_send(site, smtp_server)  # a second run (cron) must not send them again
+    assert again.sent == 0 and sorted(again.unknown) == sorted(garbled)
+    assert recorder.count() == Counter(emails)
 
 
 def test_subscribers_who_leave_or_match_nothing_are_skipped(

@@ -221,6 +221,12 @@ class SmtpTransport:
             return Reply("unknown", 0, f"connection lost waiting for the server's answer: {exc}", "end of data")
         if code == 421:
             self.close()
+        if not 200 <= code < 300 and not 400 <= code < 600:
+            # After the dot only a well-formed 2xx, 4xx or 5xx says what became of the message.
+            # smtplib (3.11) gives -1 for a line it cannot parse ("OK: queued as 12345",
+            # "2.0.0 Ok: queued"), and such servers have usually queued it: retrying would
+            # send it again, so the outcome is unknown and left for review.
+            return Reply("unknown", code, f"unreadable answer after the message: {_text(text)!r}", "end of data")
         return _classify(code, text, "end of data")
 
     def _refused(self, code: int, text: bytes, stage: str) -> Reply:
