@@ -406,6 +406,46 @@ def test_a_garbled_answer_after_the_dot_is_unknown_and_never_sent_twice(
     assert recorder.count() == Counter(emails)
 
 
+def test_a_relay_that_refuses_us_stops_the_run_and_marks_nobody(
+    site: Config, smtp_server: SmtpServer, recorder: Recorder
+) -> None:
+    conn = connect(site)
+    emails = add_people(conn, 5)
+    recorder.always = {address: "550 5.7.1 Relaying denied" for address in emails[1:]}
+
+    with pytest.raises(DeliveryError, match=r"refuses to take mail from us: 550 5\.7\.1 Relaying denied"):
+        run_send(site, smtp_server)
+
+    assert recorder.count() == Counter([emails[0]])
+    log = states(site)
+    assert log[emails[0]] == "sent" and all(log[address] == "pending" for address in emails[1:])
+    assert all(s.status == "subscribed" for s in subs.all_subscribers(conn))  # nobody bounced
+
+    recorder.always = {}  # the relay is fixed (credentials set): the next run sends to the rest, once each
+    again = run_send(site, smtp_server)
+    assert again.sent == 4 and again.clean
+    assert recorder.count() == Counter(emails)
+
+
+@pytest.mark.parametrize(
+    ("stage", "code", "text", "refuses_us", "bounced"),
+    [
+        ("RCPT", 550, "5.1.1 no such user", False, True),
+        ("RCPT", 550, "no such user", False, True),  # no enhanced code: the reply code decides
+        ("RCPT", 552, "5.2.2 mailbox full", False, False),
+        ("RCPT", 550, "5.7.1 Relaying denied", True, False),
+        ("RCPT", 554, "Relay access denied", True, False),
+        ("RCPT", 530, "Authentication required", True, False),
+        ("MAIL", 550, "sender not allowed", True, False),
+        ("end of data", 550, "5.7.26 unauthenticated sender (DMARC)", True, False),
+        ("RCPT", 450, "4.7.1 greylisted", False, False),
+    ],
+)
+def test_what_a_refusal_says(stage: str, code: int, text: str, refuses_us: bool, bounced: bool) -> None:
+    reply = smtp.Reply("permanent" if code >= 500 else "transient", code, text, stage)
+    assert (reply.refuses_the_sender, reply.bounced) == (refuses_us, bounced)
+
+
 def test_subscribers_who_leave_or_match_nothing_are_skipped(
     site: Config, smtp_server: SmtpServer, recorder: Recorder
 ) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
-from syndicate.config import SMTP_RETRY_DELAYS
+from syndicate.config import SMTP_PASSWORD_ENV, SMTP_RETRY_DELAYS
 from syndicate.delivery.smtp import ConnectError, Reply, Transport
 from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import Rendered
@@ -220,6 +220,14 @@ class _Run:
             reply = self.transport.deliver(self.head.sender, sub.email, data, before_end)
             if reply.kind != "not_sent":
                 break
+        if reply.refuses_the_sender:
+            # the server refuses us, not this reader: mark nobody (this row goes back to waiting) and stop
+            if marked:
+                self._set(sid, "deferred", reply.describe(), count_attempt=False)
+            raise DeliveryError(
+                f"the SMTP server refuses to take mail from us: {reply.describe()}; nobody was marked failed "
+                f"or bounced; check [smtp] host, username and {SMTP_PASSWORD_ENV}, then run again"
+            )
         self._record(sub, reply, counted=marked)
         return reply
 

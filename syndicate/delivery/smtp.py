@@ -22,6 +22,7 @@ from syndicate.errors import DeliveryError
 from syndicate.text import one_line
 
 BOUNCE_CODES = frozenset({550, 551, 553})  # the mailbox does not exist or is not acceptable
+_ENHANCED = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?!\S)")  # RFC 3463: class.subject.detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +78,31 @@ class Reply:
         return f"{code}{self.text} (at {self.stage})".strip()
 
     @property
+    def enhanced(self) -> tuple[int, int, int] | None:
+        """The RFC 3463 enhanced status code the answer starts with (5.1.1 → (5, 1, 1)), if any."""
+        found = _ENHANCED.match(self.text)
+        return (int(found[1]), int(found[2]), int(found[3])) if found else None
+
+    @property
+    def refuses_the_sender(self) -> bool:
+        """A permanent refusal of our sending itself, not of this recipient: relaying denied,
+        authentication required, the sender not allowed (RFC 3463 class X.7, a MAIL refusal, or
+        an answer without an enhanced code that says so). Every recipient would get it."""
+        if self.kind != "permanent":
+            return False
+        enhanced = self.enhanced
+        if enhanced is not None:
+            return enhanced[1] == 7
+        return self.stage == "MAIL" or self.code in (530, 535) or "relay" in self.text.lower()
+
+    @property
     def bounced(self) -> bool:
-        """The server refused the recipient's mailbox for good: the address bounces."""
-        return self.kind == "permanent" and self.stage == "RCPT" and self.code in BOUNCE_CODES
+        """The server refused the recipient's mailbox for good: the address bounces.
+        With an enhanced code only class X.1 (addressing: no such mailbox) says so."""
+        if self.kind != "permanent" or self.stage != "RCPT" or self.refuses_the_sender:
+            return False
+        enhanced = self.enhanced
+        return enhanced[1] == 1 if enhanced is not None else self.code in BOUNCE_CODES
 
 
 class ConnectError(DeliveryError):
