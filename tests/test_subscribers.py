@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from syndicate.cli.main import main
 from syndicate.errors import DeliveryError
-from syndicate.subscribers import csvfile
+from syndicate.subscribers import csvfile, sendlog
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.db import DatabaseBusy, DatabaseError, translated
 from syndicate.subscribers.tokens import (
@@ -121,6 +121,20 @@ def test_remove_keeps_the_record_and_import_cannot_resubscribe(conn: sqlite3.Con
     assert subs.find(conn, "a@example.org") is None
     with pytest.raises(DeliveryError, match="not in the subscriber list"):
         subs.remove(conn, "a@example.org", LATER)
+
+
+def test_forget_erases_the_send_log_rows_and_a_reused_id_inherits_none(conn: sqlite3.Connection) -> None:
+    _, gone = subs.add(conn, "gone@example.org", "Gone", NOW)
+    sendlog.open_log(conn)
+    sendlog.plan_issue(conn, "2013-W16", "2013-04-22T08:00:00")
+    sendlog.set_state(conn, "2013-W16", gone.id, "sent", "250 OK", "2013-04-22T08:00:01", count_attempt=True)
+    subs.remove(conn, "gone@example.org", LATER, forget=True)
+    assert [r.email for r in sendlog.log_rows(conn)] == []  # the address is erased from the log too
+
+    _, new = subs.add(conn, "new@example.org", "New", LATER)
+    assert new.id == gone.id  # SQLite hands the freed row id out again…
+    planned = sendlog.plan_issue(conn, "2013-W16", "2013-04-23T08:00:00")
+    assert [(r.email, r.state) for r in planned] == [("new@example.org", "pending")]  # …with no "sent" row
 
 
 def test_resubscribing_draws_a_new_nonce(conn: sqlite3.Connection) -> None:

@@ -114,7 +114,11 @@ def add_command(email: str, name: str | None, tags: TagUpdate, resubscribe: bool
 
 @subscribers.command("remove", context_settings=CONTEXT)
 @click.argument("email")
-@click.option("--forget", is_flag=True, help="Delete the record instead (a later import could add them back).")
+@click.option(
+    "--forget",
+    is_flag=True,
+    help="Erase the record and its send-log rows instead (a later import could add them back).",
+)
 @site_option
 def remove_command(email: str, forget: bool, site: Path) -> None:
     """Unsubscribe an address (kept as unsubscribed, so imports cannot bring it back).

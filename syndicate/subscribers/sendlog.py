@@ -60,6 +60,12 @@ def open_log(conn: Connection) -> Connection:
     return conn
 
 
+def forget_subscriber(conn: Connection, subscriber_id: int) -> None:
+    """Erase a subscriber's rows (inside the caller's transaction): their address leaves the log, and
+    a later subscriber given the same row id inherits no "sent" row."""
+    conn.execute("DELETE FROM send_log WHERE subscriber_id = ?", (subscriber_id,))
+
+
 @translated
 def log_rows(conn: Connection, issue: str | None = None) -> list[LogRow]:
     open_log(conn)

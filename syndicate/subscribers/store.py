@@ -23,6 +23,7 @@ from typing import Literal, cast
 from syndicate.addresses import InvalidAddress, stored_address
 from syndicate.config import Config
 from syndicate.errors import DeliveryError
+from syndicate.subscribers import sendlog
 from syndicate.subscribers.db import Connection, open_database, transaction, translated
 from syndicate.text import one_line
 
@@ -249,13 +250,17 @@ def add(
 
 @translated
 def remove(conn: Connection, email: str, now: datetime, *, forget: bool = False) -> Subscriber:
-    """Unsubscribe (the record stays, so a re-import cannot bring them back), or delete with `forget`."""
+    """Unsubscribe (the record stays, so a re-import cannot bring them back), or erase with `forget`
+    (the subscriber and their rows in the send log)."""
     found = find(conn, email)
     if found is None:
         raise DeliveryError(f"{email.strip()} is not in the subscriber list")
+    if forget:
+        sendlog.open_log(conn)  # creating the table commits, so before the transaction
     with transaction(conn):
         if forget:
             conn.execute("DELETE FROM subscribers WHERE id = ?", (found.id,))
+            sendlog.forget_subscriber(conn, found.id)
         else:
             conn.execute(
                 "UPDATE subscribers SET status = 'unsubscribed', updated = ? WHERE id = ?", (timestamp(now), found.id)
