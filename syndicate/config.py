@@ -59,6 +59,8 @@ class DigestConfig:
     list_id: str = ""  # defaults to "<site title> <digest.<domain>>"
     max_items: int = 0  # issues in the digest's own feed; 0 = all
     since: date | None = None  # the first issue is this day's week; None: every week with posts
+    subscribe_url: str = ""  # the app's subscribe form (confirm and manage are its siblings); default <site>/subscribe
+    confirm_hours: int = 48  # how long a confirmation link works
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,9 +268,12 @@ def _digest(top: Table, postal_address: str) -> DigestConfig:
         list_id=digest_t.text("list_id", ""),
         max_items=digest_t.number("max_items", int, 0, 0, expected="a whole number (0 for all issues)"),
         since=digest_t.day("since"),
+        subscribe_url=digest_t.text("subscribe_url", ""),
+        confirm_hours=digest_t.number("confirm_hours", int, 48, 1, expected="a whole number of hours (at least 1)"),
     )
-    if digest.unsubscribe_url:
-        digest_t.url("unsubscribe_url", digest.unsubscribe_url)
+    for key in ("unsubscribe_url", "subscribe_url"):
+        if getattr(digest, key):
+            digest_t.url(key, getattr(digest, key))
     digest_t.check_unknown()
     return digest
 
