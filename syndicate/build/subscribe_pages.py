@@ -37,7 +37,7 @@ def site_tags(entries: Iterable[Entry]) -> list[str]:
 
 def plan_subscribe_pages(config: Config, entries: Iterable[Entry], plan: OutputPlan) -> None:
     tags = site_tags(entries)
-    form = {"action": subscribe_base(config), "stamp": "", "tags": tags, "chosen": [], "email": "", "name": ""}
+    form = {"action": subscribe_base(config), "stamp": "", "tags": tags, "chosen": [], "email": "", "reader_name": ""}
     page = render(
         config.templates_dir,
         PAGE,

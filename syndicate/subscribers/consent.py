@@ -51,4 +51,3 @@ def all_consent(conn: Connection) -> dict[str, Consent]:
     conn.executescript(SCHEMA)
     rows = conn.execute("SELECT email_key, requested, form, confirmed FROM consent").fetchall()
     return {str(key): Consent(str(req), str(form), str(conf)) for key, req, form, conf in rows}
-

@@ -31,7 +31,6 @@ def change(
         return subs.get(conn, sub.id) or current, done
 
 
-
 def _stop(conn: Connection, sub: subs.Subscriber, now: datetime) -> None:
     pauses.clear(conn, sub)
     if sub.status == "subscribed":

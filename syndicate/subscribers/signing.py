@@ -102,7 +102,7 @@ def subscribe_base(config: Config) -> str:
 
 
 def sibling_url(config: Config, name: str) -> str:
-    """"confirm" or "manage": beside the subscribe form, so one proxy rule can serve all three."""
+    """ "confirm" or "manage": beside the subscribe form, so one proxy rule can serve all three."""
     return urljoin(subscribe_base(config), name)
 
 

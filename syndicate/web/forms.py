@@ -28,9 +28,9 @@ PAGE_HEADERS = [
 ]
 
 
-def page(config: Config, template: str, status: int = 200, **values: object) -> Response:
+def page(config: Config, template: str, code: int = 200, **values: object) -> Response:
     body = render(config.templates_dir, template, site=config.site, **values)
-    return Response(status, [("Content-Type", "text/html; charset=utf-8"), *PAGE_HEADERS], body.encode("utf-8"))
+    return Response(code, [("Content-Type", "text/html; charset=utf-8"), *PAGE_HEADERS], body.encode("utf-8"))
 
 
 def query_value(environ: WSGIEnvironment, name: str) -> str:

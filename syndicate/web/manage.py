@@ -92,9 +92,7 @@ class Manage:
                 self.s.mail(environ, mails.manage_notice(self.s.config, secret, sub, self.base, "link"))
         return self._page(200, "sent", "Check your inbox", email=shown)
 
-    def _with_token(
-        self, environ: WSGIEnvironment, secret: bytes, method: str, fields: Fields, token: str
-    ) -> Response:
+    def _with_token(self, environ: WSGIEnvironment, secret: bytes, method: str, fields: Fields, token: str) -> Response:
         try:
             claim = read_token(secret, token)
         except TokenError:

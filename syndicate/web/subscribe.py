@@ -134,7 +134,7 @@ class Subscribe:
             tags=self.s.tags(),
             chosen=fields.get("tags", []),
             email=first(fields, "email"),
-            name=first(fields, "name"),
+            reader_name=first(fields, "name"),
             message=message,
             archive_url="",
         )

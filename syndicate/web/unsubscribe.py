@@ -130,4 +130,3 @@ class Unsubscribe:
         # RFC 8058 one-click (any body), or our own form's "unsubscribe"
         current = preferences.unsubscribe(conn, sub, self.s.clock())
         return self._page(200, "unsubscribed", email=current.email, action=self._action(current, secret))
-
