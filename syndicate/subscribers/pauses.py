@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from syndicate.subscribers import store as subs
-from syndicate.subscribers.db import Connection
+from syndicate.subscribers.db import Connection, translated
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pauses (
@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS pauses (
 """
 
 
+@translated
 def paused_since(conn: Connection, sub: subs.Subscriber) -> str | None:
     """When `sub` paused, if they are paused now (a pause someone else overrode does not count)."""
     row = conn.execute("SELECT since, stamp FROM pauses WHERE email_key = ?", (subs.email_key(sub.email),)).fetchone()

@@ -39,6 +39,7 @@ CREATE INDEX IF NOT EXISTS signup_requests_by_key ON signup_requests (email_key)
 _KEEP_EXPIRED = 7 * 24 * 3600  # unconfirmed requests are kept a week past expiry, then erased
 
 
+@translated
 def connect(path: Path) -> Connection:
     """The subscriber database with the tables for signing up."""
     conn = subs.connect(path)
@@ -124,6 +125,7 @@ class Pending:
 Confirmed = Literal["subscribed", "already", "unknown"]
 
 
+@translated
 def pending(conn: Connection, claim: ConfirmClaim) -> Pending | None:
     """The request a token names, when the token is the one made for it."""
     row = conn.execute(
