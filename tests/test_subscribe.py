@@ -369,3 +369,33 @@ def test_erased_subscriber_link_answers_unsubscribed(site: Site) -> None:
     subs.remove(site.db(), "gone@example.org", START, forget=True)
     answer = site.post(link, {})
     assert answer.status == 200 and "not on the list" in answer.text
+
+
+def test_an_unused_older_confirmation_cannot_undo_a_later_unsubscribe(site: Site) -> None:
+    site.subscribe("twice@example.org")
+    first_link = link_in(site.mails("Confirm")[0], "/confirm")
+    site.clock.tick(5 * 3600)
+    site.subscribe("twice@example.org")
+    second_link = link_in(site.mails("Confirm")[1], "/confirm")
+    site.post(second_link, {})
+    assert site.status("twice@example.org") == "subscribed"
+    sub = subs.find(site.db(), "twice@example.org")
+    assert sub is not None
+    site.clock.tick(60)
+    subs.remove(site.db(), "twice@example.org", site.clock.now)
+    assert "used already" in site.post(first_link, {}).text  # used up when the second was confirmed
+    assert site.status("twice@example.org") == "unsubscribed"
+
+
+def test_a_request_made_before_leaving_cannot_subscribe_after(site: Site) -> None:
+    _, sub = subs.add(site.db(), "left@example.org", "", START)
+    subs.remove(site.db(), "left@example.org", START)
+    site.clock.tick(3600)
+    site.subscribe("left@example.org")
+    link = link_in(site.mails("Confirm")[0], "/confirm")
+    site.clock.tick(60)
+    subs.add(site.db(), "left@example.org", None, site.clock.now, resubscribe=True)  # back by other means
+    site.clock.tick(60)
+    subs.remove(site.db(), "left@example.org", site.clock.now)  # and out again
+    assert site.post(link, {}).status == 400
+    assert site.status("left@example.org") == "unsubscribed"

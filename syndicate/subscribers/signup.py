@@ -149,14 +149,24 @@ def confirm(conn: Connection, claim: ConfirmClaim, now: datetime) -> tuple[Confi
         row = conn.execute("SELECT name, form, requested FROM signup_requests WHERE id = ?", (request.id,)).fetchone()
         name, form, requested = str(row[0]), str(row[1]), str(row[2])
         existing = subs.find(conn, request.email)
+        if existing is not None and existing.status != "subscribed" and _later(existing.updated, requested):
+            return "unknown", None  # they left (or were removed) after asking: an old link cannot undo that
         if existing is not None and not name:
             name = existing.name  # a request without a name keeps the one we had
         stamp = subs.timestamp(now)
         _, sub = subs.upsert(conn, request.email, name, request.tags, stamp, resubscribe=True)
         pauses.clear(conn, sub)
         consent.record(conn, subs.email_key(sub.email), consent.Consent(requested, form, stamp))
-        conn.execute("UPDATE signup_requests SET confirmed = ? WHERE id = ?", (stamp, request.id))
+        # this request and any other still open for the address are used up
+        conn.execute(
+            "UPDATE signup_requests SET confirmed = ? WHERE email_key = ? AND confirmed IS NULL",
+            (stamp, subs.email_key(request.email)),
+        )
         return "subscribed", sub
+
+
+def _later(a: str, b: str) -> bool:
+    return datetime.fromisoformat(a) > datetime.fromisoformat(b)
 
 
 @translated
