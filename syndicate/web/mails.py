@@ -8,7 +8,6 @@ text a stranger typed except the address itself: never the name from the form.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ from syndicate.newsletter.placeholders import greeting_for
 from syndicate.subscribers.store import Subscriber
 from syndicate.subscribers.tokens import make_token, unsubscribe_url
 from syndicate.templating import load_text, render
-from syndicate.text import one_line
+from syndicate.text import one_line, short_hash
 from syndicate.urls import host_of
 
 
@@ -37,6 +36,7 @@ class Notice:
 
     kind: str  # confirm, welcome, manage: templates <kind>_email.html and <kind>_email.txt
     subject: str
+    preheader: str  # the inbox preview line
     email: str
     name: str  # only for the To: header of mail to a confirmed subscriber
     values: dict[str, object]
@@ -53,7 +53,7 @@ def build(config: Config, notice: Notice, now: datetime) -> EmailMessage:
     values = {
         "site": config.site,
         "subject": notice.subject,
-        "preheader": notice.subject,
+        "preheader": notice.preheader,
         "email": notice.email,
         "postal_address": config.digest.postal_address,
         **notice.values,
@@ -68,7 +68,8 @@ def build(config: Config, notice: Notice, now: datetime) -> EmailMessage:
     msg["To"] = _address(notice.name, notice.email)
     msg["Subject"] = notice.subject
     msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = f"<{notice.kind}.{secrets.token_hex(12)}@{domain}>"
+    # from what the mail says (its link is unique), so the same notice is the same message
+    msg["Message-ID"] = f"<{notice.kind}.{short_hash(notice.email + text, 24)}@{domain}>"
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: vacation responders stay quiet
     if notice.list_unsubscribe:
         mailto = config.digest.unsubscribe_mailto or config.sender_address()
@@ -83,7 +84,8 @@ def build(config: Config, notice: Notice, now: datetime) -> EmailMessage:
 def confirm_notice(config: Config, email: str, tags: frozenset[str] | None, url: str, expires: str) -> Notice:
     chosen = sorted(tags, key=str.casefold) if tags else []
     values: dict[str, object] = {"confirm_url": url, "expires": expires, "tags": chosen}
-    return Notice("confirm", f"Confirm your subscription to {one_line(config.site.title)}", email, "", values)
+    subject = f"Confirm your subscription to {one_line(config.site.title)}"
+    return Notice("confirm", subject, "One click to confirm, and the weekly digest starts.", email, "", values)
 
 
 def _own_links(config: Config, secret: bytes, sub: Subscriber, manage_base: str) -> tuple[str, str]:
@@ -101,7 +103,8 @@ def welcome_notice(config: Config, secret: bytes, sub: Subscriber, manage_base: 
         "archive_url": archive_url(config),
     }
     subject = f"Welcome to the weekly digest of {one_line(config.site.title)}"
-    return Notice("welcome", subject, sub.email, sub.name, values, unsubscribe)
+    preheader = "What you will get, and how to change it."
+    return Notice("welcome", subject, preheader, sub.email, sub.name, values, unsubscribe)
 
 
 def manage_notice(config: Config, secret: bytes, sub: Subscriber, manage_base: str, reason: str) -> Notice:
@@ -110,7 +113,8 @@ def manage_notice(config: Config, secret: bytes, sub: Subscriber, manage_base: s
     values: dict[str, object] = {"reason": reason, "manage_url": manage, "unsubscribe_url": unsubscribe}
     subject = f"Your subscription to {one_line(config.site.title)}"
     # the name on file is only used once its owner confirmed it; this mail answers a form anyone can fill in
-    return Notice("manage", subject, sub.email, "", values, unsubscribe)
+    preheader = "Your link to choose topics, pause or unsubscribe."
+    return Notice("manage", subject, preheader, sub.email, "", values, unsubscribe)
 
 
 def send_notice(config: Config, target: SmtpTarget, notice: Notice, now: datetime, log: Callable[[str], None]) -> bool:
