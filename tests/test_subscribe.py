@@ -388,7 +388,7 @@ def test_an_unused_older_confirmation_cannot_undo_a_later_unsubscribe(site: Site
 
 
 def test_a_request_made_before_leaving_cannot_subscribe_after(site: Site) -> None:
-    _, sub = subs.add(site.db(), "left@example.org", "", START)
+    subs.add(site.db(), "left@example.org", "", START)
     subs.remove(site.db(), "left@example.org", START)
     site.clock.tick(3600)
     site.subscribe("left@example.org")
