@@ -399,3 +399,34 @@ def test_a_request_made_before_leaving_cannot_subscribe_after(site: Site) -> Non
     subs.remove(site.db(), "left@example.org", site.clock.now)  # and out again
     assert site.post(link, {}).status == 400
     assert site.status("left@example.org") == "unsubscribed"
+
+
+def test_a_paused_reader_can_still_unsubscribe_for_good(site: Site) -> None:
+    _, sub = subs.add(site.db(), "p@example.org", "P", START)
+    from syndicate.subscribers.tokens import make_token
+
+    token = make_token(SECRET, sub.id, sub.nonce)
+    site.post(f"/manage?token={token}", {"action": "pause"})
+    page = site.request("GET", f"/unsubscribe?token={token}")
+    assert 'value="unsubscribe"' in page.text
+    site.post(f"/unsubscribe?token={token}", {"action": "unsubscribe"})
+    site.clock.tick(60)
+    assert "stopped, not paused" in site.post(f"/manage?token={token}", {"action": "resume"}).text
+    assert site.status("p@example.org") == "unsubscribed"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('subscribe_url = "/subscribe"', "subscribe_url"),
+        ("confirm_hours = 0", "confirm_hours"),
+        ('confirm_hours = "48"', "confirm_hours"),
+    ],
+)
+def test_bad_settings_name_their_key(tmp_path: Path, table: str, message: str) -> None:
+    from syndicate.errors import ConfigError
+
+    site = copy_example_site(tmp_path / "site")
+    site.write_text(site.read_text(encoding="utf-8") + f"\n[digest]\n{table}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(site)

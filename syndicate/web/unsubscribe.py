@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 from wsgiref.types import WSGIEnvironment
 
 from syndicate.newsletter.issue import unsubscribe_base
-from syndicate.subscribers import preferences, signup
+from syndicate.subscribers import pauses, preferences, signup
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.db import Connection, DatabaseError
 from syndicate.subscribers.signing import sibling_url
@@ -116,7 +116,9 @@ class Unsubscribe:
             if fields is None:
                 return text_response(413, "request body too large\n")
             return self._post(environ, conn, current, first(fields, "action"), secret)
-        state = "confirm" if current.status == "subscribed" else "unsubscribed"
+        # a paused reader is stored as unsubscribed, but can still leave for good here
+        out = current.status != "subscribed" and pauses.paused_since(conn, current) is None
+        state = "unsubscribed" if out else "confirm"
         return self._page(200, state, email=current.email, action=self._action(current, secret))
 
     def _post(
