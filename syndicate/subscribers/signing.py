@@ -24,7 +24,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin
 
 from syndicate.config import Config
 from syndicate.errors import DeliveryError
@@ -104,6 +104,12 @@ def subscribe_base(config: Config) -> str:
 def sibling_url(config: Config, name: str) -> str:
     """ "confirm" or "manage": beside the subscribe form, so one proxy rule can serve all three."""
     return urljoin(subscribe_base(config), name)
+
+
+def manage_link(config: Config, token: str) -> str:
+    """The manage page for the holder of an unsubscribe token (tokens.make_token): the link a
+    digest's footer can carry next to "Unsubscribe", made from the same token."""
+    return f"{sibling_url(config, 'manage')}?{urlencode({'token': token})}"
 
 
 def expiry(now: datetime, hours: int) -> int:

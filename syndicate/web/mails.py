@@ -23,6 +23,7 @@ from syndicate.newsletter.inline import inline_css
 from syndicate.newsletter.issue import archive_url, unsubscribe_base
 from syndicate.newsletter.message import BODY_POLICY, message_bytes
 from syndicate.newsletter.placeholders import greeting_for
+from syndicate.subscribers.signing import manage_link
 from syndicate.subscribers.store import Subscriber
 from syndicate.subscribers.tokens import make_token, unsubscribe_url
 from syndicate.templating import load_text, render
@@ -88,13 +89,13 @@ def confirm_notice(config: Config, email: str, tags: frozenset[str] | None, url:
     return Notice("confirm", subject, "One click to confirm, and the weekly digest starts.", email, "", values)
 
 
-def _own_links(config: Config, secret: bytes, sub: Subscriber, manage_base: str) -> tuple[str, str]:
+def _own_links(config: Config, secret: bytes, sub: Subscriber) -> tuple[str, str]:
     token = make_token(secret, sub.id, sub.nonce)
-    return unsubscribe_url(unsubscribe_base(config), token), unsubscribe_url(manage_base, token)
+    return unsubscribe_url(unsubscribe_base(config), token), manage_link(config, token)
 
 
-def welcome_notice(config: Config, secret: bytes, sub: Subscriber, manage_base: str) -> Notice:
-    unsubscribe, manage = _own_links(config, secret, sub, manage_base)
+def welcome_notice(config: Config, secret: bytes, sub: Subscriber) -> Notice:
+    unsubscribe, manage = _own_links(config, secret, sub)
     values: dict[str, object] = {
         "greeting": greeting_for(sub.name),
         "tags": sorted(sub.tags, key=str.casefold) if sub.tags else [],
@@ -107,9 +108,9 @@ def welcome_notice(config: Config, secret: bytes, sub: Subscriber, manage_base: 
     return Notice("welcome", subject, preheader, sub.email, sub.name, values, unsubscribe)
 
 
-def manage_notice(config: Config, secret: bytes, sub: Subscriber, manage_base: str, reason: str) -> Notice:
+def manage_notice(config: Config, secret: bytes, sub: Subscriber, reason: str) -> Notice:
     """A link to the manage page; `reason` "already" when it answers a subscribe form."""
-    unsubscribe, manage = _own_links(config, secret, sub, manage_base)
+    unsubscribe, manage = _own_links(config, secret, sub)
     values: dict[str, object] = {"reason": reason, "manage_url": manage, "unsubscribe_url": unsubscribe}
     subject = f"Your subscription to {one_line(config.site.title)}"
     # the name on file is only used once its owner confirmed it; this mail answers a form anyone can fill in

@@ -89,7 +89,7 @@ class Manage:
             finally:
                 conn.close()
             if sub is not None:
-                self.s.mail(environ, mails.manage_notice(self.s.config, secret, sub, self.base, "link"))
+                self.s.mail(environ, mails.manage_notice(self.s.config, secret, sub, "link"))
         return self._page(200, "sent", "Check your inbox", email=shown)
 
     def _with_token(self, environ: WSGIEnvironment, secret: bytes, method: str, fields: Fields, token: str) -> Response:

@@ -190,8 +190,7 @@ class Subscribe:
             expires = self.s.expires_text(decision.expires)
             self.s.mail(environ, mails.confirm_notice(self.s.config, ask.email, ask.tags, url, expires))
         elif decision.outcome == "known" and decision.subscriber is not None:
-            manage = sibling_url(self.s.config, "manage")
-            notice = mails.manage_notice(self.s.config, secret, decision.subscriber, manage, "already")
+            notice = mails.manage_notice(self.s.config, secret, decision.subscriber, "already")
             self.s.mail(environ, notice)
 
     def _step(self, secret: bytes, fields: Fields) -> Response:
@@ -254,8 +253,7 @@ class Confirm:
         if outcome == "unknown" or sub is None:
             return self._unknown()
         if outcome == "subscribed":
-            manage = sibling_url(self.s.config, "manage")
-            self.s.mail(environ, mails.welcome_notice(self.s.config, secret, sub, manage))
+            self.s.mail(environ, mails.welcome_notice(self.s.config, secret, sub))
             return self.subscribe.page_of(200, "confirmed", email=sub.email)
         return self.subscribe.page_of(200, "already", email=sub.email)
 
