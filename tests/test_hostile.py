@@ -684,6 +684,8 @@ FULL_CONFIG: dict[str, dict[str, Any]] = {
         "list_id": "L <l.example.org>",
         "max_items": 3,
         "since": date(2013, 1, 1),
+        "subscribe_url": "https://blog.example.org/subscribe",
+        "confirm_hours": 48,
     },
     "smtp": {"host": "localhost", "port": 2525, "security": "none", "username": "u", "timeout": 5.0, "rate": 2},
 }
