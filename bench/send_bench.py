@@ -93,7 +93,7 @@ def main() -> int:
     from syndicate.delivery import send as delivery
     from syndicate.delivery.smtp import SmtpTarget, SmtpTransport
     from syndicate.newsletter.issue import unsubscribe_base
-    from syndicate.newsletter.message import personalize
+    from syndicate.newsletter.message import personal_bytes
     from syndicate.subscribers import csvfile, sendlog
     from syndicate.subscribers import store as subs
 
@@ -125,7 +125,7 @@ def main() -> int:
         report = delivery.send_issue(
             conn,
             lambda _tags: issue,
-            lambda i, r, d: personalize(config, i, r, d),
+            lambda i, r, d: personal_bytes(config, i, r, d),
             lambda: SmtpTransport(target, local_hostname="bench.local"),
             head,
             options=delivery.SendOptions(connections=args.connections),
@@ -135,7 +135,7 @@ def main() -> int:
         elapsed = time.perf_counter() - started
         states = {row.state for row in sendlog.log_rows(conn, issue.key)}
         first = delivery.recipient_for(subs.all_subscribers(conn)[0], head)
-        size = len(delivery.wire_bytes(personalize(config, issue, first, now)))
+        size = len(personal_bytes(config, issue, first, now))
     finally:
         sink.terminate()
         sink.join(5)

@@ -66,6 +66,8 @@ class DigestConfig:
     records: Path | None = None  # the folder of sent-issue records; None: newsletter/ beside syndicate.toml
     max_posts: int = 50  # an issue that would carry more stops with a message (0: no limit)
     reminders: bool = True  # a period with no posts but an announcement ending soon gets a reminder issue
+    subscribe_url: str = ""  # the app's subscribe form (confirm and manage are its siblings); default <site>/subscribe
+    confirm_hours: int = 48  # how long a confirmation link works
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,9 +294,12 @@ def _digest(top: Table, postal_address: str, root: Path) -> DigestConfig:
         records=(root / digest_t.text("records")).resolve() if "records" in digest_t.data else None,
         max_posts=digest_t.number("max_posts", int, 50, 0, expected="a whole number (0 for no limit)"),
         reminders=digest_t.get("reminders", bool, True, expected="true or false"),
+        subscribe_url=digest_t.text("subscribe_url", ""),
+        confirm_hours=digest_t.number("confirm_hours", int, 48, 1, expected="a whole number of hours (at least 1)"),
     )
-    if digest.unsubscribe_url:
-        digest_t.url("unsubscribe_url", digest.unsubscribe_url)
+    for key in ("unsubscribe_url", "subscribe_url"):
+        if getattr(digest, key):
+            digest_t.url(key, getattr(digest, key))
     digest_t.check_unknown()
     return digest
 

@@ -149,7 +149,7 @@ HTML_FIELDS = {"description", "encoded", "content", "summary"}
 XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
-def html_hazards(html: str, *, page: bool = False) -> list[str]:
+def html_hazards(html: str, *, page: bool = False, forms: bool = False) -> list[str]:
     """What in this HTML could run or hide: script-like elements, on* handlers, javascript:/data: URLs,
     and (in a fragment from a post) any style but text-alignment. A page's own <style> and <meta> are ours."""
     if not html.strip():
@@ -157,6 +157,11 @@ def html_hazards(html: str, *, page: bool = False) -> list[str]:
     found = [m.group(0) for m in RAW_SCRIPT.finditer(html)]
     tree = lxml.html.document_fromstring(html) if page else lxml.html.fragment_fromstring(html, create_parent="div")
     allowed = {"style", "meta", "link"} if page else set()
+    if forms:  # our own subscribe form: one, posting to the app's https URL
+        allowed.add("form")
+        actions = [str(form.get("action")) for form in tree.iter("form")]
+        if len(actions) != 1 or not actions[0].startswith("https://"):
+            found.append(f"forms posting to {actions}")
     for element in tree.iter():
         if not isinstance(element.tag, str):
             continue
@@ -174,8 +179,8 @@ def html_hazards(html: str, *, page: bool = False) -> list[str]:
     return found
 
 
-def assert_html_inert(html: str, where: str, *, page: bool = False) -> None:
-    hazards = html_hazards(html, page=page)
+def assert_html_inert(html: str, where: str, *, page: bool = False, forms: bool = False) -> None:
+    hazards = html_hazards(html, page=page, forms=forms)
     assert not hazards, f"{where}: {hazards}"
 
 
@@ -193,7 +198,8 @@ def assert_outputs_are_safe(out: Path) -> None:
         elif path.suffix == ".json":
             assert_json_safe(data, str(rel))
         elif path.suffix == ".html":
-            assert_html_inert(data.decode("utf-8"), str(rel), page=True)
+            forms = rel.as_posix() in ("subscribe.html", "subscribe-form.html")
+            assert_html_inert(data.decode("utf-8"), str(rel), page=True, forms=forms)
         elif path.suffix == ".eml":
             assert_message_safe(data, str(rel))
         # .txt and the manifest are plain text: a title such as "<script>" is only text there
@@ -682,6 +688,8 @@ FULL_CONFIG: dict[str, dict[str, Any]] = {
         "records": "sent",
         "max_posts": 20,
         "reminders": False,
+        "subscribe_url": "https://blog.example.org/subscribe",
+        "confirm_hours": 48,
     },
     "smtp": {
         "host": "localhost",

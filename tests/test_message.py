@@ -20,12 +20,14 @@ from pathlib import Path
 import lxml.html
 import pytest
 from conftest import DIGEST_HEADERS, EXAMPLE_TODAY, REPO_ROOT, TEST_DATA, build_site, make_site, post_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from syndicate.build.compose import compose_issue
 from syndicate.config import Config, load_config
 from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, Rendered
-from syndicate.newsletter.message import Recipient, build_message, message_bytes, personalize
+from syndicate.newsletter.message import Recipient, build_message, message_bytes, personal_bytes, personalize
 from syndicate.newsletter.placeholders import GREETING, UNSUBSCRIBE
 
 GOLDEN = TEST_DATA / "golden"
@@ -455,3 +457,25 @@ def test_titles_and_site_names_cannot_add_headers(tmp_path: Path) -> None:
         assert "<script>" not in page
         assert "\x1b" not in text and "\x00" not in text
         assert len(page.encode()) < GMAIL_CLIP_BYTES
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    name=st.text(max_size=90),
+    address=st.sampled_from(["ann@example.net", "o'brien+news@example.org", "Bob@Example.ORG", "x@b.co"]),
+    token=st.text(alphabet="abcdefABCDEF0123456789-_.", max_size=1200),
+    minute=st.integers(0, 60 * 24 * 365),
+)
+def test_the_fast_copy_is_byte_for_byte_the_email_packages(
+    config: Config, rendered: Rendered, name: str, address: str, token: str, minute: int
+) -> None:
+    """A send writes each copy with `personal_bytes`; the email package's message is the reference."""
+    recipient = Recipient(address, name, f"https://blog.example.org/unsubscribe?token={token}" if token else "")
+    when = SENT + timedelta(minutes=minute)
+    try:
+        reference = message_bytes(personalize(config, rendered, recipient, when))
+    except DeliveryError:
+        with pytest.raises(DeliveryError):
+            personal_bytes(config, rendered, recipient, when)
+        return
+    assert personal_bytes(config, rendered, recipient, when) == reference

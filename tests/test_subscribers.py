@@ -137,12 +137,15 @@ def test_forget_erases_the_send_log_rows_and_a_reused_id_inherits_none(conn: sql
     assert [(r.email, r.state) for r in planned] == [("new@example.org", "pending")]  # …with no "sent" row
 
 
-def test_resubscribing_draws_a_new_nonce(conn: sqlite3.Connection) -> None:
+def test_resubscribing_keeps_the_nonce(conn: sqlite3.Connection) -> None:
     _, sub = subs.add(conn, "a@example.org", "A", NOW)
     out = subs.set_status(conn, sub.id, "unsubscribed", LATER)
     assert out is not None and out.nonce == sub.nonce  # unsubscribing twice is harmless
     back = subs.set_status(conn, sub.id, "subscribed", LATER)
-    assert back is not None and back.nonce != sub.nonce
+    assert back is not None and back.nonce == sub.nonce  # old messages' unsubscribe links keep working
+    subs.remove(conn, "a@example.org", LATER)
+    _, again = subs.add(conn, "a@example.org", None, LATER, resubscribe=True)
+    assert again.nonce == sub.nonce
 
 
 def test_tag_filters(conn: sqlite3.Connection) -> None:
@@ -282,7 +285,7 @@ def test_forged_tokens_are_rejected(mutate: object) -> None:
         read_token(SECRET, mutate(token))
 
 
-def test_stale_token_after_resubscribe(conn: sqlite3.Connection) -> None:
+def test_token_stays_current_after_resubscribe(conn: sqlite3.Connection) -> None:
     _, sub = subs.add(conn, "a@example.org", "A", NOW)
     claim = read_token(SECRET, make_token(SECRET, sub.id, sub.nonce))
     check_current(claim, sub.nonce)
@@ -293,8 +296,7 @@ def test_stale_token_after_resubscribe(conn: sqlite3.Connection) -> None:
     subs.set_status(conn, sub.id, "subscribed", LATER)
     fresh = subs.get(conn, sub.id)
     assert fresh is not None
-    with pytest.raises(StaleToken):
-        check_current(claim, fresh.nonce)
+    check_current(claim, fresh.nonce)  # a link from before the re-subscription still unsubscribes
     with pytest.raises(StaleToken):
         check_current(claim, None)  # deleted subscriber
 

@@ -18,7 +18,7 @@ from syndicate.feeds.groups import FeedGroup, group_feeds
 from syndicate.feeds.index import FeedLink
 from syndicate.model import Entry, Post
 from syndicate.newsletter.contents import Issue
-from syndicate.newsletter.issue import archive_url, issue_url, render_issue
+from syndicate.newsletter.issue import archive_url, issue_url, render_issue, subscribe_page
 from syndicate.newsletter.ledger import Ledger
 from syndicate.newsletter.records import record_bytes
 from syndicate.newsletter.wording import (
@@ -132,6 +132,7 @@ def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputP
         config.templates_dir,
         "archive.html",
         list_name=LIST_NAMES[cadence],
+        subscribe_page=subscribe_page(config),
         site=config.site,
         issues=archive,
         archive_url=archive_url(config),

@@ -35,7 +35,7 @@ from syndicate.errors import DeliveryError, SyndicateError, Warn
 from syndicate.newsletter.contents import Issue
 from syndicate.newsletter.issue import render_issue, unsubscribe_base
 from syndicate.newsletter.ledger import IssueRecord, Ledger, record_of
-from syndicate.newsletter.message import Recipient, personalize
+from syndicate.newsletter.message import Recipient, personal_bytes, personalize
 from syndicate.newsletter.records import record_bytes
 from syndicate.output import OutputPlan
 from syndicate.subscribers import sendlog
@@ -141,7 +141,7 @@ def write_dry_run(
     conn = subs.open_site_database(config)
     head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config))
     compose = IssueComposer(config, _next_to_send(config, conn, choice, warn))
-    written = proofs.write_dry_run(conn, compose, functools.partial(personalize, config), head, folder, choice.now)
+    written = proofs.write_dry_run(conn, compose, functools.partial(personal_bytes, config), head, folder, choice.now)
     return compose.issue.key, written
 
 
@@ -211,7 +211,7 @@ class _Sender:
         return delivery.send_issue(
             self.conn,
             IssueComposer(self.config, issue),
-            functools.partial(personalize, self.config),
+            functools.partial(personal_bytes, self.config),
             self.connect,
             self.head,
             options=self.options,

@@ -14,6 +14,7 @@ from syndicate.build.items import ItemSpec, ItemStyle
 from syndicate.build.ledger import read_ledger, record_files
 from syndicate.build.loading import LoadedSite, load_site
 from syndicate.build.scan import Scanned, scan_markdown
+from syndicate.build.subscribe_pages import plan_subscribe_pages
 from syndicate.build.workers import WorkerPool, fewer_collections
 from syndicate.config import SENDER_MISSING, Config, FeedFormat
 from syndicate.errors import BuildFailed, SyndicateError, Warn
@@ -136,6 +137,7 @@ def plan_site(
     links = plan_feeds(site, plan, reuse, packs)
     if digest is not None:
         links.extend(digest.finish(plan, warn))
+    plan_subscribe_pages(config, site.entries, plan)
     plan.add("index.html", index_page(config.site, links, config.templates_dir), "the feed index page")
     plan.add("feeds.opml", opml_document(config.site, links), "the OPML list")
     return plan

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from syndicate.config import Config
 from syndicate.output import atomic_write
-from syndicate.subscribers import csvfile
+from syndicate.subscribers import consent, csvfile, signup
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.csvfile import ImportReport
 from syndicate.subscribers.store import AddOutcome, Status, Subscriber, TagUpdate
@@ -21,12 +21,14 @@ def import_subscribers(config: Config, file: Path, now: datetime) -> ImportRepor
 
 
 def export_subscribers(config: Config, status: Status | None, out: Path | TextIO) -> int:
-    """Write the subscribers (with this status) as CSV to a file (atomically) or a stream; how many."""
-    rows = subs.all_subscribers(subs.open_site_database(config), status)
+    """Write the subscribers (with this status) and their recorded consent as CSV to a file (atomically)
+    or a stream; how many."""
+    conn = subs.open_site_database(config)
+    rows, consents = subs.all_subscribers(conn, status), consent.all_consent(conn)
     if not isinstance(out, Path):
-        return csvfile.export_csv(rows, out)
+        return csvfile.export_csv(rows, out, consents)
     buffer = StringIO()
-    count = csvfile.export_csv(rows, buffer)
+    count = csvfile.export_csv(rows, buffer, consents)
     atomic_write(out, buffer.getvalue().encode("utf-8"))
     return count
 
@@ -40,7 +42,11 @@ def add_subscriber(
 
 def remove_subscriber(config: Config, email: str, now: datetime, *, forget: bool) -> Subscriber:
     """Unsubscribe an address (kept, so imports cannot bring it back), or with `forget` delete it."""
-    return subs.remove(subs.open_site_database(config), email, now, forget=forget)
+    conn = subs.open_site_database(config)
+    removed = subs.remove(conn, email, now, forget=forget)
+    if forget:  # erased means erased: the consent record, a pause and pending requests go too
+        signup.forget(conn, removed.email)
+    return removed
 
 
 def list_subscribers(config: Config, status: Status | None) -> tuple[list[Subscriber], dict[Status, int]]:

@@ -19,7 +19,8 @@ from syndicate.cli.common import CONTEXT, build_once, site_config, site_option, 
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 @site_option
 def serve(host: str, port: int, watch: bool, quiet: bool, site: Path) -> None:
-    """Preview the output folder over HTTP, with the one-click unsubscribe endpoint.
+    """Preview the output folder over HTTP, with the subscribe, confirm, manage and
+    one-click unsubscribe endpoints (their emails go out through [smtp]).
 
     Feeds get their real media types, ETag/Last-Modified with 304 answers, and
     gzip, as a feed reader sees them from a production server. For production,
@@ -35,7 +36,7 @@ def serve(host: str, port: int, watch: bool, quiet: bool, site: Path) -> None:
     try:
         secret_from_env(os.environ)
     except SyndicateError as exc:
-        warn(f"unsubscribe links will answer 503: {exc}")
+        warn(f"the subscribe, manage and unsubscribe pages will answer 503: {exc}")
     if not watch and not config.output_dir.is_dir():
         warn(f"{config.output_dir} does not exist yet; run `syndicate build` first")
     log = None if quiet else (lambda line: click.echo(line, err=True))

@@ -40,12 +40,15 @@ from syndicate.subscribers.db import Connection
 from syndicate.subscribers.tokens import make_token, unsubscribe_url
 
 Composer = Callable[[frozenset[str] | None], Rendered | None]
-Personalizer = Callable[[Rendered, Recipient, datetime], EmailMessage]  # the datetime: the Date: header
+# one recipient's message (or its wire bytes already); the datetime is its Date: header
+Personalizer = Callable[[Rendered, Recipient, datetime], EmailMessage | bytes]
 NOTHING_TO_SEND = "this issue has no posts; there is nothing to send"
 
 
-def wire_bytes(message: EmailMessage) -> bytes:
+def wire_bytes(message: EmailMessage | bytes) -> bytes:
     """The message as it goes on the wire (CRLF line ends, no Bcc ever)."""
+    if isinstance(message, bytes):  # newsletter.message.personal_bytes: written without one
+        return message
     del message["Bcc"]
     return message_bytes(message)
 

@@ -70,6 +70,11 @@ def issue_url(config: Config, key: str) -> str:
     return urljoin(config.output_url, f"newsletter/{key}/")
 
 
+def subscribe_page(config: Config) -> str:
+    """The build's standalone sign-up page (build/subscribe_pages.py), which issue pages link to."""
+    return urljoin(config.output_url, "subscribe.html")
+
+
 def unsubscribe_base(config: Config) -> str:
     """The unsubscribe endpoint's URL, before a recipient's token is added (subscribers/tokens.py)."""
     return config.digest.unsubscribe_url or urljoin(config.site.url, "unsubscribe")
@@ -152,6 +157,7 @@ def _template_values(config: Config, issue: Issue) -> dict[str, Any]:
         "preheader": preheader_for(issue),
         "web_url": issue_url(config, issue.key),
         "archive_url": archive_url(config),
+        "subscribe_page": subscribe_page(config),
         "long_date": long_date,
         "span": span_text(issue),
         "digest_name": DIGEST_NAMES[issue.cadence],

@@ -67,6 +67,11 @@ def _id_part(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", key).strip("-") or "issue"
 
 
+def _message_id(key: str, email: str, domain: str) -> str:
+    """One recipient's copy of one issue: the same id however often it is sent (mail clients drop repeats)."""
+    return f"<{_id_part(key)}.{short_hash(email.strip().lower(), 16)}.digest@{domain}>"
+
+
 @lru_cache(maxsize=256)
 def _header(name: str, value: str) -> object:
     """A parsed header, made once for a value every issue repeats (sender, list headers, MIME types):
@@ -113,8 +118,7 @@ def build_message(
     msg["From"] = _address_header("From", sender.name, sender_address, "sender")
     if recipient is not None:
         msg["To"] = _address(recipient.name, recipient.email, "recipient")
-        salt = short_hash(recipient.email.strip().lower(), 16)
-        msg["Message-ID"] = f"<{_id_part(issue.issue.key)}.{salt}.digest@{domain}>"
+        msg["Message-ID"] = _message_id(issue.issue.key, recipient.email, domain)
     else:
         msg["To"] = _address_header("To", f"{config.site.title} readers", sender_address, "sender")
         msg["Message-ID"] = f"<{_id_part(issue.issue.key)}.digest@{domain}>"
@@ -142,6 +146,115 @@ def build_message(
 def personalize(config: Config, issue: Rendered, recipient: Recipient, date: datetime) -> EmailMessage:
     """One recipient's message, dated when it is sent."""
     return build_message(config, issue, recipient, date)
+
+
+def _line(name: str, value: object) -> bytes:
+    """One header as the wire policy writes it (folded, CRLF), from a value as a message stores it."""
+    return WIRE_POLICY.fold_binary(name, BODY_POLICY.header_factory(name, value))
+
+
+_PLAIN_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*")  # printable ASCII words, single spaces: nothing to encode
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")  # a display name that needs no quoting
+
+
+def _plain_line(name: str, value: str) -> bytes:
+    """A header whose value the email package would write unchanged (plain ASCII, on one line of at most
+    998 characters) written directly; anything else goes through the email package."""
+    if len(name) + 2 + len(value) <= 998 and _PLAIN_VALUE.fullmatch(value):
+        return f"{name}: {value}\r\n".encode("ascii")
+    return _line(name, value)
+
+
+def _to_line(recipient: Recipient) -> bytes:
+    address = _address(recipient.name, recipient.email, "recipient")  # validated, whatever the path
+    shown = address.display_name
+    if address.addr_spec.isascii() and (not shown or _PLAIN_NAME.fullmatch(shown)):
+        return _plain_line("To", f"{shown} <{address.addr_spec}>" if shown else address.addr_spec)
+    return _line("To", address)
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """What every recipient's copy of one issue shares, already as wire bytes."""
+
+    issue: Rendered  # kept so its id cannot be reused while the frame is cached
+    before_to: bytes  # From
+    subject: bytes
+    list_id: bytes
+    after_unsubscribe: bytes  # List-Unsubscribe-Post, List-Archive, MIME-Version
+    mailto: str
+    domain: str
+
+
+_FRAMES: dict[int, _Frame] = {}
+
+
+def _frame(config: Config, issue: Rendered) -> _Frame:
+    found = _FRAMES.get(id(issue))
+    if found is not None and found.issue is issue:
+        return found
+    sender, sender_address = config.sender, config.sender_address()
+    domain = _domain(config)
+    frame = _Frame(
+        issue,
+        _line("From", _address(sender.name, sender_address, "sender")),
+        _line("Subject", issue.subject),
+        _line("List-Id", config.digest.list_id or f"{one_line(config.site.title)} <digest.{domain}>"),
+        _line("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+        + _line("List-Archive", f"<{issue.web_url}>")
+        + _line("MIME-Version", "1.0"),
+        config.digest.unsubscribe_mailto or sender_address,
+        domain,
+    )
+    if len(_FRAMES) >= 64:  # one frame per issue and tag filter of a run; older runs' frames can go
+        _FRAMES.clear()
+    _FRAMES[id(issue)] = frame
+    return frame
+
+
+_QP_PART = b'Content-Type: text/%s; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+
+
+def _qp(text: str) -> bytes:
+    return binascii.b2a_qp(_part_bytes(text), quotetabs=False, istext=True, header=False).replace(b"\n", b"\r\n")
+
+
+def personal_bytes(config: Config, issue: Rendered, recipient: Recipient, date: datetime) -> bytes:
+    """`message_bytes(personalize(...))`, byte for byte, in a fraction of the time: what every copy
+    shares is written once per issue, and only the personal headers go through the email package
+    for each recipient (a test holds the two equal). This is what a send of 10,000 copies runs."""
+    frame = _frame(config, issue)
+    list_unsubscribe = recipient.unsubscribe_url or unsubscribe_base(config)
+    greeting = greeting_for(recipient.name)
+    text = fill_text(issue.email_text, greeting, list_unsubscribe)
+    body = fill_html(issue.email_html, greeting, list_unsubscribe)
+    message_id = _message_id(issue.issue.key, recipient.email, frame.domain)
+    boundary = f"=_syndicate_{short_hash(message_id + text + body, 24)}".encode("ascii")
+    head = b"".join(
+        (
+            frame.before_to,
+            _to_line(recipient),
+            _plain_line("Message-ID", message_id),
+            frame.subject,
+            _plain_line("Date", format_datetime(date)),
+            frame.list_id,
+            _plain_line("List-Unsubscribe", f"<{list_unsubscribe}>, <mailto:{frame.mailto}?subject=unsubscribe>"),
+            frame.after_unsubscribe,
+            b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\n\r\n',
+        )
+    )
+    return b"".join(
+        (
+            head,
+            b"--" + boundary + b"\r\n",
+            _QP_PART % b"plain",
+            _qp(text),
+            b"\r\n--" + boundary + b"\r\n",
+            _QP_PART % b"html",
+            _qp(body),
+            b"\r\n--" + boundary + b"--\r\n",
+        )
+    )
 
 
 def archive_text(config: Config, issue: Rendered) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import TextIO
 
 from syndicate.addresses import InvalidAddress
 from syndicate.errors import DeliveryError
+from syndicate.subscribers import consent
 from syndicate.subscribers.db import Connection, transaction, translated
 from syndicate.subscribers.store import (
     KEEP,
@@ -33,7 +34,7 @@ from syndicate.subscribers.store import (
 )
 from syndicate.text import one_line
 
-EXPORT_COLUMNS = ("email", "name", "tags", "status", "created", "updated")
+EXPORT_COLUMNS = ("email", "name", "tags", "status", "created", "updated", *consent.COLUMNS)
 
 
 @dataclass
@@ -160,13 +161,17 @@ def import_rows(conn: Connection, handle: TextIO, label: str, now: datetime) -> 
     return report
 
 
-def export_csv(subscribers: Iterable[Subscriber], out: TextIO) -> int:
-    """Write every subscriber as CSV (re-importable); returns how many rows."""
+def export_csv(
+    subscribers: Iterable[Subscriber], out: TextIO, consents: Mapping[str, consent.Consent] | None = None
+) -> int:
+    """Write every subscriber as CSV (re-importable), with their recorded consent; returns how many rows."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for sub in subscribers:
-        writer.writerow((sub.email, _csv_safe(sub.name), format_tags(sub.tags), sub.status, sub.created, sub.updated))
+        given = (consents or {}).get(email_key(sub.email))
+        row = (sub.email, _csv_safe(sub.name), format_tags(sub.tags), sub.status, sub.created, sub.updated)
+        writer.writerow(row + (given.columns() if given else consent.NONE))
         count += 1
     return count
 

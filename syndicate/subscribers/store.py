@@ -2,10 +2,10 @@
 
 An address is unique however it is capitalised. A subscriber has a status
 (subscribed, unsubscribed, bounced), an optional tag filter (None = every
-post), and a token nonce: the nonce is part of every unsubscribe token and is
-drawn anew on each re-subscription, so links in older messages stop working
-(see tokens.py). Importing a list never re-subscribes anyone who left, and
-never duplicates anyone. "Now" is always a parameter.
+post), and a token nonce: the nonce is part of every unsubscribe token and stays
+the same for as long as the row exists, so the unsubscribe link of any message
+ever sent keeps working after a re-subscription (see tokens.py). Importing a
+list never re-subscribes anyone who left, and never duplicates anyone. "Now" is always a parameter.
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ def upsert(
         outcome = "updated"
     status, nonce = old.status, old.nonce
     if resubscribe and old.status != "subscribed":
-        status, nonce, outcome = "subscribed", new_nonce(), "resubscribed"
+        status, outcome = "subscribed", "resubscribed"
     if outcome != "unchanged":
         conn.execute(
             "UPDATE subscribers SET name = ?, tags = ?, status = ?, nonce = ?, updated = ? WHERE id = ?",
@@ -270,14 +270,11 @@ def remove(conn: Connection, email: str, now: datetime, *, forget: bool = False)
 
 @translated
 def set_status(conn: Connection, subscriber_id: int, status: Status, now: datetime) -> Subscriber | None:
-    """Change a status; re-subscribing draws a new nonce so older unsubscribe links go stale."""
+    """Change a status (the nonce stays: every unsubscribe link ever sent keeps working)."""
     with transaction(conn):
         current = get(conn, subscriber_id)
         if current is None:
             return None
-        nonce = new_nonce() if status == "subscribed" and current.status != "subscribed" else current.nonce
-        conn.execute(
-            "UPDATE subscribers SET status = ?, nonce = ?, updated = ? WHERE id = ?",
-            (status, nonce, timestamp(now), subscriber_id),
-        )
+        stamp = timestamp(now)
+        conn.execute("UPDATE subscribers SET status = ?, updated = ? WHERE id = ?", (status, stamp, subscriber_id))
         return get(conn, subscriber_id)

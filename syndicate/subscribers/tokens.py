@@ -9,12 +9,15 @@ What each kind of bad token means:
 
 - *forged*: malformed, or the signature does not match (a guessed id, an
   edited nonce, a token made with another secret). Always rejected.
-- *stale* (a replay): the signature is right but the nonce is no longer the
-  subscriber's, because they re-subscribed since the message was sent (every
-  re-subscription draws a new nonce), or the subscriber was deleted. Rejected,
-  so an old message cannot undo a later decision of its reader.
-- Using a current token twice is *not* a replay: unsubscribing keeps the nonce,
-  so a second one-click POST (mail clients retry) answers the same success.
+- *stale*: the signature is right but the nonce is not the subscriber's: the
+  row was deleted (`subscribers remove --forget`) and its id perhaps reused.
+  It must not touch whoever holds that id now; the endpoint answers that the
+  address is not subscribed, which is what its reader asked for.
+- A subscriber keeps one nonce for the life of their row, so the unsubscribe
+  link of every message ever sent to them works, also after they subscribe
+  again; a second one-click POST (mail clients retry) answers the same success.
+  Subscribing again always takes a fresh confirmation (web/subscribe.py), so no
+  link in an old message can subscribe anyone.
 
 The database lookup that tells current from stale lives with the subscribers;
 this module only signs and checks signatures.

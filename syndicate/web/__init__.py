@@ -1,4 +1,4 @@
-"""The WSGI app: unsubscribe and preview; `syndicate.web:app` is what gunicorn serves."""
+"""The WSGI app: subscribe, confirm, manage, unsubscribe and preview; `syndicate.web:app` is what gunicorn serves."""
 
 from syndicate.web.wsgi import app
 

@@ -1,42 +1,35 @@
 """One-click unsubscribe (RFC 8058): a POST to the List-Unsubscribe URL (token in the
 query string, any body; mail clients send `List-Unsubscribe=One-Click`) unsubscribes
 at once. A GET never changes anything, because mail scanners fetch links on their
-own; it shows a page with a button (unsubscribe, or re-subscribe when already out).
+own; it shows a page with a button.
+
+The link of any message ever sent works: a subscriber keeps one token nonce for the
+life of their record, and a token whose subscriber is gone answers that the address is
+not subscribed (which is what its reader asked for). "Subscribe again" from this page
+only sends a fresh confirmation email: an old message cannot subscribe anyone.
 """
 
 from __future__ import annotations
 
-from email.parser import BytesParser
-from email.policy import HTTP
-from typing import IO
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote, urlsplit
 from wsgiref.types import WSGIEnvironment
 
-from syndicate.config import Config
-from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import unsubscribe_base
+from syndicate.subscribers import pauses, preferences, signup
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.db import Connection, DatabaseError
+from syndicate.subscribers.signing import sibling_url
 from syndicate.subscribers.tokens import StaleToken, TokenError, check_current, make_token, read_token
-from syndicate.templating import render
+from syndicate.web.forms import client_keys, first, page, query_value, read_form
 from syndicate.web.http import Response, log_error, text_response
-
-MAX_FORM_BYTES = 16 * 1024
-
-_PAGE_HEADERS = [
-    ("Cache-Control", "no-store"),
-    ("Referrer-Policy", "no-referrer"),  # the token is in the URL
-    ("X-Content-Type-Options", "nosniff"),
-    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"),
-    ("X-Frame-Options", "DENY"),
-]
+from syndicate.web.subscribe import Services, Subscribe
 
 _HEADINGS = {
     "confirm": "Unsubscribe?",
     "unsubscribed": "You are unsubscribed",
-    "resubscribed": "You are subscribed again",
+    "gone": "You are unsubscribed",
+    "resubscribed": "Check your inbox",
     "invalid": "This link does not work",
-    "stale": "This link has expired",
     "unavailable": "Unsubscribing is not available right now",
 }
 
@@ -44,29 +37,32 @@ _HEADINGS = {
 class Unsubscribe:
     """The List-Unsubscribe endpoint: verify the token, then act (POST) or show the page (GET)."""
 
-    def __init__(self, config: Config, secret: bytes | DeliveryError, clock: subs.Clock) -> None:
-        """`secret` signs the links, or says why there is none (then every request answers 503)."""
-        self.config = config
-        self.path = urlsplit(unsubscribe_base(config)).path or "/unsubscribe"
-        self._secret = secret
-        self.clock = clock
+    def __init__(self, services: Services, subscribe: Subscribe) -> None:
+        """The services' secret signs the links, or says why there is none (then every request answers 503)."""
+        self.s = services
+        self.config = services.config
+        self.subscribe = subscribe
+        self.path = urlsplit(unsubscribe_base(self.config)).path or "/unsubscribe"
+        self.manage_base = sibling_url(self.config, "manage")
 
     def matches(self, path: str) -> bool:
         return path.rstrip("/") == self.path.rstrip("/")
 
     def _page(self, status: int, state: str, *, email: str = "", action: str = "", message: str = "") -> Response:
-        body = render(
-            self.config.templates_dir,
+        manage = ""
+        if action:
+            manage = self.manage_base + action[action.index("?") :]
+        return page(
+            self.config,
             "unsubscribe.html",
-            site=self.config.site,
+            status,
             state=state,
             heading=_HEADINGS[state],
             email=email,
             action=action,
+            manage_url=manage,
             message=message,
         )
-        headers = [("Content-Type", "text/html; charset=utf-8"), *_PAGE_HEADERS]
-        return Response(status, headers, body.encode("utf-8"))
 
     def _action(self, sub: subs.Subscriber, secret: bytes) -> str:
         return f"{quote(self.path)}?token={make_token(secret, sub.id, sub.nonce)}"
@@ -74,11 +70,11 @@ class Unsubscribe:
     def handle(self, environ: WSGIEnvironment, method: str) -> Response:
         if method not in ("GET", "HEAD", "POST"):
             return text_response(405, "use GET or POST\n").header("Allow", "GET, HEAD, POST")
-        secret = self._secret
+        secret = self.s.secret
         if not isinstance(secret, bytes):
             log_error(environ, f"syndicate: unsubscribe endpoint disabled: {secret}")
             return self._unavailable()
-        token = (parse_qs(str(environ.get("QUERY_STRING", ""))).get("token") or [""])[0]
+        token = query_value(environ, "token")
         if not token:
             return self._page(
                 400,
@@ -87,7 +83,7 @@ class Unsubscribe:
                 "Use the unsubscribe link at the end of a digest you received.",
             )
         try:
-            conn = subs.open_site_database(self.config)
+            conn = self.s.connect()
             try:
                 return self._answer(environ, method, conn, token, secret)
             finally:
@@ -104,60 +100,35 @@ class Unsubscribe:
             claim = read_token(secret, token)
             current = subs.get(conn, claim.subscriber_id)
             check_current(claim, current.nonce if current else None)
-        except TokenError as exc:
-            stale = isinstance(exc, StaleToken)
+        except StaleToken:
+            # the record was erased: whoever holds its id now is someone else, and the
+            # recipient of the old message is on no list
+            return self._page(200, "gone", message="This address is not on the list: it gets no digest.")
+        except TokenError:
             hint = (
-                "You have subscribed again since this message was sent; use the link in a newer message."
-                if stale
-                else "The link is not valid; it may have been cut short or changed. "
+                "The link is not valid; it may have been cut short or changed. "
                 "Use the unsubscribe link at the end of a digest you received."
             )
-            return self._page(410 if stale else 400, "stale" if stale else "invalid", message=hint)
+            return self._page(400, "invalid", message=hint)
         assert current is not None
         if method == "POST":
-            fields = _form_fields(environ)
+            fields = read_form(environ)
             if fields is None:
                 return text_response(413, "request body too large\n")
-            return self._post(conn, current, fields.get("action", ""), secret)
-        state = "confirm" if current.status == "subscribed" else "unsubscribed"
+            return self._post(environ, conn, current, first(fields, "action"), secret)
+        # a paused reader is stored as unsubscribed, but can still leave for good here
+        out = current.status != "subscribed" and pauses.paused_since(conn, current) is None
+        state = "unsubscribed" if out else "confirm"
         return self._page(200, state, email=current.email, action=self._action(current, secret))
 
-    def _post(self, conn: Connection, sub: subs.Subscriber, action: str, secret: bytes) -> Response:
+    def _post(
+        self, environ: WSGIEnvironment, conn: Connection, sub: subs.Subscriber, action: str, secret: bytes
+    ) -> Response:
         if action == "resubscribe":
-            updated = subs.set_status(conn, sub.id, "subscribed", self.clock())
-            state = "resubscribed"
-        else:  # RFC 8058 one-click (any body), or our own form's "unsubscribe"
-            updated = (
-                subs.set_status(conn, sub.id, "unsubscribed", self.clock()) if sub.status != "unsubscribed" else sub
-            )
-            state = "unsubscribed"
-        current = updated or sub
-        return self._page(200, state, email=current.email, action=self._action(current, secret))
-
-
-def _form_fields(environ: WSGIEnvironment) -> dict[str, str] | None:
-    """The POST body's fields (urlencoded or multipart); None when it is too large."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_FORM_BYTES:
-        return None
-    stream: IO[bytes] = environ["wsgi.input"]
-    body = stream.read(length) if length > 0 else b""
-    content_type = str(environ.get("CONTENT_TYPE", ""))
-    if content_type.lower().startswith("multipart/form-data"):
-        # Gmail sends the one-click POST as multipart/form-data
-        message = BytesParser(policy=HTTP).parsebytes(
-            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
-        )
-        fields: dict[str, str] = {}
-        if message.is_multipart():
-            for part in message.iter_parts():
-                name = part.get_param("name", header="content-disposition")
-                payload = part.get_payload(decode=True)
-                if isinstance(name, str) and isinstance(payload, bytes):
-                    fields[name] = payload.decode("utf-8", "replace")
-        return fields
-    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {key: values[0] for key, values in parsed.items()}
+            if sub.status != "subscribed":  # a fresh confirmation, never a re-subscription by this link
+                ask = signup.Ask(sub.email, "", sub.tags, "unsubscribe-page", *client_keys(secret, environ))
+                self.subscribe.ask(environ, secret, ask)
+            return self._page(200, "resubscribed", email=sub.email, action=self._action(sub, secret))
+        # RFC 8058 one-click (any body), or our own form's "unsubscribe"
+        current = preferences.unsubscribe(conn, sub, self.s.clock())
+        return self._page(200, "unsubscribed", email=current.email, action=self._action(current, secret))

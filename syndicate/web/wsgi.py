@@ -1,5 +1,6 @@
 """The web side's entry points: one WSGI application that sends each request to the
-unsubscribe endpoint or (for `syndicate serve`) the preview of the output directory.
+subscribe, confirm, manage or unsubscribe endpoint, or (for `syndicate serve`) the
+preview of the output directory.
 
 `app` is a WSGI application for any WSGI server (gunicorn, uWSGI, mod_wsgi):
 it reads syndicate.toml from $SYNDICATE_SITE (a folder or the file itself) or
@@ -22,19 +23,28 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from syndicate.config import Config, find_config, load_config
+from syndicate.config import SMTP_PASSWORD_ENV, Config, find_config, load_config
+from syndicate.delivery.smtp import SmtpTarget, smtp_target
 from syndicate.errors import DeliveryError, SyndicateError
 from syndicate.subscribers.store import Clock
 from syndicate.subscribers.tokens import secret_from_env
 from syndicate.web.http import Response, log_error, request_path, text_response
+from syndicate.web.manage import Manage
 from syndicate.web.preview import Preview
+from syndicate.web.subscribe import Confirm, Services, Subscribe
 from syndicate.web.unsubscribe import Unsubscribe
 
 
 class SyndicateApp:
-    def __init__(self, config: Config, *, preview: bool, secret: bytes | DeliveryError, clock: Clock) -> None:
+    def __init__(self, config: Config, *, preview: bool, services: Services) -> None:
         self.config = config
-        self.unsubscribe = Unsubscribe(config, secret, clock)
+        subscribe = Subscribe(services)
+        self.unsubscribe = Unsubscribe(services, subscribe)
+        self.routes: dict[str, Subscribe | Confirm | Manage] = {
+            subscribe.path.rstrip("/"): subscribe,
+            Confirm(services, subscribe).path.rstrip("/"): Confirm(services, subscribe),
+            Manage(services, subscribe).path.rstrip("/"): Manage(services, subscribe),
+        }
         self.preview = Preview(config.output_dir) if preview else None
 
     def respond(self, environ: WSGIEnvironment) -> Response:
@@ -44,6 +54,9 @@ class SyndicateApp:
             return text_response(404, "not found\n")
         if self.unsubscribe.matches(path):
             return self.unsubscribe.handle(environ, method)
+        endpoint = self.routes.get(path.rstrip("/"))
+        if endpoint is not None:
+            return endpoint.handle(environ, method)
         if self.preview is not None:
             return self.preview.handle(environ, method, path)
         return text_response(404, "not found\n")
@@ -73,7 +86,8 @@ def make_app(
 ) -> WSGIApplication:
     """The WSGI application for `config`. Without `secret`, SYNDICATE_SECRET is taken from `environ`
     (the caller's choice: this module reads no environment but in `app`); with neither, unsubscribe
-    links answer 503."""
+    links answer 503. The confirmation and welcome emails go to [smtp], with the password from
+    `environ`'s SYNDICATE_SMTP_PASSWORD as `send` takes it."""
     signing: bytes | DeliveryError
     if secret is not None:
         signing = secret
@@ -82,8 +96,14 @@ def make_app(
             signing = secret_from_env(environ or {})
         except DeliveryError as exc:
             signing = exc
+    target: SmtpTarget | DeliveryError
+    try:
+        target = smtp_target(config.smtp, password=(environ or {}).get(SMTP_PASSWORD_ENV, ""))
+    except DeliveryError as exc:
+        target = exc
     tz = config.site.timezone
-    return SyndicateApp(config, preview=preview, secret=signing, clock=clock or (lambda: datetime.now(tz)))
+    services = Services(config, signing, clock or (lambda: datetime.now(tz)), target)
+    return SyndicateApp(config, preview=preview, services=services)
 
 
 class _LazyApp:
