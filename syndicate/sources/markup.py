@@ -7,6 +7,7 @@ entity expansion, DTD loading or network access: feeds come from strangers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -37,6 +38,26 @@ def with_absolute_links(fragment: str, base: str) -> str:
     except MarkupError:
         return fragment
     root.make_links_absolute(base, resolve_base_href=False, handle_failures="discard")
+    text: str = lxml_html.tostring(root, encoding="unicode")
+    return text[len("<div>") : -len("</div>")]
+
+
+def with_image_sources(fragment: str, change: Callable[[str], str | None]) -> str:
+    """The fragment with each <img src> that `change` answers for replaced (and its srcset dropped, as
+    its other sizes stay behind); the fragment unchanged when nothing changed or it cannot be parsed."""
+    try:
+        root = html_fragment(fragment)
+    except MarkupError:
+        return fragment
+    changed = False
+    for image in root.iter("img"):
+        new = change(image.get("src") or "")
+        if new is not None:
+            image.set("src", new)
+            image.attrib.pop("srcset", None)
+            changed = True
+    if not changed:
+        return fragment
     text: str = lxml_html.tostring(root, encoding="unicode")
     return text[len("<div>") : -len("</div>")]
 
