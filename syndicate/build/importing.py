@@ -153,7 +153,7 @@ def _read_feed(
 
 def _read_export(fetched: Fetched, tz: ZoneInfo, warn: Warn, extras: ImportExtras) -> _Read:
     export = read_wxr(fetched.data, fetched.url, tz, warn, pages=extras.pages, modified=modified_time(fetched))
-    notes = [f"not imported: {count} {what}" for what, count in export.skipped]
+    notes = [f"not imported: {count} × {what}" for what, count in export.skipped]
     if export.shortcodes:
         listed = ", ".join(f"[{name}]" for name in export.shortcodes)
         notes.append(f"left as text, as they need WordPress to show: {listed}")

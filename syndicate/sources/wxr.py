@@ -114,7 +114,7 @@ def read_wxr(
             continue
         entry, left = _entry(item, n, url, site, tz, authors, media, fallback, warn)
         if entry is None:
-            skipped["undated items"] += 1
+            skipped[f"{kind} without a date"] += 1
             continue
         entries.append(entry)
         shortcodes.update(left)
@@ -124,12 +124,12 @@ def read_wxr(
 
 def _skip_reason(kind: str, status: str, pages: bool) -> str:
     if kind == "page" and not pages:
-        return "pages (pass --pages)"
+        return "page (pass --pages)"
     if kind == "attachment":
-        return "attachments (pass --attachments with --images DIR to download them)"
+        return "attachment (pass --attachments with --images DIR to download the media library)"
     if kind in ("post", "page"):
-        return f"{kind}s with status {status or 'none'}"
-    return f"items of type {kind or 'none'}"
+        return f"{kind} with status {status or 'none'}"
+    return kind or "item of no type"
 
 
 def _entry(
@@ -161,7 +161,8 @@ def _entry(
         warn(f"{where}: {title[:60]!r} is password-protected in WordPress; imported as a draft, to keep it private")
         draft = True
     guid = _text(item, "", "guid").strip()
-    slug = slugify(unquote(_text(item, "wp", "post_name"))) or slugify(title) or f"post-{wp_id or n}"
+    name = unquote(_text(item, "wp", "post_name")).strip()  # WordPress stores non-ASCII slugs percent-encoded
+    slug = slugify(name or title or f"post-{wp_id or n}")
     post = Post(
         source=where,
         title=title or "Untitled",
