@@ -43,8 +43,8 @@ def with_absolute_links(fragment: str, base: str) -> str:
 
 
 def with_image_sources(fragment: str, change: Callable[[str], str | None]) -> str:
-    """The fragment with each <img src> that `change` answers for replaced (and its srcset dropped, as
-    its other sizes stay behind); the fragment unchanged when nothing changed or it cannot be parsed."""
+    """The fragment with each <img src> that `change` answers for replaced; unchanged when nothing
+    changed or it cannot be parsed. (Run after the sanitizer, which has dropped srcset already.)"""
     try:
         root = html_fragment(fragment)
     except MarkupError:
@@ -54,7 +54,6 @@ def with_image_sources(fragment: str, change: Callable[[str], str | None]) -> st
         new = change(image.get("src") or "")
         if new is not None:
             image.set("src", new)
-            image.attrib.pop("srcset", None)
             changed = True
     if not changed:
         return fragment
