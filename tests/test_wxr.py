@@ -117,12 +117,46 @@ def test_autop_keeps_pre_blocks_whole() -> None:
 
 def test_not_an_export() -> None:
     assert not is_wxr((Path(__file__).parent / "data" / "feeds" / "rss20.xml").read_bytes())
-    broken = EXPORT.read_bytes().replace(b"</channel>", b"")
     with pytest.raises(SourceError, match="not well-formed XML"):
-        read_wxr(broken, "broken.xml", LONDON, lambda m: None)
+        read_wxr(b"a WordPress export, it said", "broken.xml", LONDON, lambda m: None)
     no_version = EXPORT.read_bytes().replace(b"<wp:wxr_version>1.2</wp:wxr_version>", b"")
     with pytest.raises(SourceError, match="not a WordPress export"):
         read_wxr(no_version, "x.xml", LONDON, lambda m: None)
+
+
+def test_broken_exports_are_read_as_far_as_they_go() -> None:
+    """Exports often hold control characters pasted from word processors, or end early (a timed-out download)."""
+    warnings: list[str] = []
+    pasted = EXPORT.read_bytes().replace(b"twenty minutes earlier", b"twenty\x0b minutes\x1f earlier")
+    export = read_wxr(pasted, "pasted.xml", LONDON, warnings.append)
+    assert len(export.entries) == 6 and "twenty minutes earlier" in export.entries[0].post.body
+    assert "pasted.xml: characters that XML does not allow (control characters) were dropped" in warnings
+    cut = EXPORT.read_bytes()[: EXPORT.read_bytes().index(b"<title><![CDATA[Old news]]>")]
+    export = read_wxr(cut, "cut.xml", LONDON, warnings.append)
+    assert len(export.entries) == 6
+    assert any(
+        w.startswith("cut.xml: not well-formed XML at line ") and "imported what could be read" in w for w in warnings
+    )
+
+
+def test_untitled_posts_take_their_first_words() -> None:
+    untitled = EXPORT.read_bytes().replace(b"<![CDATA[Summer regatta photos]]>", b"")
+    export = read_wxr(untitled, "x.xml", LONDON, lambda m: None)
+    assert [e.post.title for e in export.entries if e.wp_id == "106"] == [
+        'What a day on the water. [gallery ids="30,31" columns="2"]'
+    ]
+
+
+def test_a_local_export_may_be_bigger_than_a_feed(tmp_path: Path) -> None:
+    big = tmp_path / "big.xml"
+    padding = b"<!-- " + b"x" * 3000 + b" -->\n"
+    big.write_bytes(EXPORT.read_bytes().replace(b"<channel>", b"<channel>" + padding))
+    result = import_feed(str(big), tmp_path / "p", tz=LONDON, warn=lambda m: None, max_bytes=2000, durable=False)
+    assert result.count("create") == 6
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes((Path(__file__).parent / "data" / "feeds" / "rss20.xml").read_bytes() + padding)
+    with pytest.raises(SourceError, match="larger than 2000 bytes"):
+        import_feed(str(feed), tmp_path / "q", tz=LONDON, warn=lambda m: None, max_bytes=2000, durable=False)
 
 
 def test_wxr_1_0_namespaces_read_the_same() -> None:

@@ -25,13 +25,15 @@ from syndicate.output import atomic_write
 from syndicate.render.sanitize import sanitize_html
 from syndicate.sources.feed import modified_time
 from syndicate.sources.feed_history import DEFAULT_MAX_PAGES, read_feed_history
-from syndicate.sources.fetch import Fetched, Limits, fetch
+from syndicate.sources.fetch import Fetched, Limits, fetch, is_url
 from syndicate.sources.markdown_file import post_markdown
 from syndicate.sources.wxr import WxrExport, is_wxr, read_wxr
 from syndicate.sources.yaml_text import dump_front_matter
 from syndicate.urls import DEFAULT_MAX_BYTES, is_http_url
 
 __all__ = ["ImportExtras", "ImportResult", "PlannedFile", "import_feed", "imported_markdown"]
+
+WXR_MAX_BYTES = 1024 * 1024 * 1024
 
 # A base for items with no absolute link of their own, taken back out after sanitizing.
 _NO_BASE = "https://syndicate-import.invalid/"
@@ -93,7 +95,7 @@ def import_feed(
         raise SourceError("is a file; --into needs a folder", path=into)
     if extras.attachments and extras.images is None:
         raise SourceError("--attachments downloads into the --images folder; give --images DIR too", path=source)
-    fetched = fetch(source, limits=Limits(max_bytes=max_bytes))
+    fetched = _fetch_source(source, max_bytes)
     read = (
         _read_export(fetched, tz, warn, extras)
         if is_wxr(fetched.data)
@@ -129,6 +131,21 @@ def import_feed(
         notes.append(images.summary())
     errors = (*read.errors, *refused)
     return ImportResult(source, tuple(p for p, _ in plan), errors, dry_run, tuple(notes))
+
+
+def _fetch_source(source: str, max_bytes: int) -> Fetched:
+    """The source's bytes under max_feed_bytes; a local WordPress export, which a person made and big
+    blogs grow past any feed's size, may be up to WXR_MAX_BYTES."""
+    cap = max_bytes
+    if not is_url(source):
+        try:
+            path = Path(source)
+            if path.is_file() and path.stat().st_size > max_bytes:
+                with path.open("rb") as handle:
+                    cap = max(max_bytes, WXR_MAX_BYTES) if is_wxr(handle.read(16384)) else max_bytes
+        except OSError:
+            pass  # fetch says what is wrong with it
+    return fetch(source, limits=Limits(max_bytes=cap))
 
 
 def _read_feed(

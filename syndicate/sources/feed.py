@@ -47,7 +47,6 @@ safely first; this module settles dates, titles, slugs and repeats.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -59,15 +58,14 @@ from zoneinfo import ZoneInfo
 
 from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.model import Post
-from syndicate.sources.feed_item import FeedHead, FeedItem
+from syndicate.sources.feed_item import FeedHead, FeedItem, title_from_body
 from syndicate.sources.fetch import FeedMemory, Fetched, Limits, fetch, is_url
 from syndicate.sources.json_feed import json_items, looks_like_json
 from syndicate.sources.rss_atom import xml_items
-from syndicate.text import one_line, short_hash, slugify
+from syndicate.text import short_hash, slugify
 from syndicate.urls import last_path_segment
 
 _PAGE_EXTENSION = re.compile(r"\.(?:html?|shtml|php\d?|aspx?|jsp|cfm|xml)$", re.I)
-_TAG = re.compile(r"<[^>]*>")
 
 
 # A date with what it is, for the warning: "the channel's lastBuildDate".
@@ -202,7 +200,7 @@ def _post_of(
 ) -> Post | SourceError | None:
     """The item as a Post; an error when it has no date and none may be assumed (`fallback` None); None to skip."""
     where = f"{url}#item-{item.n}"
-    title = item.title or _title_from(item.body or item.summary or "")
+    title = item.title or title_from_body(item.body or item.summary or "")
     if not title and not item.body and not item.summary:
         warn(f"{where}: no title and no content; nothing to import, skipped")
         return None
@@ -276,14 +274,6 @@ def _keep_apart(posts: list[Post], url: str, warn: Warn) -> list[Post]:
             f"(such as {shared[0].source}); a #fragment keeps them apart"
         )
     return result
-
-
-def _title_from(body: str) -> str:
-    """A title for an untitled item (a microblog post): its first words."""
-    text = one_line(html.unescape(_TAG.sub(" ", body)))
-    if len(text) <= 80:
-        return text
-    return text[:80].rsplit(" ", 1)[0] + "…"
 
 
 def _slug(link: str | None, title: str, ident: str | None, n: int) -> str:

@@ -33,6 +33,7 @@ _BLOCK = re.compile(
     re.I,
 )
 _PARAGRAPHS = re.compile(r"\n\s*\n")
+_TAG = re.compile(r"<[^>]*>")
 _ZONE_AT_END = re.compile(r"(?:[+-]\d{2}:?\d{2}|\b[A-Za-z]{1,5})\s*$")
 
 
@@ -64,6 +65,14 @@ class FeedHead:
     language: str | None = None
     pages: tuple[str, ...] = ()  # RFC 5005 next and prev-archive links, JSON Feed next_url
     generator: str = ""
+
+
+def title_from_body(body: str) -> str:
+    """A title for an untitled item (a microblog post, a WordPress aside): its first words."""
+    text = one_line(html.unescape(_TAG.sub(" ", body)))
+    if len(text) <= 80:
+        return text
+    return text[:80].rsplit(" ", 1)[0] + "…"
 
 
 def text_to_html(text: str) -> str:

@@ -61,13 +61,19 @@ def with_image_sources(fragment: str, change: Callable[[str], str | None]) -> st
     return text[len("<div>") : -len("</div>")]
 
 
-def xml_document(data: bytes) -> Any:
-    """The root element of an XML document, parsed safely; MarkupError with the line when not well-formed."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+def xml_document(data: bytes, *, recover: bool = False) -> Any:
+    """The root element of an XML document, parsed safely; MarkupError with the line when not well-formed.
+
+    With `recover`, what can be read of a broken document is read (libxml2 skips what it cannot).
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=recover)
     try:
-        return etree.fromstring(data, parser=parser)
+        root = etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as exc:
         raise MarkupError(str(exc.msg), exc.lineno or 0) from None
+    if root is None:  # recover found nothing at all
+        raise MarkupError("no element could be read")
+    return root
 
 
 def has_internal_subset(root: Any) -> bool:

@@ -36,10 +36,10 @@ from zoneinfo import ZoneInfo
 from syndicate.errors import SourceError, Warn
 from syndicate.model import Author, Post
 from syndicate.sources.feed_encoding import prepare_xml
-from syndicate.sources.feed_item import absolute, as_blocks, names, parse_date
+from syndicate.sources.feed_item import absolute, as_blocks, names, parse_date, title_from_body
 from syndicate.sources.markup import MarkupError, xml_document
 from syndicate.sources.wxr_content import wordpress_html
-from syndicate.text import one_line, slugify
+from syndicate.text import one_line, slugify, xml_safe
 
 _WP = "http://wordpress.org/export/"
 _NAMESPACES = {
@@ -84,12 +84,7 @@ def read_wxr(
     modified: tuple[datetime, str] | None = None,
 ) -> WxrExport:
     """The posts (and with `pages`, the pages) of the export; raises SourceError when it is no export."""
-    try:
-        root = xml_document(prepare_xml(data, url, warn))
-    except MarkupError as exc:
-        raise SourceError(
-            f"not well-formed XML ({exc}); export it again from WordPress", path=url, line=exc.line or None
-        ) from None
+    root = _document(data, url, warn)
     channel = _child(root, "", "channel")
     if channel is None or _child(channel, "wp", "wxr_version") is None:
         raise SourceError("not a WordPress export (no <wp:wxr_version>); use Tools → Export in WordPress", path=url)
@@ -122,6 +117,29 @@ def read_wxr(
     return WxrExport(site, tuple(entries), attachments, tuple(sorted(skipped.items())), tuple(sorted(shortcodes)))
 
 
+def _document(data: bytes, url: str, warn: Warn) -> Any:
+    """The export's root element. Exports often hold control characters that XML forbids (pasted from
+    word processors): they are dropped. Anything else broken is read as far as it goes, with a warning."""
+    prepared = prepare_xml(data, url, warn)
+    text = prepared.decode("utf-8")
+    clean = xml_safe(text)
+    if clean != text:
+        warn(f"{url}: characters that XML does not allow (control characters) were dropped")
+    prepared = clean.encode("utf-8")
+    try:
+        return xml_document(prepared)
+    except MarkupError as exc:
+        where = f" at line {exc.line}" if exc.line else ""
+        try:
+            root = xml_document(prepared, recover=True)
+        except MarkupError:
+            raise SourceError(
+                f"not well-formed XML ({exc}); export it again from WordPress", path=url, line=exc.line or None
+            ) from None
+        warn(f"{url}: not well-formed XML{where} ({exc}); imported what could be read, check the count")
+        return root
+
+
 def _skip_reason(kind: str, status: str, pages: bool) -> str:
     if kind == "page" and not pages:
         return "page (pass --pages)"
@@ -145,8 +163,8 @@ def _entry(
 ) -> tuple[WxrEntry | None, tuple[str, ...]]:
     wp_id = _text(item, "wp", "post_id")
     where = f"{url}#post-{wp_id or n}"
-    title = one_line(_text(item, "", "title"))
     body, left = wordpress_html(_text(item, "content", "encoded"))
+    title = one_line(_text(item, "", "title")) or title_from_body(body)
     excerpt = _text(item, "excerpt", "encoded").strip()
     published = _wp_date(_text(item, "wp", "post_date"), _text(item, "wp", "post_date_gmt"), tz)
     if published is None:
