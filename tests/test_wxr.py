@@ -139,6 +139,20 @@ def test_broken_exports_are_read_as_far_as_they_go() -> None:
     )
 
 
+def test_a_guid_copied_onto_another_post_loses_no_post() -> None:
+    copied = EXPORT.read_bytes().replace(
+        b'<guid isPermaLink="false">https://harbour.example.net/?p=106</guid>',
+        b'<guid isPermaLink="false">https://harbour.example.net/?p=101</guid>',
+    )
+    warnings: list[str] = []
+    export = read_wxr(copied, "x.xml", LONDON, warnings.append)
+    assert [e.post.id for e in export.entries if e.wp_id in ("101", "106")] == [f"{SITE}/?p=101", f"{SITE}/?p=106"]
+    assert (
+        f"x.xml#post-106: its guid '{SITE}/?p=101' is another post's too; imported with the id '{SITE}/?p=106'"
+        in warnings
+    )
+
+
 def test_untitled_posts_take_their_first_words() -> None:
     untitled = EXPORT.read_bytes().replace(b"<![CDATA[Summer regatta photos]]>", b"")
     export = read_wxr(untitled, "x.xml", LONDON, lambda m: None)

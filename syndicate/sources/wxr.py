@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
@@ -100,6 +100,7 @@ def read_wxr(
     fallback = _channel_date(channel, tz) or modified
     wanted = {"post", "page"} if pages else {"post"}
     entries: list[WxrEntry] = []
+    ids: set[str] = set()
     skipped: Counter[str] = Counter()
     shortcodes: set[str] = set()
     for n, item in enumerate(items, 1):
@@ -111,10 +112,24 @@ def read_wxr(
         if entry is None:
             skipped[f"{kind} without a date"] += 1
             continue
-        entries.append(entry)
+        entries.append(_distinct(entry, ids, site, warn))
         shortcodes.update(left)
     attachments = tuple(u for u in media.values() if u)
     return WxrExport(site, tuple(entries), attachments, tuple(sorted(skipped.items())), tuple(sorted(shortcodes)))
+
+
+def _distinct(entry: WxrEntry, ids: set[str], site: str, warn: Warn) -> WxrEntry:
+    """The entry with an id no earlier entry has: a guid copied by a migration or a duplicating plugin
+    gives way to the post's own `?p=N` address (post ids are unique), so no post is lost."""
+    ident = entry.post.id
+    if ident in ids and entry.wp_id:
+        own = f"{site}/?p={entry.wp_id}"
+        ident = own if own not in ids else f"{own}#{entry.post.slug}"
+        warn(f"{entry.post.source}: its guid {entry.post.id!r} is another post's too; imported with the id {ident!r}")
+        entry = replace(entry, post=replace(entry.post, id=ident))
+    if ident is not None:
+        ids.add(ident)
+    return entry
 
 
 def _document(data: bytes, url: str, warn: Warn) -> Any:
