@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+_MAX_MISSES = 3
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _DIGITS = re.compile(r"\d")
 _OFFSET = re.compile(r"(?:([+-])(\d{2}):?(\d{2})|\b(GMT|UTC|UT|Z))\s*$", re.I)
@@ -29,15 +30,19 @@ class ForeignDates:
         self._tz = tz
         hint = (language or "").strip().lower().replace("_", "-").split("-")[0]
         self._languages: list[str] | None = [hint] if hint.isalpha() and hint != "en" else None
-        self._parser: Any = None
+        self._misses = 0
+        self._parsers: dict[tuple[str, ...] | None, Any] = {}  # one parser per language list: building one loads data
 
     def read(self, text: str) -> datetime | None:
         """The date in `text` as an aware datetime in its own offset (else the site's zone); None when unreadable."""
         if len(text) > 100 or not _WORD.search(text) or not _DIGITS.search(text):
             return None
-        found = self._parse(text, self._languages)
-        if found is None and self._languages is not None:
+        searching = self._misses < _MAX_MISSES  # every language: ~2 s once, then ~40 ms a date
+        found = self._parse(text, self._languages) if self._languages is not None or searching else None
+        if found is None and self._languages is not None and searching:
             found = self._parse(text, None)
+        if found is None:
+            self._misses += 1  # a feed of unreadable dates stops costing a search through every language
         return found
 
     def _parse(self, text: str, languages: list[str] | None) -> datetime | None:
@@ -49,9 +54,11 @@ class ForeignDates:
             "TIMEZONE": getattr(self._tz, "key", None) or "UTC",  # for a date written without an offset
             "PREFER_DATES_FROM": "past",
         }
+        key = tuple(languages) if languages is not None else None
         try:
-            parser = DateDataParser(languages=languages, settings=settings)
-            data = parser.get_date_data(text)
+            if key not in self._parsers:
+                self._parsers[key] = DateDataParser(languages=languages, settings=settings)
+            data = self._parsers[key].get_date_data(text)
         except (ValueError, TypeError, OverflowError, LookupError):  # an unknown language code, a nonsense number
             return None
         value = data.date_obj if data is not None else None
