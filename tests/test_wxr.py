@@ -89,7 +89,7 @@ def test_pages_attachments_menus_and_trash_are_left_out_and_counted() -> None:
     assert skipped["page (pass --pages)"] == 1
     assert skipped["nav_menu_item"] == 1 and skipped["post with status trash"] == 1
     assert export.attachments == (UPLOADS + "harbour-at-dawn.jpg", UPLOADS + "old-slipway.png")
-    assert export.shortcodes == ("gallery",)
+    assert export.shortcodes == ("playlist",)
     with_pages, _ = read(pages=True)
     about = with_pages[f"{SITE}/?page_id=2"]
     assert about.title == "About the harbour" and about.slug == "about"
@@ -109,10 +109,29 @@ def test_classic_editor_text_gets_wordpress_paragraphs_and_captions_become_figur
     assert block.count("<p>") == 2 and "<p><!--" not in block
 
 
+def test_galleries_show_their_images_and_media_become_links() -> None:
+    posts, _ = read()
+    regatta = posts[f"{SITE}/?p=106"].body
+    assert (
+        f'<figure class="gallery"><img src="{UPLOADS}harbour-at-dawn.jpg" alt="">'
+        f'<img src="{UPLOADS}old-slipway.png" alt=""></figure>'
+    ) in regatta
+    assert '<p>[playlist type="audio" ids="77,78"]</p>' in regatta  # needs WordPress: left as it is
+    attached = {None: ["https://x.example/a.jpg"], ("9",): []}
+    html, left = wordpress_html("[gallery]\n\n[gallery ids='9']", lambda ids: attached[tuple(ids) if ids else None])
+    assert (
+        html
+        == '<figure class="gallery"><img src="https://x.example/a.jpg" alt=""></figure>\n<p>[gallery ids=\'9\']</p>'
+    )
+    assert left == ("gallery",)
+    html, _ = wordpress_html('[audio mp3="https://x.example/show.mp3"][/audio]')
+    assert html == '<p><a href="https://x.example/show.mp3">Listen: show.mp3</a></p>'
+
+
 def test_autop_keeps_pre_blocks_whole() -> None:
     assert autop("one\n\n<pre>a\n\nb</pre>\n\ntwo\nthree") == "<p>one</p>\n<pre>a\n\nb</pre>\n<p>two<br>\nthree</p>"
     html, left = wordpress_html('[embed]https://video.example.org/v/1[/embed]\n\n[audio src="x.mp3"]')
-    assert '<a href="https://video.example.org/v/1">' in html and left == ("audio",)
+    assert '<a href="https://video.example.org/v/1">' in html and left == ("audio",)  # no absolute URL to link
 
 
 def test_not_an_export() -> None:
@@ -154,10 +173,10 @@ def test_a_guid_copied_onto_another_post_loses_no_post() -> None:
 
 
 def test_untitled_posts_take_their_first_words() -> None:
-    untitled = EXPORT.read_bytes().replace(b"<![CDATA[Summer regatta photos]]>", b"")
+        "What a day on the water. The race commentary, recorded from the pier: [playlist…"
     export = read_wxr(untitled, "x.xml", LONDON, lambda m: None)
     assert [e.post.title for e in export.entries if e.wp_id == "106"] == [
-        'What a day on the water. [gallery ids="30,31" columns="2"]'
+        'What a day on the water. The race commentary, recorded from the pier: [playlist type="audio" ids="77,78"]'
     ]
 
 
@@ -191,7 +210,7 @@ def test_import_writes_drafts_as_drafts_that_read_back(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "imported 6 items: 6 new, 0 changed, 0 unchanged" in result.output
     assert "not imported: 1 × page (pass --pages)" in result.output
-    assert "left as text, as they need WordPress to show: [gallery]" in result.output
+    assert "left as text, as they need WordPress to show: [playlist]" in result.output
     posts = {p.id: p for p in read_markdown_dir(into, LONDON) if isinstance(p, Post)}
     assert {i for i, p in posts.items() if p.draft} == {f"{SITE}/?p=103", f"{SITE}/?p=104", f"{SITE}/?p=105"}
     ferry = posts[f"{SITE}/?p=101"]

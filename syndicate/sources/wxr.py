@@ -26,7 +26,7 @@ display names; each post's slug and its old permalink. The mapping:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -96,7 +96,7 @@ def read_wxr(
         for a in _children(channel, "wp", "author")
     }
     items = list(_children(channel, "", "item"))
-    media = {_text(i, "wp", "post_id"): _text(i, "wp", "attachment_url") for i in items if _kind(i) == "attachment"}
+    media = _Library(items)
     fallback = _channel_date(channel, tz) or modified
     wanted = {"post", "page"} if pages else {"post"}
     entries: list[WxrEntry] = []
@@ -114,8 +114,33 @@ def read_wxr(
             continue
         entries.append(_distinct(entry, ids, site, warn))
         shortcodes.update(left)
-    attachments = tuple(u for u in media.values() if u)
+    attachments = tuple(u for u in media.urls.values() if u)
     return WxrExport(site, tuple(entries), attachments, tuple(sorted(skipped.items())), tuple(sorted(shortcodes)))
+
+
+class _Library:
+    """The media library: each attachment's URL by its post id, and the attachments of each post in order."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.urls: dict[str, str] = {}
+        attached: dict[str, list[tuple[int, int, str]]] = {}
+        for item in items:
+            if _kind(item) != "attachment":
+                continue
+            ident, url = _text(item, "wp", "post_id"), _text(item, "wp", "attachment_url").strip()
+            self.urls[ident] = url
+            order = (_number(_text(item, "wp", "menu_order")), _number(ident), url)
+            attached.setdefault(_text(item, "wp", "post_parent").strip(), []).append(order)
+        self._attached = {parent: [url for *_, url in sorted(found)] for parent, found in attached.items()}
+
+    def gallery(self, post_id: str, ids: Sequence[str] | None) -> list[str]:
+        """A [gallery]'s images: those its `ids` name, else the post's own attachments (as WordPress does)."""
+        urls = [self.urls.get(i, "") for i in ids] if ids is not None else self._attached.get(post_id, [])
+        return [u for u in urls if u]
+
+
+def _number(text: str) -> int:
+    return int(text) if text.strip().isdigit() else 0
 
 
 def _distinct(entry: WxrEntry, ids: set[str], site: str, warn: Warn) -> WxrEntry:
@@ -172,13 +197,13 @@ def _entry(
     site: str,
     tz: ZoneInfo,
     authors: dict[str, Author],
-    media: dict[str, str],
+    media: _Library,
     fallback: tuple[datetime, str] | None,
     warn: Warn,
 ) -> tuple[WxrEntry | None, tuple[str, ...]]:
     wp_id = _text(item, "wp", "post_id")
     where = f"{url}#post-{wp_id or n}"
-    body, left = wordpress_html(_text(item, "content", "encoded"))
+    body, left = wordpress_html(_text(item, "content", "encoded"), lambda ids: media.gallery(wp_id, ids))
     title = one_line(_text(item, "", "title")) or title_from_body(body)
     excerpt = _text(item, "excerpt", "encoded").strip()
     published = _wp_date(_text(item, "wp", "post_date"), _text(item, "wp", "post_date_gmt"), tz)
@@ -210,7 +235,7 @@ def _entry(
         authors=tuple(authors.get(c, Author(one_line(c))) for c in [_text(item, "dc", "creator")] if one_line(c)),
         summary=as_blocks(wordpress_html(excerpt)[0]) if excerpt else None,
         draft=draft,
-        image=absolute(media.get(_meta(item, "_thumbnail_id"), ""), site) or None,
+        image=absolute(media.urls.get(_meta(item, "_thumbnail_id"), ""), site) or None,
     )
     link = absolute(_text(item, "", "link"), site) or None
     return WxrEntry(post, _kind(item), link, wp_id), left
