@@ -128,8 +128,26 @@ def test_galleries_show_their_images_and_media_become_links() -> None:
     assert html == '<p><a href="https://x.example/show.mp3">Listen: show.mp3</a></p>'
 
 
+def test_entities_in_names_and_the_teaser_before_more() -> None:
+    data = (
+        EXPORT.read_bytes()
+        .replace(b'nicename="ferries"><![CDATA[Ferries]]>', b'nicename="ferries"><![CDATA[Ferries &amp; Boats]]>')
+        .replace(b"<![CDATA[Summer regatta photos]]>", b"<![CDATA[Sails &amp; oars]]>")
+        .replace(b"What a day on the water.\n", b"What a day on the water.\n<!--more-->\n")
+    )
+    export = read_wxr(data, "x.xml", LONDON, lambda m: None)
+    posts = {e.wp_id: e.post for e in export.entries}
+    assert posts["101"].categories == ("Ferries & Boats", "News")
+    assert posts["106"].title == "Sails & oars"
+    assert posts["106"].summary == "<p>What a day on the water.</p>"
+    assert posts["101"].summary == "<p>The first ferry leaves twenty minutes earlier.</p>"  # the excerpt comes first
+
+
 def test_autop_keeps_pre_blocks_whole() -> None:
     assert autop("one\n\n<pre>a\n\nb</pre>\n\ntwo\nthree") == "<p>one</p>\n<pre>a\n\nb</pre>\n<p>two<br>\nthree</p>"
+    assert autop("Watch:\n\nhttps://video.example.org/v/1") == (
+        '<p>Watch:</p>\n<p><a href="https://video.example.org/v/1">https://video.example.org/v/1</a></p>'
+    )
     html, left = wordpress_html('[embed]https://video.example.org/v/1[/embed]\n\n[audio src="x.mp3"]')
     assert '<a href="https://video.example.org/v/1">' in html and left == ("audio",)  # no absolute URL to link
 

@@ -17,7 +17,9 @@ display names; each post's slug and its old permalink. The mapping:
 - authors: `dc:creator` is a login; its `wp:author_display_name` is shown. The
   account emails in the export are private and are not copied.
 - body: `content:encoded` as WordPress shows it (sources/wxr_content.py);
-  summary: `excerpt:encoded`; image: the featured image (`_thumbnail_id`).
+  summary: `excerpt:encoded`, else the teaser before `<!--more-->`; image: the
+  featured image (`_thumbnail_id`). Titles and term names are plain text
+  (WordPress stores `&amp;` in them).
 - kinds: posts always; pages only when asked; attachments (the media library)
   are listed for downloading, never turned into posts; menus, revisions and
   other types are counted and skipped.
@@ -25,6 +27,7 @@ display names; each post's slug and its old permalink. The mapping:
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -91,7 +94,7 @@ def read_wxr(
     site = (_text(channel, "wp", "base_blog_url") or _text(channel, "", "link")).rstrip("/")
     authors = {
         _text(a, "wp", "author_login"): Author(
-            one_line(_text(a, "wp", "author_display_name") or _text(a, "wp", "author_login"))
+            _plain_text(_text(a, "wp", "author_display_name") or _text(a, "wp", "author_login"))
         )
         for a in _children(channel, "wp", "author")
     }
@@ -204,8 +207,8 @@ def _entry(
     wp_id = _text(item, "wp", "post_id")
     where = f"{url}#post-{wp_id or n}"
     body, left = wordpress_html(_text(item, "content", "encoded"), lambda ids: media.gallery(wp_id, ids))
-    title = one_line(_text(item, "", "title")) or title_from_body(body)
-    excerpt = _text(item, "excerpt", "encoded").strip()
+    title = _plain_text(_text(item, "", "title")) or title_from_body(body)
+    excerpt = _text(item, "excerpt", "encoded").strip() or _before_more(_text(item, "content", "encoded"))
     published = _wp_date(_text(item, "wp", "post_date"), _text(item, "wp", "post_date_gmt"), tz)
     if published is None:
         if fallback is None:
@@ -275,7 +278,18 @@ def _channel_date(channel: Any, tz: ZoneInfo) -> tuple[datetime, str] | None:
 def _terms(item: Any, domain: str) -> Iterable[str]:
     for element in _children(item, "", "category"):
         if element.get("domain") == domain:
-            yield element.text or ""
+            yield _plain_text(element.text or "")
+
+
+def _plain_text(text: str) -> str:
+    """A title or a name as one line; WordPress stores term names (and some titles) with entities (`A &amp; B`)."""
+    return one_line(html.unescape(text))
+
+
+def _before_more(content: str) -> str:
+    """The text before `<!--more-->`, WordPress's teaser, when the post has one."""
+    head, more, _ = content.partition("<!--more")
+    return head.replace("<!-- wp:more -->", "").strip() if more else ""
 
 
 def _meta(item: Any, key: str) -> str:

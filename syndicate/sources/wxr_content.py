@@ -31,6 +31,7 @@ _CAPTIONED = re.compile(r"^\s*((?:<a\b[^>]*>\s*)?<img\b[^>]*>(?:\s*</a>)?)(.*)$"
 _CAPTION_ATTRIBUTE = re.compile(r"""\bcaption\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
 _EMBED = re.compile(r"\[embed\b[^\]]*\]\s*(https?://[^\s\[<]+)\s*\[/embed\]", re.I)
 _UNRENDERED = re.compile(r"\[(gallery|audio|video|playlist)\b[^\]]*\]", re.I)
+_BARE_URL = re.compile(r"https?://[^\s<>\"']+")
 _GALLERY = re.compile(r"\[gallery\b([^\]]*)\]", re.I)
 _MEDIA = re.compile(r"\[(audio|video)\b([^\]]*)\](?:\s*\[/\1\])?", re.I)
 _ATTRIBUTE = re.compile(r"""\b([a-z0-9_-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'\]]+))""", re.I)
@@ -71,6 +72,8 @@ def autop(text: str) -> str:
             continue
         if _BLOCK_START.match(chunk) or re.fullmatch(r"\x00\d+\x00", chunk):
             chunks.append(chunk)
+        elif _BARE_URL.fullmatch(chunk):  # a URL alone in its paragraph: WordPress embeds it; a link here
+            chunks.append(f'<p><a href="{html.escape(chunk)}">{html.escape(chunk)}</a></p>')
         else:
             chunks.append("<p>" + chunk.replace("\n", "<br>\n") + "</p>")
     joined = "\n".join(chunks)
