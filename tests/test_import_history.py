@@ -108,10 +108,11 @@ def test_wordpress_feeds_are_walked_with_paged_until_a_404(tmp_path: Path) -> No
 def test_a_site_that_ignores_paged_is_not_read_twice(tmp_path: Path) -> None:
     with serving() as server:
         for path in ("/feed/", "/feed/?paged=2"):
-            server.answers[path] = Answer(rss(range(1, 11), channel=WORDPRESS))
+            server.answers[path] = Answer(rss(range(1, 11), channel="<generator>http://wordpress.com/</generator>"))
         names, warnings, notes = imported(server.url("/feed/"), tmp_path)
         assert len(names) == 10 and notes == []
         assert warnings == []  # it was asked for more, and there was none
+        assert server.asked == ["/feed/", "/feed/?paged=2"]
 
 
 def test_a_page_that_fails_keeps_the_pages_before_it(tmp_path: Path) -> None:

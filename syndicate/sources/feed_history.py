@@ -127,7 +127,8 @@ def _page(url: str, tz: ZoneInfo, warn: Warn, limits: Limits, *, quiet_404: bool
 
 
 def _is_wordpress(page: FeedPage) -> bool:
-    return "wordpress.org" in page.head.generator.lower()
+    """WordPress (https://wordpress.org/?v=6.4.2) and WordPress.com (http://wordpress.com/) name themselves."""
+    return "wordpress." in page.head.generator.lower()
 
 
 def _with_query(url: str, key: str, value: str) -> str:
