@@ -67,6 +67,12 @@ def test_rfc5005_next_links_are_followed_page_after_page(tmp_path: Path) -> None
         assert len(names) == 9 and warnings == []
         assert notes == ["read 3 pages of the feed, 9 items in all"]
         assert server.asked == ["/feed.xml", "/feed.xml?page=2", "/feed.xml?page=3"]
+        names, warnings, _ = imported(server.url("/feed.xml"), tmp_path / "bound", max_pages=2)
+        assert len(names) == 6
+        assert warnings == [
+            f"{server.url('/feed.xml')}: stopped after 2 pages; pass --max-pages to read further "
+            f"({server.url('/feed.xml?page=3')} is next)"
+        ]
 
 
 def test_rfc5005_prev_archive_links_and_json_feed_next_url(tmp_path: Path) -> None:

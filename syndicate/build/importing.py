@@ -192,6 +192,8 @@ def _image_downloads(extras: ImportExtras, warn: Warn, dry_run: bool) -> ImageDo
 
 
 def _redirect_map(export: WxrExport, tz: ZoneInfo, extras: ImportExtras, origin: str, dry_run: bool) -> list[str]:
+    if extras.site is None and not is_http_url(export.site):
+        return ["no redirect map: the export names no site address (wp:base_blog_url) and no site was given"]
     site = extras.site or Site(
         title="", url=export.site + "/", description="", language="en", timezone=tz, author=Author("")
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -66,7 +67,8 @@ def read_feed_history(
         pages.extend(_wordpress_pages(fetched.url, ids, tz, warn, limits, max_pages))
     _say_how_much(pages, location, walked_wordpress, max_pages, warn)
     posts, errors = posts_of_pages(pages, warn, assume_date=assume_date, modified=modified_time(fetched))
-    origin = first.head.home or (fetched.url if is_url(fetched.url) else location)
+    # a local file without a home page link is named by its absolute path, the same from any folder
+    origin = first.head.home or (fetched.url if is_url(fetched.url) else str(Path(fetched.url).resolve()))
     return FeedHistory(posts, errors, tuple(pages), origin)
 
 
