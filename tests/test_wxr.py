@@ -210,6 +210,23 @@ def test_a_local_export_may_be_bigger_than_a_feed(tmp_path: Path) -> None:
         import_feed(str(feed), tmp_path / "q", tz=LONDON, warn=lambda m: None, max_bytes=2000, durable=False)
 
 
+def test_entities_in_an_export_are_never_expanded(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the-secret-text", encoding="utf-8")
+    doctype = (
+        f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}"><!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>\n'
+    ).encode()
+    data = EXPORT.read_bytes().replace(b"<rss version", doctype + b"<rss version", 1)
+    data = data.replace(b"<![CDATA[Ferry timetable changes for the summer]]>", b"Ferry &xxe; &c;")
+    warnings: list[str] = []
+    export = read_wxr(data, "xxe.xml", LONDON, warnings.append)
+    text = " ".join(f"{e.post.title} {e.post.body}" for e in export.entries)
+    assert "the-secret-text" not in text and "aaaaaaaaaa" not in text
+    assert len(export.entries) == 6
+    assert any("declares its own XML entities" in w for w in warnings)
+
+
 def test_wxr_1_0_namespaces_read_the_same() -> None:
     old = EXPORT.read_bytes().replace(b"wordpress.org/export/1.2/", b"wordpress.org/export/1.0/")
     export = read_wxr(old, "old.xml", LONDON, lambda m: None)
