@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import struct
 import zlib
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from conftest import post_text, write_site
+from conftest import build_site, post_text, write_site
 from import_server import Answer, serving
 
 from syndicate.build.importing import ImportExtras, import_feed
 from syndicate.cli.main import main
+from syndicate.config import load_config
 from syndicate.errors import SourceError
 from syndicate.model import Author, Post
 from syndicate.sources.markdown import read_markdown_dir
@@ -274,6 +275,20 @@ def test_an_edit_in_a_new_export_updates_the_same_file(tmp_path: Path) -> None:
     assert [p.path.name for p in second.files if p.action == "update"] == ["2019-07-08-ferry-timetable-changes.md"]
     assert "half an hour earlier" in (into / "2019-07-08-ferry-timetable-changes.md").read_text(encoding="utf-8")
     assert len(list(into.glob("*.md"))) == 6
+
+
+def test_an_export_as_a_site_source_publishes_no_draft(tmp_path: Path) -> None:
+    config_path = write_site(tmp_path / "site", {})
+    text = config_path.read_text(encoding="utf-8").replace('[content]\nposts = "posts"\n', "")
+    config_path.write_text(text + f'\n[[sources]]\nfeed = "{EXPORT}"\n', encoding="utf-8")
+    config = load_config(config_path, output_dir=tmp_path / "out")
+    result = build_site(config, today=date(2024, 1, 1))
+    assert result.errors == () and result.posts == 3
+    rss = (tmp_path / "out" / "rss.xml").read_text(encoding="utf-8")
+    assert rss.count("<item>") == 3
+    assert "Ferry timetable changes" in rss and "Board minutes" not in rss and "Harbour dues" not in rss
+    assert "https://blog.example.org/2019/07/08/ferry-timetable-changes/" in rss  # the new site's permalink
+    assert (tmp_path / "out" / "categories" / "ferries" / "rss.xml").exists()
 
 
 # ---------------------------------------------------------------- never overwriting what import did not write

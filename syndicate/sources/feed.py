@@ -58,6 +58,7 @@ from zoneinfo import ZoneInfo
 
 from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.model import Post
+from syndicate.sources.feed_encoding import is_wxr
 from syndicate.sources.feed_item import FeedHead, FeedItem, title_from_body
 from syndicate.sources.fetch import FeedMemory, Fetched, Limits, fetch, is_url
 from syndicate.sources.json_feed import json_items, looks_like_json
@@ -109,6 +110,11 @@ def read_feed_source(
             fetched = Fetched(known.data, known.url, last_modified=known.last_modified)
         elif memory is not None:
             memory.remember(location, fetched)
+        if is_wxr(fetched.data):  # an export read as a feed would publish its drafts and attachments
+            from syndicate.sources.wxr import read_wxr  # lxml only when an export turns up
+
+            export = read_wxr(fetched.data, fetched.url, tz, warn, modified=modified_time(fetched))
+            return [e.post for e in export.entries], []
         page = read_page(fetched.data, fetched.url, tz, warn)
         return posts_of_pages([page], warn, assume_date=assume_date, modified=modified_time(fetched))
     except SourceError as exc:

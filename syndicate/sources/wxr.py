@@ -38,11 +38,13 @@ from zoneinfo import ZoneInfo
 
 from syndicate.errors import SourceError, Warn
 from syndicate.model import Author, Post
-from syndicate.sources.feed_encoding import prepare_xml
+from syndicate.sources.feed_encoding import is_wxr, prepare_xml
 from syndicate.sources.feed_item import absolute, as_blocks, names, parse_date, title_from_body
 from syndicate.sources.markup import MarkupError, xml_document
 from syndicate.sources.wxr_content import wordpress_html
 from syndicate.text import one_line, slugify, xml_safe
+
+__all__ = ["WxrEntry", "WxrExport", "is_wxr", "read_wxr"]
 
 _WP = "http://wordpress.org/export/"
 _NAMESPACES = {
@@ -69,12 +71,6 @@ class WxrExport:
     attachments: tuple[str, ...]  # every media library file's URL
     skipped: tuple[tuple[str, int], ...]  # (what, how many) that was not imported
     shortcodes: tuple[str, ...]  # built-in shortcodes left as text
-
-
-def is_wxr(data: bytes) -> bool:
-    """Whether the bytes are a WordPress export (its namespace is declared on the root element)."""
-    head = data[:16384]
-    return b"wordpress.org/export/" in head and b"<rss" in head
 
 
 def read_wxr(
