@@ -379,6 +379,7 @@ def test_redirect_files_that_syndicate_did_not_write_are_left_alone(tmp_path: Pa
             extras=ImportExtras(redirects=tmp_path),
         )
     assert (tmp_path / "_redirects").read_text(encoding="utf-8") == "/shop  /store  301\n"
+    assert not (tmp_path / "posts").exists()  # refused before anything was written
 
 
 # ---------------------------------------------------------------- images

@@ -91,13 +91,8 @@ def netlify_text(pairs: Sequence[tuple[str, str]], origin: str) -> str:
 
 def write_redirects(folder: Path, pairs: Sequence[tuple[str, str]], origin: str) -> list[Path]:
     """Both files in `folder`; raises SourceError when one is there and was not written by syndicate."""
+    refuse_foreign(folder)
     texts = {folder / NGINX_NAME: nginx_text(pairs, origin), folder / NETLIFY_NAME: netlify_text(pairs, origin)}
-    for path in texts:
-        if path.exists() and not _ours(path):
-            raise SourceError(
-                "is not a file syndicate wrote, so it was left as it is; pass --redirects with another folder",
-                path=path,
-            )
     written = []
     for path, text in texts.items():
         data = text.encode("utf-8")
@@ -105,6 +100,16 @@ def write_redirects(folder: Path, pairs: Sequence[tuple[str, str]], origin: str)
             atomic_write(path, data)
             written.append(path)
     return written
+
+
+def refuse_foreign(folder: Path) -> None:
+    """Raise SourceError when either file is in `folder` and syndicate did not write it (checked before any write)."""
+    for path in (folder / NGINX_NAME, folder / NETLIFY_NAME):
+        if path.exists() and not _ours(path):
+            raise SourceError(
+                "is not a file syndicate wrote, so it was left as it is; pass --redirects with another folder",
+                path=path,
+            )
 
 
 def _ours(path: Path) -> bool:

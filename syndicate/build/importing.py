@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from syndicate.build.import_images import DEFAULT_MAX_IMAGE_BYTES, ImageDownloads
 from syndicate.build.import_plan import ORIGIN_KEY, Action, PlannedFile, plan_import, same_origin
-from syndicate.build.import_redirects import redirect_pairs, write_redirects
+from syndicate.build.import_redirects import redirect_pairs, refuse_foreign, write_redirects
 from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.model import Author, Post, Site
 from syndicate.output import atomic_write
@@ -101,6 +101,8 @@ def import_feed(
         if is_wxr(fetched.data)
         else _read_feed(fetched, source, tz, warn, max_bytes, assume_date, extras)
     )
+    if read.export is not None and not dry_run:
+        refuse_foreign(extras.redirects or extras.root)  # before anything is written or downloaded
     images = _image_downloads(extras, warn, dry_run)
     origin = same_origin(read.origin)
     plan, refused = plan_import(
