@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -41,8 +42,8 @@ from syndicate.subscribers.sendlog import State
 from syndicate.subscribers.tokens import make_token, unsubscribe_url
 
 Composer = Callable[[frozenset[str] | None], Rendered | None]
-Personalizer = Callable[[Rendered, Recipient], EmailMessage]
-NOTHING_TO_SEND = "this week has no posts; there is nothing to send"
+Personalizer = Callable[[Rendered, Recipient, datetime], EmailMessage]  # the datetime: the Date: header
+NOTHING_TO_SEND = "this issue has no posts; there is nothing to send"
 
 
 def wire_bytes(message: EmailMessage) -> bytes:
@@ -61,13 +62,23 @@ class SendOptions:
 
 @dataclass
 class SendReport:
+    """One issue's run, by what happened to each recipient."""
+
     issue: str
     sent: int = 0
-    skipped: int = 0  # sent by an earlier run, unsubscribed, no matching posts, or failed earlier
+    already_had: int = 0  # an earlier run sent it to them
+    no_match: int = 0  # no post of the issue matches their tags
+    left: int = 0  # unsubscribed (or bounced) since the issue was planned
+    failed_before: int = 0  # refused in an earlier run; sent again only with --retry-failed
     failed: int = 0
     deferred: int = 0
     unknown: list[str] = field(default_factory=list)  # left in `sending`: for review
     problems: list[str] = field(default_factory=list)  # one line per failed or deferred recipient
+
+    @property
+    def skipped(self) -> int:
+        """Everyone this run did not try."""
+        return self.already_had + self.no_match + self.left + self.failed_before
 
     @property
     def clean(self) -> bool:
@@ -170,8 +181,14 @@ class _Run:
                 todo.append(row.subscriber_id)
             elif row.state == "sending":
                 self.report.unknown.append(row.email)
+            elif row.state == "sent":
+                self.report.already_had += 1
+            elif row.state == "skipped":
+                self.report.no_match += 1
+            elif row.state == "failed":
+                self.report.failed_before += 1
             else:
-                self.report.skipped += 1
+                self.report.left += 1
         return todo
 
     def _pace(self) -> None:
@@ -197,14 +214,14 @@ class _Run:
         """Try one subscriber once; None when there was nothing to send."""
         sub = subs.get(self.conn, sid)
         if sub is None or sub.status != "subscribed":
-            self.report.skipped += 1
+            self.report.left += 1
             return None
         issue = self.issues(sub.tags)
         if issue is None:
             self._set(sid, "skipped", "no posts match the subscriber's tags", count_attempt=False)
-            self.report.skipped += 1
+            self.report.no_match += 1
             return None
-        data = wire_bytes(self.personalize(issue, recipient_for(sub, self.head)))
+        data = wire_bytes(self.personalize(issue, recipient_for(sub, self.head), self.clock()))
         self._pace()
         marked = False
 
