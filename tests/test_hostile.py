@@ -683,7 +683,17 @@ FULL_CONFIG: dict[str, dict[str, Any]] = {
         "max_posts": 20,
         "reminders": False,
     },
-    "smtp": {"host": "localhost", "port": 2525, "security": "none", "username": "u", "timeout": 5.0, "rate": 2},
+    "smtp": {
+        "host": "localhost",
+        "port": 2525,
+        "security": "none",
+        "username": "u",
+        "timeout": 5.0,
+        "rate": 2,
+        "connections": 3,
+        "max_per_hour": 100,
+        "max_per_day": 1000,
+    },
 }
 FULL_TOP: dict[str, Any] = {"database": "subscribers.sqlite3", "max_feed_bytes": 1000}
 FULL_SOURCE: dict[str, Any] = {"markdown": "more", "assume_date": False}
@@ -764,6 +774,8 @@ WRONG_VALUES = [
     ("smtp", "security", "tls1.0"),
     ("smtp", "timeout", 0),
     ("smtp", "rate", -1),
+    ("smtp", "connections", 0),
+    ("smtp", "max_per_day", -5),
     ("", "max_feed_bytes", 0),
 ]
 

@@ -174,12 +174,16 @@ def smtp_server(recorder: Recorder) -> Iterator[SmtpServer]:
 # ------------------------------------------------------------------------------------------ helpers
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Config:
+def fresh_site(tmp_path: Path) -> Config:
     """The example site as a newsletter that has sent nothing yet (its issue records removed)."""
     config_path = copy_example_site(tmp_path / "site")
     shutil.rmtree(config_path.parent / "samples" / "newsletter")
     return load_config(config_path, output_dir=tmp_path / "out")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Config:
+    return fresh_site(tmp_path)
 
 
 def connect(config: Config) -> sqlite3.Connection:
@@ -206,20 +210,20 @@ def run_send(
     server: SmtpServer,
     *,
     compose: Callable[[frozenset[str] | None], Rendered | None] | None = None,
+    clock_offset: timedelta = timedelta(),
     **options: Any,
 ) -> mail.SendReport:
     target = smtp.SmtpTarget("127.0.0.1", server.port, "none", timeout=10)
     head = mail.Letterhead("author@example.org", SECRET, unsubscribe_base(config))
-    with smtp.SmtpTransport(target, local_hostname="sender.test") as transport:
-        return mail.send_issue(
-            connect(config),
-            compose or composer(config),
-            lambda issue, r, d: personalize(config, issue, r, d),
-            transport,
-            head,
-            options=mail.SendOptions(**{"retry_delays": FAST, **options}),
-            clock=lambda: NOW,
-        )
+    return mail.send_issue(
+        connect(config),
+        compose or composer(config),
+        lambda issue, r, d: personalize(config, issue, r, d),
+        lambda: smtp.SmtpTransport(target, local_hostname="sender.test"),
+        head,
+        options=mail.SendOptions(**{"retry_delays": FAST, **options}),
+        clock=lambda: NOW + clock_offset,
+    )
 
 
 def states(config: Config) -> dict[str, str]:
@@ -311,10 +315,10 @@ def test_leading_dots_survive_data(site: Config, smtp_server: SmtpServer, record
 
     target = smtp.SmtpTarget("127.0.0.1", smtp_server.port, "none", timeout=10)
     head = mail.Letterhead("author@example.org", SECRET, unsubscribe_base(site))
-    with smtp.SmtpTransport(target, local_hostname="sender.test") as transport:
-        report = mail.send_issue(
-            conn, lambda _t: base, personal, transport, head, options=mail.SendOptions(), clock=lambda: NOW
-        )
+    transport = lambda: smtp.SmtpTransport(target, local_hostname="sender.test")  # noqa: E731
+    report = mail.send_issue(
+        conn, lambda _t: base, personal, transport, head, options=mail.SendOptions(), clock=lambda: NOW
+    )
     assert report.sent == 1
     body = recorder.received[0].message.get_body(("plain",))
     assert body is not None and body.get_content().replace("\r\n", "\n") == ".\n..leading dots\n.\nend\n"
@@ -357,7 +361,7 @@ def test_reconnects_when_the_server_drops_the_connection(
     recorder.drop_after = 3
     recorder.rcpt_replies = {emails[5]: ["drop"]}  # and once in the middle of a transaction
 
-    report = run_send(site, smtp_server)
+    report = run_send(site, smtp_server, connections=1)  # one connection, so the drops fall where said
 
     assert recorder.count() == Counter(emails)
     assert report.sent == 11 and report.clean
@@ -487,7 +491,7 @@ def test_connection_refused_is_one_clear_error(site: Config) -> None:
             connect(site),
             composer(site),
             lambda issue, r, d: personalize(site, issue, r, d),
-            smtp.SmtpTransport(target, local_hostname="x"),
+            lambda: smtp.SmtpTransport(target, local_hostname="x"),
             head,
             options=mail.SendOptions(retry_delays=FAST),
             clock=lambda: NOW,
@@ -650,16 +654,15 @@ def test_each_message_is_dated_when_it_is_sent(site: Config, smtp_server: SmtpSe
 
     target = smtp.SmtpTarget("127.0.0.1", smtp_server.port, "none", timeout=10)
     head = mail.Letterhead("author@example.org", SECRET, unsubscribe_base(site))
-    with smtp.SmtpTransport(target, local_hostname="sender.test") as transport:
-        mail.send_issue(
-            connect(site),
-            composer(site),
-            lambda issue, r, d: personalize(site, issue, r, d),
-            transport,
-            head,
-            options=mail.SendOptions(retry_delays=FAST),
-            clock=clock,
-        )
+    mail.send_issue(
+        connect(site),
+        composer(site),
+        lambda issue, r, d: personalize(site, issue, r, d),
+        lambda: smtp.SmtpTransport(target, local_hostname="sender.test"),
+        head,
+        options=mail.SendOptions(retry_delays=FAST),
+        clock=clock,
+    )
     dates = {m.recipients[0]: m.message["Date"].datetime for m in recorder.received}
     assert sorted(dates) == sorted(emails)
     # each Date: is a reading of the clock taken for that message, none of them the week's end

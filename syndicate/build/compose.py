@@ -88,13 +88,13 @@ def _midnight(day: date, config: Config) -> datetime:
     return datetime.combine(day, time(), tzinfo=config.site.timezone)
 
 
-def named_period(config: Config, choice: IssueChoice) -> Period:
-    """The period `--week` names; it must have ended. Raises SyndicateError in the user's words."""
+def named_period(config: Config, choice: IssueChoice, *, finished: bool = True) -> Period:
+    """The period `--week` names (to send it, it must have ended). Raises SyndicateError in the user's words."""
     try:
         period = parse_period(str(choice.week), config.site.timezone, choice.now)
-    except ValueError as exc:
-        raise SyndicateError(str(exc)) from None
-    if period.end > choice.now:
+    except (ValueError, OverflowError) as exc:
+        raise SyndicateError(str(exc) if isinstance(exc, ValueError) else f"{choice.week!r} is out of range") from None
+    if finished and period.end > choice.now:
         raise SyndicateError(
             f"{period.key} has not ended (its last day is {long_date(period.last_day)}); "
             "to send its posts so far, use --until now"
@@ -122,11 +122,14 @@ def rules_for(config: Config, ledger: Ledger, choice: IssueChoice) -> Rules:
 
 def choose(config: Config, ledger: Ledger, entries: Sequence[Entry], choice: IssueChoice) -> list[Draft]:
     """The issues a send would make now: the named period's, or the next ones ([] when nothing waits)."""
-    rules = rules_for(config, ledger, choice)
-    if choice.week:
-        draft = window_draft(entries, ledger, named_period(config, choice), rules)
-        return [draft] if draft is not None else []
-    return next_drafts(entries, ledger, rules)
+    try:
+        rules = rules_for(config, ledger, choice)
+        if choice.week:
+            draft = window_draft(entries, ledger, named_period(config, choice), rules)
+            return [draft] if draft is not None else []
+        return next_drafts(entries, ledger, rules)
+    except OverflowError:
+        raise SyndicateError(f"dates so far from today are out of range (now: {choice.now:%Y-%m-%d})") from None
 
 
 def draft_issue(config: Config, draft: Draft, dated: datetime) -> Issue:
@@ -139,22 +142,26 @@ def preview_issue(config: Config, choice: IssueChoice, warn: Warn) -> Issue:
     entries = SiteEntries(config, choice.today, warn)()
     ledger = read_ledger(config)
     tz = config.site.timezone
+    sent = {r.key: r for r in ledger.records}
+    if choice.week in sent:
+        return recorded_issue(config, sent[str(choice.week)], entries_by_id(entries))
     if choice.week or (choice.since and choice.until):
         if choice.week:
-            period = named_period(config, choice)
+            period = named_period(config, choice, finished=False)  # a preview may show the posts so far
         else:
             try:
                 period = days_window(*parse_days(str(choice.since), str(choice.until)), tz)
             except ValueError as exc:
                 raise SyndicateError(str(exc)) from None
-        sent = {r.key: r for r in ledger.records}.get(period.key)
-        if sent is not None:
-            return recorded_issue(config, sent, entries_by_id(entries))
-        posts = in_window(entries, period.start, period.end)
+            except OverflowError:
+                raise SyndicateError(f"--until {choice.until} is out of range") from None
+        if period.key in sent:
+            return recorded_issue(config, sent[period.key], entries_by_id(entries))
+        posts = in_window(entries, period.start, min(period.end, choice.now))  # this week: the posts so far
         rules = rules_for(config, Ledger(()), IssueChoice(choice.now))
         draft = window_draft(posts, Ledger(()), period, rules) if posts else None
         if draft is None:  # maybe a reminder: that looks at every post's announcement
-            draft = window_draft(entries, Ledger(()), period, rules)
+            draft = window_draft([e for e in entries if e.published < choice.now], Ledger(()), period, rules)
         if draft is None:
             raise SyndicateError(f"no posts in {period.key}: nothing to send")
         return draft_issue(config, draft, choice.now)

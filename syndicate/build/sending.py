@@ -21,10 +21,10 @@ from syndicate.build.compose import (
     IssueComposer,
     SiteEntries,
     choose,
+    draft_issue,
     issue_files,
     named_period,
     nothing_new,
-    preview_issue,
 )
 from syndicate.build.ledger import entries_by_id, read_ledger, recorded_issue, write_record_bytes
 from syndicate.config import Config, SmtpSecurity
@@ -32,6 +32,7 @@ from syndicate.delivery import proofs
 from syndicate.delivery import send as delivery
 from syndicate.delivery.smtp import SmtpTransport, smtp_target
 from syndicate.errors import DeliveryError, SyndicateError, Warn
+from syndicate.newsletter.contents import Issue
 from syndicate.newsletter.issue import render_issue, unsubscribe_base
 from syndicate.newsletter.ledger import IssueRecord, Ledger, record_of
 from syndicate.newsletter.message import Recipient, personalize
@@ -81,7 +82,7 @@ def _key(config: Config, choice: IssueChoice) -> str | None:
         return None
     if choice.week in {r.key for r in read_ledger(config).records}:
         return choice.week
-    return named_period(config, choice).key
+    return named_period(config, choice, finished=False).key  # an issue sent early (--until now) has a status
 
 
 def send_status(config: Config, choice: IssueChoice) -> tuple[str | None, list[IssueStatus]]:
@@ -119,7 +120,7 @@ def send_test_copy(
     conn = subs.open_site_database(config)
     sender = config.sender_address()
     known = subs.find(conn, address)
-    issue = IssueComposer(config, preview_issue(config, choice, warn))(known.tags if known else None)
+    issue = IssueComposer(config, _next_to_send(config, conn, choice, warn))(known.tags if known else None)
     if issue is None:
         raise DeliveryError(f"none of the issue's posts match the tags of {address}")
     # a test copy's unsubscribe link carries no token: clicking it must not unsubscribe anyone
@@ -139,9 +140,25 @@ def write_dry_run(
     logged or recorded): the issue, and the files."""
     conn = subs.open_site_database(config)
     head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config))
-    compose = IssueComposer(config, preview_issue(config, choice, warn))
+    compose = IssueComposer(config, _next_to_send(config, conn, choice, warn))
     written = proofs.write_dry_run(conn, compose, functools.partial(personalize, config), head, folder, choice.now)
     return compose.issue.key, written
+
+
+def _next_to_send(config: Config, conn: Connection, choice: IssueChoice, warn: Warn) -> Issue:
+    """The issue a real `send` with these options would send now, recording nothing: the named sent
+    issue, else the first one this database began and did not finish, else the next one."""
+    ledger = Ledger(read_ledger(config).records, also_taken=sendlog.logged_issues(conn))
+    entries = SiteEntries(config, choice.today, warn)
+    sent = {r.key: r for r in ledger.records}
+    named = _key(config, choice)
+    going_on = [k for k in sendlog.unfinished_issues(conn) if k in sent and named in (None, k)]
+    if named in sent or going_on:
+        return recorded_issue(config, sent[named or going_on[0]], entries_by_id(entries()))
+    drafts = choose(config, ledger, entries(), choice)
+    if not drafts:
+        raise DeliveryError(nothing_new(ledger))
+    return draft_issue(config, drafts[0], choice.now)
 
 
 def publish_issue_files(config: Config, issue: IssueComposer) -> None:
@@ -162,13 +179,15 @@ def publish_issue_files(config: Config, issue: IssueComposer) -> None:
 
 
 def _restore_records(config: Config, conn: Connection) -> Ledger:
-    """Write again any record this database began but the folder lacks (a crash between the two)."""
+    """Write again any record this database began but the folder lacks (a crash between the two).
+    The ledger also avoids the keys an older version's send log used."""
     ledger = read_ledger(config)
     known = {r.key for r in ledger.records}
     missing = {k: v for k, v in sendlog.started_issues(conn).items() if k not in known}
     for key, data in missing.items():
         write_record_bytes(config, key, data)
-    return read_ledger(config) if missing else ledger
+    records = read_ledger(config).records if missing else ledger.records
+    return Ledger(records, also_taken=sendlog.logged_issues(conn))
 
 
 @dataclass
@@ -177,7 +196,7 @@ class _Sender:
 
     config: Config
     conn: Connection
-    transport: SmtpTransport
+    connect: Callable[[], SmtpTransport]
     head: delivery.Letterhead
     options: delivery.SendOptions
     clock: subs.Clock
@@ -187,11 +206,13 @@ class _Sender:
 
     def deliver(self, record: IssueRecord) -> delivery.SendReport:
         issue = recorded_issue(self.config, record, entries_by_id(self.entries()))
+        if not (self.config.output_dir / "newsletter" / record.key / ISSUE_FILES[0]).is_file():
+            publish_issue_files(self.config, IssueComposer(self.config, issue))  # a run that stopped before it
         return delivery.send_issue(
             self.conn,
             IssueComposer(self.config, issue),
             functools.partial(personalize, self.config),
-            self.transport,
+            self.connect,
             self.head,
             options=self.options,
             clock=self.clock,
@@ -200,7 +221,7 @@ class _Sender:
         )
 
     def begin(self, record: IssueRecord) -> None:
-        """Record the issue (database first, then the site's folder) and publish its page."""
+        """Record and plan the issue (database first, then the site's folder) and publish its page."""
         data = record_bytes(record)
         if not sendlog.start_issue(self.conn, record.key, data, record.began.isoformat(timespec="seconds")):
             raise DeliveryError(f"issue {record.key} was already begun by this database; run send again")
@@ -231,12 +252,17 @@ def send_issue(
     target = smtp_target(config.smtp, host=smtp.host, port=smtp.port, security=smtp.security, password=smtp.password)
     entries = SiteEntries(config, choice.today, warn)
     outcome = SendOutcome()
-    with delivery.send_lock(database), SmtpTransport(target) as transport:
+    with delivery.send_lock(database):
         ledger = _restore_records(config, conn)
-        sender = _Sender(config, conn, transport, head, options, clock, entries, on_plan, progress)
+        sender = _Sender(config, conn, lambda: SmtpTransport(target), head, options, clock, entries, on_plan, progress)
         by_key = {r.key: r for r in ledger.records}
         named = _key(config, choice)
-        for key in sendlog.unfinished_issues(conn):
+        also: list[sendlog.State] = []  # a run asked to resend unknown outcomes or retry failures goes back for them
+        if options.resend_unknown:
+            also.append("sending")
+        if options.retry_failed:
+            also.append("failed")
+        for key in sendlog.unfinished_issues(conn, tuple(also)):
             if key in by_key and named in (None, key):
                 outcome.reports.append(sender.deliver(by_key[key]))
         if named is not None and named in by_key:

@@ -59,6 +59,9 @@ def _delays_option(_ctx: click.Context, _param: click.Parameter, text: str) -> t
     help="Send one test copy to ADDRESS (not recorded as a delivery).",
 )
 @click.option("--rate", type=click.FloatRange(min=0), help="Messages per second (default: [smtp] rate; 0: no limit).")
+@click.option(
+    "--connections", type=click.IntRange(1, 100), help="SMTP connections at once (default: [smtp] connections, 8)."
+)
 @click.option("--smtp-host", metavar="HOST", help="Override [smtp] host.")
 @click.option("--smtp-port", type=click.IntRange(1, 65535), help="Override [smtp] port.")
 @click.option("--smtp-security", type=click.Choice(get_args(SmtpSecurity)), help="Override [smtp] security.")
@@ -99,6 +102,7 @@ def send(
     dry_run: Path | None,
     to: str | None,
     rate: float | None,
+    connections: int | None,
     smtp_host: str | None,
     smtp_port: int | None,
     smtp_security: str | None,
@@ -113,12 +117,10 @@ def send(
 ) -> None:
     """Send the next issue of the newsletter to every subscriber.
 
-    The next issue carries every published post no sent issue carries, up to
-    the end of the last finished period. It is recorded in the site's folder
-    ([digest] records; commit it) before the first message. A rerun after a
-    crash goes on with it and sends to nobody twice; an unknown outcome is
-    listed and resent only with --resend-unknown. Secrets come from
-    SYNDICATE_SECRET and SYNDICATE_SMTP_PASSWORD.
+    It carries every published post no sent issue carries, up to the end of
+    the last finished period, and is recorded in the site's folder before the
+    first message. A rerun goes on with it and sends to nobody twice.
+    Secrets come from SYNDICATE_SECRET and SYNDICATE_SMTP_PASSWORD.
 
     \b
     Example:
@@ -129,6 +131,7 @@ def send(
     from syndicate import SMTP_PASSWORD_ENV, IssueChoice, SendOptions, SmtpOverrides
 
     config = site_config(site)
+    rate = config.smtp.rate if rate is None else rate
     now = clock_from(now_s, today_s, config)
     choice = IssueChoice(now, week, since, until, max_posts)
     security = cast(SmtpSecurity | None, smtp_security)  # click.Choice has checked it
@@ -142,12 +145,11 @@ def send(
     elif dry_run is not None:
         _write_dry_run(config, choice, dry_run)
     else:
+        smtp_config = config.smtp
         options = SendOptions(
-            rate=config.smtp.rate if rate is None else rate,
-            retry_delays=retry_delays,
-            resend_unknown=resend_unknown,
-            retry_failed=retry_failed,
-        )
+            rate, retry_delays, resend_unknown, retry_failed, connections or smtp_config.connections,
+            smtp_config.max_per_hour, smtp_config.max_per_day,
+        )  # fmt: skip
         fixed = bool(now_s or today_s)  # a given clock stands still: the same input gives the same bytes
         _send(config, choice, smtp, options, (lambda: now) if fixed else (lambda: now_in(config)))
 
@@ -249,7 +251,7 @@ def _send(
         _print_report(report)
     missed = [r for r in outcome.reports if not r.clean]
     if missed:
-        count = sum(r.failed + r.deferred + len(r.unknown) for r in missed)
+        count = sum(r.failed + r.deferred + len(r.unknown) + r.waiting for r in missed)
         hint = (
             "run the same command later to retry the deferred ones" if any(r.deferred for r in missed) else "see above"
         )
@@ -262,6 +264,8 @@ def _print_report(report: SendReport) -> None:
         f"nothing matched their tags {report.no_match}, deferred {report.deferred}, failed {report.failed}, "
         f"unknown {len(report.unknown)}"
     )
+    if report.waiting:
+        click.echo(f"  not tried yet: {report.waiting} ({report.stopped or 'the run stopped'}); run again to go on")
     if report.left or report.failed_before:
         click.echo(
             f"  not tried: {report.left} left the list since the issue began, "

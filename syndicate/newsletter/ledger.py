@@ -94,6 +94,7 @@ class Ledger:
     """The records, read once, with the questions every selection asks of them."""
 
     records: tuple[IssueRecord, ...]
+    also_taken: frozenset[str] = frozenset()  # keys used elsewhere (the send log of an older version)
     carried: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -109,13 +110,16 @@ class Ledger:
     def last_end(self) -> datetime | None:
         return max((r.end for r in self.records), default=None)
 
-    def unique_key(self, key: str) -> str:
-        """`key`, or `key-2`, `key-3`... when an issue already has it (a period sent early, then its rest)."""
-        taken = {r.key for r in self.records}
+    def unique_key(self, key: str, taken_now: set[str] | None = None) -> str:
+        """`key`, or `key-2`, `key-3`... when an issue already has it (a period sent early, then its rest).
+        `taken_now` holds the keys given out so far in this run, and gets the new one."""
+        taken = {r.key for r in self.records} | self.also_taken | (taken_now or set())
         n, candidate = 1, key
         while candidate in taken:
             n += 1
             candidate = f"{key}-{n}"
+        if taken_now is not None:
+            taken_now.add(candidate)
         return candidate
 
     def reminded(self, period: Period) -> frozenset[str]:
@@ -171,7 +175,10 @@ def next_drafts(entries: Sequence[Entry], ledger: Ledger, rules: Rules) -> list[
         )
     notes = [e for e in entries if e.post.announcement is not None]
     if rules.cadence == "post":
-        return [_post_draft(post, notes, ledger, skips_before if n == 0 else None) for n, post in enumerate(posts)]
+        keys: set[str] = set()
+        return [
+            _post_draft(post, notes, ledger, keys, skips_before if n == 0 else None) for n, post in enumerate(posts)
+        ]
     period = period_of(end - timedelta(microseconds=1), rules.cadence, rules.tz)
     start = ledger.last_end if ledger.last_end is not None and ledger.last_end < end else period.start
     if rules.since is not None and rules.since < end:
@@ -190,10 +197,12 @@ def _first_floor(entries: Sequence[Entry], rules: Rules, end: datetime) -> datet
     return published[-1] if published else end
 
 
-def _post_draft(post: Entry, notes: Sequence[Entry], ledger: Ledger, skips_before: datetime | None) -> Draft:
+def _post_draft(
+    post: Entry, notes: Sequence[Entry], ledger: Ledger, keys: set[str], skips_before: datetime | None
+) -> Draft:
     start = post.published
     end = start + timedelta(seconds=1)
-    key = ledger.unique_key(post.post.slug or "post")
+    key = ledger.unique_key(post.post.slug or "post", keys)
     return Draft(Period(key, start, end), (post,), running(notes, start, end), skips_before)
 
 
@@ -201,23 +210,28 @@ def _reminder(notes: Sequence[Entry], ledger: Ledger, period: Period, rules: Rul
     """Announcements running in `period` that end in it or the next one, and had no reminder yet."""
     following = following_period(period, rules.cadence, rules.tz)
     done = ledger.reminded(period)
+    today = rules.now.astimezone(rules.tz).date()
+    first = max(period.first_day, today)  # a last chance that has passed is no reminder
     return tuple(
         e
         for e in running(notes, period.start, period.end)
         if e.post.announcement is not None
-        and period.first_day <= e.post.announcement.ends <= following.last_day
+        and first <= e.post.announcement.ends <= following.last_day
         and e.id not in done
     )
 
 
 def window_draft(entries: Sequence[Entry], ledger: Ledger, period: Period, rules: Rules) -> Draft | None:
-    """The issue of one named period or window: its posts that no issue carries yet, or a reminder."""
-    posts = [e for e in waiting(entries, ledger, None, period.end) if e.published >= period.start]
+    """The issue of one named period or window: its posts that no issue carries yet (and that no --since
+    skipped), or a reminder. A newsletter's first issue starts the newsletter there."""
+    floor = ledger.floor
+    posts = [e for e in waiting(entries, ledger, floor, period.end) if e.published >= period.start]
     notes = [e for e in entries if e.post.announcement is not None]
+    skips_before = period.start if not ledger.records else None
     if posts:
-        return Draft(period, tuple(posts), running(notes, period.start, period.end))
+        return Draft(period, tuple(posts), running(notes, period.start, period.end), skips_before)
     reminder = _reminder(notes, ledger, period, rules) if rules.reminders and ".." not in period.key else ()
-    return Draft(period, (), reminder) if reminder else None
+    return Draft(period, (), reminder, skips_before) if reminder else None
 
 
 def record_of(draft: Draft, cadence: Cadence, began: datetime) -> IssueRecord:
