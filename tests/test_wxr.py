@@ -367,6 +367,15 @@ def test_redirect_map_in_nginx_and_netlify_forms(tmp_path: Path) -> None:
     assert "if ($syndicate_redirect) { return 301 $syndicate_redirect; }" in nginx
 
 
+def test_the_library_writes_no_redirect_map_unless_given_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = import_feed(str(EXPORT), Path("posts"), tz=LONDON, warn=lambda m: None, durable=False)
+    assert result.count("create") == 6 and not any("redirect" in note for note in result.notes)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["posts"]
+
+
 def test_redirect_files_that_syndicate_did_not_write_are_left_alone(tmp_path: Path) -> None:
     (tmp_path / "_redirects").write_text("/shop  /store  301\n", encoding="utf-8")
     with pytest.raises(SourceError, match="is not a file syndicate wrote"):

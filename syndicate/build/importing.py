@@ -48,10 +48,10 @@ class ImportExtras:
     images: Path | None = None  # download the posts' images here
     images_url: str | None = None  # the link that the folder is served at (default: its path from `root`)
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
-    redirects: Path | None = None  # the folder for the redirect map (default: `root`)
+    redirects: Path | None = None  # the folder for the redirect map (default: `root`; neither: no map)
     max_pages: int = DEFAULT_MAX_PAGES
     site: Site | None = None  # the new site, for the new links in the redirect map
-    root: Path = Path(".")  # the site's folder
+    root: Path | None = None  # the site's folder (the command line: the site's, else the current folder)
     look_in: tuple[Path, ...] = ()  # the site's other posts folders: their ids may not be taken
 
 
@@ -101,8 +101,9 @@ def import_feed(
         if is_wxr(fetched.data)
         else _read_feed(fetched, source, tz, warn, max_bytes, assume_date, extras)
     )
-    if read.export is not None and not dry_run:
-        refuse_foreign(extras.redirects or extras.root)  # before anything is written or downloaded
+    redirects = extras.redirects or extras.root
+    if read.export is not None and redirects is not None and not dry_run:
+        refuse_foreign(redirects)  # before anything is written or downloaded
     images = _image_downloads(extras, warn, dry_run)
     origin = same_origin(read.origin)
     plan, refused = plan_import(
@@ -127,8 +128,8 @@ def import_feed(
                 written += 1
         if durable and (written or (images is not None and images.downloaded)):
             os.sync()
-    if read.export is not None:
-        notes.extend(_redirect_map(read.export, tz, extras, origin, dry_run))
+    if read.export is not None and redirects is not None:
+        notes.extend(_redirect_map(read.export, tz, extras, redirects, origin, dry_run))
     if images is not None:
         notes.append(images.summary())
     errors = (*read.errors, *refused)
@@ -187,20 +188,22 @@ def _image_downloads(extras: ImportExtras, warn: Warn, dry_run: bool) -> ImageDo
     prefix = extras.images_url
     if prefix is None:
         try:
-            prefix = "/" + extras.images.resolve().relative_to(extras.root.resolve()).as_posix() + "/"
+            root = (extras.root or Path(".")).resolve()
+            prefix = "/" + extras.images.resolve().relative_to(root).as_posix() + "/"
         except ValueError:
             prefix = f"/{extras.images.name}/"
     return ImageDownloads(extras.images, prefix, warn, max_bytes=extras.max_image_bytes, dry_run=dry_run)
 
 
-def _redirect_map(export: WxrExport, tz: ZoneInfo, extras: ImportExtras, origin: str, dry_run: bool) -> list[str]:
+def _redirect_map(
+    export: WxrExport, tz: ZoneInfo, extras: ImportExtras, folder: Path, origin: str, dry_run: bool
+) -> list[str]:
     if extras.site is None and not is_http_url(export.site):
         return ["no redirect map: the export names no site address (wp:base_blog_url) and no site was given"]
     site = extras.site or Site(
         title="", url=export.site + "/", description="", language="en", timezone=tz, author=Author("")
     )
     pairs = redirect_pairs(export.entries, site)
-    folder = extras.redirects or extras.root
     if dry_run:
         return [f"would write {len(pairs)} redirects to {folder}"]
     written = write_redirects(folder, pairs, origin)

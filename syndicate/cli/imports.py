@@ -93,6 +93,7 @@ def import_command(
         images_url=images_url,
         redirects=redirects,
         max_pages=max_pages,
+        root=Path("."),  # without a site, the redirect map goes to the current folder
     )
     if site is not None or (Path(".") / CONFIG_NAME).is_file():
         config = load_config(find_config(site if site is not None else Path(".")))
