@@ -48,6 +48,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SendReport": ("syndicate.delivery.send", "SendReport"),
     "secret_from_env": ("syndicate.subscribers.tokens", "secret_from_env"),
     "DEFAULT_MAX_BYTES": ("syndicate.urls", "DEFAULT_MAX_BYTES"),
+    "ImportExtras": ("syndicate.build.importing", "ImportExtras"),
     "ImportResult": ("syndicate.build.importing", "ImportResult"),
     "import_feed": ("syndicate.build.importing", "import_feed"),
     "add_subscriber": ("syndicate.build.subscribing", "add_subscriber"),
@@ -79,6 +80,7 @@ __all__ = [
     "BuildResult",
     "Config",
     "DigestFiles",
+    "ImportExtras",
     "ImportResult",
     "InvalidAddress",
     "IssueChoice",
@@ -140,7 +142,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from syndicate.addresses import InvalidAddress
     from syndicate.build.compose import DigestFiles, IssueChoice, compose_issue, write_digest
-    from syndicate.build.importing import ImportResult, import_feed
+    from syndicate.build.importing import ImportExtras, ImportResult, import_feed
     from syndicate.build.scaffold import init_site, new_post
     from syndicate.build.sending import (
         IssueStatus,

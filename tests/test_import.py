@@ -27,7 +27,7 @@ from syndicate.render.entry import render_entry
 from syndicate.render.links import post_link
 from syndicate.render.markdown_html import render_markdown
 from syndicate.render.sanitize import html_to_text, sanitize_html
-from syndicate.sources.feed import EPOCH, parse_feed_bytes
+from syndicate.sources.feed import parse_feed_bytes
 from syndicate.sources.markdown import read_markdown_dir
 from syndicate.sources.markdown_file import markdown_safe_html
 from syndicate.sources.yaml_text import FrontMatterLoader, dump_front_matter
@@ -322,14 +322,15 @@ def test_one_bad_item_never_loses_the_others() -> None:
     assert any("#item-6" in w and "no title and no content" in w for w in warnings)
 
 
-def test_undated_items_with_assume_date_and_no_dates_anywhere_get_the_epoch() -> None:
+def test_undated_items_with_assume_date_and_no_dates_anywhere_are_left_out_never_dated_1970() -> None:
     document = {
         "version": "https://jsonfeed.org/version/1",
         "items": [{"id": "x", "title": "A"}, {"id": "y", "title": "B"}],
     }
     posts, errors = parse_feed_bytes(json.dumps(document).encode(), "u.json", ZUTC, lambda m: None, assume_date=True)
-    assert errors == []
-    assert [p.published for p in posts] == [EPOCH, EPOCH - timedelta(seconds=1)]
+    assert posts == []
+    assert len(errors) == 2
+    assert all("neither has the feed" in str(e) and "add a date to the item" in str(e) for e in errors)
 
 
 @pytest.mark.parametrize(("name", "item"), [("rss20.xml", 0), ("atom10.xml", 0), ("jsonfeed11.json", 0)])
@@ -564,7 +565,7 @@ def test_import_writes_one_file_per_item_that_reads_back(tmp_path: Path) -> None
             original.updated,
         )
         assert (post.tags, post.categories, post.authors) == (original.tags, original.categories, original.authors)
-        assert post.extra == {}
+        assert post.extra == {"imported_from": "https://blog.example.org"}  # the feed's home page
         # CommonMark passes the HTML through untouched
         assert render_entry(post, site).content_html == render_entry(original, site).content_html
         assert render_entry(post, site).summary_html == render_entry(original, site).summary_html

@@ -44,6 +44,7 @@ ADAPTERS: dict[str, frozenset[str]] = {
     "jinja2": frozenset({"templating"}),
     "email_validator": frozenset({"addresses"}),
     "dateutil": frozenset({"sources.front_matter_fields"}),
+    "dateparser": frozenset({"sources.feed_dates"}),
     "slugify": frozenset({"text"}),
     "watchfiles": frozenset({"cli.watch"}),
     "tomli_w": frozenset({"newsletter.records"}),  # writing TOML; tomllib reads it

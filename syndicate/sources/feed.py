@@ -31,10 +31,13 @@ The mapping, decided here once:
   (to the id, or as the link's #fragment), so nothing is lost and the rebuilt
   feeds still have unique ids and links.
 - items without a date are left out with one SourceError each, unless
-  `assume_date`: then they get the feed's own date (RSS lastBuildDate or
-  pubDate, Atom updated), else the newest item date in the feed, else
-  1970-01-01T00:00:00Z — minus one second per position in the feed, so the
-  feed's order survives. Never the clock.
+  `assume_date`: then they get the feed's own date (RSS pubDate, then
+  lastBuildDate; Atom updated), else the time the file was last changed (HTTP
+  Last-Modified, or the local file's time), else the newest item date in the
+  feed — minus one second per position in the feed, so the feed's order
+  survives — and the warning says which. Never the clock, never the epoch:
+  with none of those the items are left out, as without `assume_date`.
+- dates in another language (`Seg, 24 Set 2018`) are read by sources/feed_dates.
 
 
 The modules: rss_atom (feedparser, the only module importing it) and json_feed
@@ -44,25 +47,39 @@ safely first; this module settles dates, titles, slugs and repeats.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.model import Post
-from syndicate.sources.feed_item import EPOCH, FeedItem
-from syndicate.sources.fetch import FeedMemory, Limits, fetch, is_url
+from syndicate.sources.feed_encoding import is_wxr
+from syndicate.sources.feed_item import FeedHead, FeedItem, title_from_body
+from syndicate.sources.fetch import FeedMemory, Fetched, Limits, fetch, is_url
 from syndicate.sources.json_feed import json_items, looks_like_json
 from syndicate.sources.rss_atom import xml_items
-from syndicate.text import one_line, short_hash, slugify
+from syndicate.text import short_hash, slugify
 from syndicate.urls import last_path_segment
 
 _PAGE_EXTENSION = re.compile(r"\.(?:html?|shtml|php\d?|aspx?|jsp|cfm|xml)$", re.I)
-_TAG = re.compile(r"<[^>]*>")
+
+
+# A date with what it is, for the warning: "the channel's lastBuildDate".
+Dated = tuple[datetime, str]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """One document of a feed (a feed may come in several pages or archives)."""
+
+    url: str
+    items: list[FeedItem | SourceError]
+    head: FeedHead
 
 
 def read_feed_source(
@@ -89,16 +106,51 @@ def read_feed_source(
             etag=known.etag if known else None,
             last_modified=known.last_modified if known else None,
         )
-        data, url = (known.data, known.url) if fetched.not_modified and known else (fetched.data, fetched.url)
-        if memory is not None and not fetched.not_modified:
+        if fetched.not_modified and known:
+            fetched = Fetched(known.data, known.url, last_modified=known.last_modified)
+        elif memory is not None:
             memory.remember(location, fetched)
-        return parse_feed_bytes(data, url, tz, warn, assume_date=assume_date)
+        if is_wxr(fetched.data):  # an export read as a feed would publish its drafts and attachments
+            from syndicate.sources.wxr import read_wxr  # lxml only when an export turns up
+
+            export = read_wxr(fetched.data, fetched.url, tz, warn, modified=modified_time(fetched))
+            return [e.post for e in export.entries], []
+        page = read_page(fetched.data, fetched.url, tz, warn)
+        return posts_of_pages([page], warn, assume_date=assume_date, modified=modified_time(fetched))
     except SourceError as exc:
         return [], [exc]
 
 
+def modified_time(fetched: Fetched) -> Dated | None:
+    """When the feed was last changed: the server's Last-Modified, or a local file's modification time."""
+    if is_url(fetched.url):
+        if not fetched.last_modified:
+            return None
+        try:
+            value = parsedate_to_datetime(fetched.last_modified)
+        except (TypeError, ValueError, IndexError, ArithmeticError):
+            return None
+        return value.replace(tzinfo=value.tzinfo or UTC), "the server's Last-Modified header"
+    try:
+        stamp = Path(fetched.url).stat().st_mtime
+    except (OSError, ValueError):
+        return None
+    return datetime.fromtimestamp(int(stamp), UTC), "the file's modification time"
+
+
+def read_page(data: bytes, url: str, tz: ZoneInfo, warn: Warn) -> FeedPage:
+    """The items of one feed document; raises SourceError when `data` is not a feed at all."""
+    if not data.strip():
+        raise SourceError("empty: there is no feed in it", path=url)
+    if looks_like_json(data):
+        items, head = json_items(data, url, tz, warn)
+    else:
+        items, head = xml_items(data, url, tz, warn)
+    return FeedPage(url, items, head)
+
+
 def parse_feed_bytes(
-    data: bytes, url: str, tz: ZoneInfo, warn: Warn, *, assume_date: bool = False
+    data: bytes, url: str, tz: ZoneInfo, warn: Warn, *, assume_date: bool = False, modified: Dated | None = None
 ) -> tuple[list[Post], list[SyndicateError]]:
     """Every item of the feed in `data` as a Post, and one error per item left out.
 
@@ -106,57 +158,70 @@ def parse_feed_bytes(
     messages and, when it is an http(s) URL, resolves relative links. Raises
     SourceError when `data` is not a feed at all.
     """
-    if not data.strip():
-        raise SourceError("empty: there is no feed in it", path=url)
-    if looks_like_json(data):
-        items, feed_date = json_items(data, url, tz, warn)
-    else:
-        items, feed_date = xml_items(data, url, tz, warn)
-    return _finish(items, url, feed_date, assume_date, warn)
+    return posts_of_pages([read_page(data, url, tz, warn)], warn, assume_date=assume_date, modified=modified)
 
 
-def _finish(
-    items: Sequence[FeedItem | SourceError], url: str, feed_date: datetime | None, assume_date: bool, warn: Warn
+def posts_of_pages(
+    pages: Sequence[FeedPage], warn: Warn, *, assume_date: bool = False, modified: Dated | None = None
 ) -> tuple[list[Post], list[SyndicateError]]:
+    """The items of every page, in order (the first page's first item is the feed's first), as Posts."""
     posts: list[Post] = []
     errors: list[SyndicateError] = []
-    dated = [i.published for i in items if isinstance(i, FeedItem) and i.published is not None]
-    fallback = feed_date or max(dated, default=EPOCH)
+    fallback = undated_fallback(pages, modified) if assume_date else None
     assumed = 0
-    for item in items:
-        if isinstance(item, SourceError):
-            errors.append(item)
-            continue
-        made = _post_of(item, url, fallback if assume_date else None, warn)
-        if isinstance(made, SourceError):
-            errors.append(made)
-        elif made is not None:
-            posts.append(made)
-            assumed += item.published is None
-    if assumed:
+    position = 0
+    for page in pages:
+        for item in page.items:
+            if isinstance(item, SourceError):
+                errors.append(item)
+                continue
+            position += 1
+            made = _post_of(item, page.url, fallback, position, assume_date, warn)
+            if isinstance(made, SourceError):
+                errors.append(made)
+            elif made is not None:
+                posts.append(made)
+                assumed += item.published is None
+    if assumed and fallback is not None:
+        url = pages[0].url
         warn(
-            f"{url}: {assumed} {'item has' if assumed == 1 else 'items have'} no date; "
-            f"dated from the feed ({fallback.isoformat()}), one second apart in feed order"
+            f"{url}: {assumed} {'item has' if assumed == 1 else 'items have'} no date; dated from {fallback[1]} "
+            f"({fallback[0].isoformat()}), one second apart in feed order"
         )
-    return _keep_apart(posts, url, warn), errors
+    return _keep_apart(posts, pages[0].url if pages else "", warn), errors
 
 
-def _post_of(item: FeedItem, url: str, fallback: datetime | None, warn: Warn) -> Post | SourceError | None:
+def undated_fallback(pages: Sequence[FeedPage], modified: Dated | None) -> Dated | None:
+    """The date for items that have none: the feed's own, else the file's, else its newest item's; never invented."""
+    if pages and pages[0].head.dates:
+        return pages[0].head.dates[0]
+    if modified is not None:
+        return modified
+    dated = [i.published for p in pages for i in p.items if isinstance(i, FeedItem) and i.published is not None]
+    return (max(dated), "the newest dated item") if dated else None
+
+
+def _post_of(
+    item: FeedItem, url: str, fallback: Dated | None, position: int, assume_date: bool, warn: Warn
+) -> Post | SourceError | None:
     """The item as a Post; an error when it has no date and none may be assumed (`fallback` None); None to skip."""
     where = f"{url}#item-{item.n}"
-    title = item.title or _title_from(item.body or item.summary or "")
+    title = item.title or title_from_body(item.body or item.summary or "")
     if not title and not item.body and not item.summary:
         warn(f"{where}: no title and no content; nothing to import, skipped")
         return None
     published = item.published
     if published is None:
         if fallback is None:
-            return SourceError(
-                f"{title[:60]!r} has no date (pubDate, published or updated), so it was left out; "
-                "pass --assume-date (or assume_date = true for this source) to date it from the feed",
-                path=where,
+            fix = (
+                "and neither has the feed (no pubDate, lastBuildDate, updated or Last-Modified), so it was left out; "
+                "add a date to the item"
+                if assume_date
+                else "so it was left out; pass --assume-date (or assume_date = true for this source) "
+                "to date it from the feed"
             )
-        published = fallback - timedelta(seconds=item.n - 1)
+            return SourceError(f"{title[:60]!r} has no date (pubDate, published or updated), {fix}", path=where)
+        published = fallback[0] - timedelta(seconds=position - 1)
     updated = item.updated if item.updated is not None and item.updated > published else None
     return Post(
         source=where,
@@ -215,14 +280,6 @@ def _keep_apart(posts: list[Post], url: str, warn: Warn) -> list[Post]:
             f"(such as {shared[0].source}); a #fragment keeps them apart"
         )
     return result
-
-
-def _title_from(body: str) -> str:
-    """A title for an untitled item (a microblog post): its first words."""
-    text = one_line(html.unescape(_TAG.sub(" ", body)))
-    if len(text) <= 80:
-        return text
-    return text[:80].rsplit(" ", 1)[0] + "…"
 
 
 def _slug(link: str | None, title: str, ident: str | None, n: int) -> str:

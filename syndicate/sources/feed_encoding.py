@@ -30,6 +30,12 @@ _BOMS = (
 )
 
 
+def is_wxr(data: bytes) -> bool:
+    """Whether the bytes are a WordPress export (WXR): its namespace is declared on the root element."""
+    head = data[:16384]
+    return b"wordpress.org/export/" in head and b"<rss" in head
+
+
 def prepare_xml(data: bytes, url: str, warn: Warn) -> bytes:
     """UTF-8 bytes with a truthful XML declaration and no DOCTYPE internal subset."""
     text = _decode(data, url, warn)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,10 @@ from syndicate.model import Author, Enclosure
 from syndicate.text import one_line
 from syndicate.urls import HTTP_SCHEMES, is_http_url, scheme_of, written_as_absolute_http
 
-# The date of an item (or a feed) that has none, when a date must be given.
+if TYPE_CHECKING:
+    from syndicate.sources.feed_dates import ForeignDates
+
+# The date of a feed with no entries at all (feeds/formats.py); never given to an item.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _BLOCK = re.compile(
@@ -30,6 +33,7 @@ _BLOCK = re.compile(
     re.I,
 )
 _PARAGRAPHS = re.compile(r"\n\s*\n")
+_TAG = re.compile(r"<[^>]*>")
 _ZONE_AT_END = re.compile(r"(?:[+-]\d{2}:?\d{2}|\b[A-Za-z]{1,5})\s*$")
 
 
@@ -50,6 +54,25 @@ class FeedItem:
     categories: tuple[str, ...]
     image: str | None
     enclosures: tuple[Enclosure, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHead:
+    """What a feed says about itself, for dating undated items and finding the rest of its history."""
+
+    dates: tuple[tuple[datetime, str], ...] = ()  # its own dates, best first, each with what it is
+    home: str | None = None  # the site's home page
+    language: str | None = None
+    pages: tuple[str, ...] = ()  # RFC 5005 next and prev-archive links, JSON Feed next_url
+    generator: str = ""
+
+
+def title_from_body(body: str) -> str:
+    """A title for an untitled item (a microblog post, a WordPress aside): its first words."""
+    text = one_line(html.unescape(_TAG.sub(" ", body)))
+    if len(text) <= 80:
+        return text
+    return text[:80].rsplit(" ", 1)[0] + "…"
 
 
 def text_to_html(text: str) -> str:
@@ -110,14 +133,17 @@ def _resolve_urls(fragment: str, base: str) -> str:
     return with_absolute_links(fragment, base)
 
 
-def parse_date(raw: object, parsed: object, tz: ZoneInfo) -> datetime | None:
+def parse_date(raw: object, parsed: object, tz: ZoneInfo, foreign: ForeignDates | None = None) -> datetime | None:
     """A feed date as an aware datetime, keeping the offset it was written with.
 
     RFC 3339 and RFC 822 are read here; anything else falls back to
     feedparser's own reading (`parsed`, a UTC struct_time), which knows more
-    formats but throws the offset away.
+    formats but throws the offset away, then to `foreign` for month and day
+    names in other languages.
     """
     value = _written_date(raw, parsed)
+    if value is None and parsed is None and foreign is not None and isinstance(raw, str):
+        value = foreign.read(raw.strip())
     if value is None and isinstance(parsed, tuple) and len(parsed) >= 6:
         try:
             year, month, day, hour, minute, second = (int(part) for part in parsed[:6])

@@ -36,6 +36,14 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
 
 
+class HttpStatusError(FetchError):
+    """The server answered with an error status (kept in `status`: a 404 ends a WordPress ?paged= walk)."""
+
+    def __init__(self, message: str, *, path: str | None = None, status: int = 0) -> None:
+        super().__init__(message, path=path)
+        self.status = status
+
+
 @dataclass(frozen=True, slots=True)
 class Fetched:
     """What a fetch brought back; `url` is where it finally came from (after redirects)."""
@@ -211,9 +219,10 @@ def _body(location: str, url: str, response: httpx.Response, limits: Limits, sta
     if response.status_code >= 400:
         reason = f"HTTP {response.status_code} {response.reason_phrase}".strip()
         where = "" if url == location else f" (at {url})"
-        if response.status_code >= 500:
-            raise FetchError(f"the server answered {reason}{where}; try again later", path=location)
-        raise FetchError(f"the server answered {reason}{where}; check the address", path=location)
+        status = response.status_code
+        if status >= 500:
+            raise HttpStatusError(f"the server answered {reason}{where}; try again later", path=location, status=status)
+        raise HttpStatusError(f"the server answered {reason}{where}; check the address", path=location, status=status)
     if response.status_code != 200:
         raise FetchError(f"unexpected answer HTTP {response.status_code} from {url}", path=location)
     declared = response.headers.get("content-length", "")

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from syndicate.errors import SourceError, Warn
 from syndicate.model import Author, Enclosure
+from syndicate.sources.feed_dates import ForeignDates
 from syndicate.sources.feed_item import (
+    FeedHead,
     FeedItem,
     absolute,
     as_blocks,
@@ -36,7 +37,7 @@ def looks_like_json(data: bytes) -> bool:
     return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
-def json_items(data: bytes, url: str, tz: ZoneInfo, warn: Warn) -> tuple[list[FeedItem | SourceError], datetime | None]:
+def json_items(data: bytes, url: str, tz: ZoneInfo, warn: Warn) -> tuple[list[FeedItem | SourceError], FeedHead]:
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
@@ -55,6 +56,8 @@ def json_items(data: bytes, url: str, tz: ZoneInfo, warn: Warn) -> tuple[list[Fe
         warn(f"{url}: JSON Feed version {version!r} is not one this reads (1 or 1.1); reading it as 1.1")
     base = http_base(url, document.get("feed_url"), document.get("home_page_url"))
     feed_authors = _json_authors(document)
+    language = document.get("language")
+    foreign = ForeignDates(tz, language if isinstance(language, str) else None)
     items: list[FeedItem | SourceError] = []
     for n, value in enumerate(document["items"], 1):
         where = f"{url}#item-{n}"
@@ -62,17 +65,25 @@ def json_items(data: bytes, url: str, tz: ZoneInfo, warn: Warn) -> tuple[list[Fe
             items.append(SourceError("an item is not a JSON object; it was left out", path=where))
             continue
         try:
-            items.append(_json_item(value, n, base, feed_authors, tz))
+            items.append(_json_item(value, n, base, feed_authors, tz, foreign))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             items.append(SourceError(f"cannot read this item ({exc}); it was left out", path=where))
-    return items, None
+    next_url = absolute(document.get("next_url"), base)  # JSON Feed's paging
+    head = FeedHead(
+        home=absolute(document.get("home_page_url"), base),
+        language=language if isinstance(language, str) else None,
+        pages=(next_url,) if next_url else (),
+    )
+    return items, head
 
 
 def _json_text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _json_item(item: Mapping[str, Any], n: int, base: str, feed_authors: tuple[Author, ...], tz: ZoneInfo) -> FeedItem:
+def _json_item(
+    item: Mapping[str, Any], n: int, base: str, feed_authors: tuple[Author, ...], tz: ZoneInfo, foreign: ForeignDates
+) -> FeedItem:
     link = absolute(item.get("url"), base)
     raw_id = item.get("id")
     if isinstance(raw_id, bool) or raw_id is None:
@@ -96,8 +107,8 @@ def _json_item(item: Mapping[str, Any], n: int, base: str, feed_authors: tuple[A
         summary=summary,
         id=ident or link,
         link=link,
-        published=parse_date(item.get("date_published"), None, tz),
-        updated=parse_date(item.get("date_modified"), None, tz),
+        published=parse_date(item.get("date_published"), None, tz, foreign),
+        updated=parse_date(item.get("date_modified"), None, tz, foreign),
         authors=_json_authors(item) or feed_authors,
         tags=names(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
         categories=(),

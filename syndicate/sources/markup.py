@@ -7,6 +7,7 @@ entity expansion, DTD loading or network access: feeds come from strangers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -41,13 +42,38 @@ def with_absolute_links(fragment: str, base: str) -> str:
     return text[len("<div>") : -len("</div>")]
 
 
-def xml_document(data: bytes) -> Any:
-    """The root element of an XML document, parsed safely; MarkupError with the line when not well-formed."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+def with_image_sources(fragment: str, change: Callable[[str], str | None]) -> str:
+    """The fragment with each <img src> that `change` answers for replaced; unchanged when nothing
+    changed or it cannot be parsed. (Run after the sanitizer, which has dropped srcset already.)"""
     try:
-        return etree.fromstring(data, parser=parser)
+        root = html_fragment(fragment)
+    except MarkupError:
+        return fragment
+    changed = False
+    for image in root.iter("img"):
+        new = change(image.get("src") or "")
+        if new is not None:
+            image.set("src", new)
+            changed = True
+    if not changed:
+        return fragment
+    text: str = lxml_html.tostring(root, encoding="unicode")
+    return text[len("<div>") : -len("</div>")]
+
+
+def xml_document(data: bytes, *, recover: bool = False) -> Any:
+    """The root element of an XML document, parsed safely; MarkupError with the line when not well-formed.
+
+    With `recover`, what can be read of a broken document is read (libxml2 skips what it cannot).
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=recover)
+    try:
+        root = etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as exc:
         raise MarkupError(str(exc.msg), exc.lineno or 0) from None
+    if root is None:  # recover found nothing at all
+        raise MarkupError("no element could be read")
+    return root
 
 
 def has_internal_subset(root: Any) -> bool:

@@ -21,8 +21,10 @@ import feedparser
 
 from syndicate.errors import SourceError, Warn
 from syndicate.model import Author, Enclosure
+from syndicate.sources.feed_dates import ForeignDates
 from syndicate.sources.feed_encoding import prepare_xml
 from syndicate.sources.feed_item import (
+    FeedHead,
     FeedItem,
     absolute,
     as_blocks,
@@ -74,8 +76,8 @@ def feedparser_problems(data: bytes) -> list[str]:
     return problems
 
 
-def xml_items(data: bytes, url: str, tz: ZoneInfo, warn: Warn) -> tuple[list[FeedItem | SourceError], datetime | None]:
-    """Every item of an RSS or Atom feed (or one error for it), and the feed's own date."""
+def xml_items(data: bytes, url: str, tz: ZoneInfo, warn: Warn) -> tuple[list[FeedItem | SourceError], FeedHead]:
+    """Every item of an RSS or Atom feed (or one error for it), and what the feed says about itself."""
     parsed = _feedparser_parse(prepare_xml(data, url, warn), _FEED_CONTENT_TYPE, url)
     entries = _get(parsed, "entries", [])
     if not _get(parsed, "version") and not entries:
@@ -86,16 +88,40 @@ def xml_items(data: bytes, url: str, tz: ZoneInfo, warn: Warn) -> tuple[list[Fee
     self_link = next((_get(link, "href") for link in _get(feed, "links", []) if _get(link, "rel") == "self"), None)
     base = http_base(url, self_link, _get(feed, "link"))
     feed_authors = authors(_get(feed, "authors", []))
-    feed_date = parse_date(_get(feed, "updated"), _get(feed, "updated_parsed"), tz) or parse_date(
-        _get(feed, "published"), _get(feed, "published_parsed"), tz
-    )
+    head = _head(feed, str(_get(parsed, "version") or ""), base, tz)
+    foreign = ForeignDates(tz, head.language)
     items: list[FeedItem | SourceError] = []
     for n, entry in enumerate(entries, 1):
         try:
-            items.append(_entry_item(entry, n, base, feed_authors, tz))
+            items.append(_entry_item(entry, n, base, feed_authors, tz, foreign))
         except _ITEM_PROBLEMS as exc:
             items.append(SourceError(f"cannot read this item ({exc}); it was left out", path=f"{url}#item-{n}"))
-    return items, feed_date
+    return items, head
+
+
+def _head(feed: Any, version: str, base: str, tz: ZoneInfo) -> FeedHead:
+    """The feed's own dates (RSS pubDate, then lastBuildDate; Atom updated), home, language, paging links."""
+    foreign = ForeignDates(tz, _get(feed, "language"))
+    atom = version.startswith("atom")
+    dates: list[tuple[datetime, str]] = []
+    for key, what in (("published", "pubDate"), ("updated", "updated date" if atom else "lastBuildDate")):
+        value = parse_date(_get(feed, key), _get(feed, f"{key}_parsed"), tz, foreign)
+        if value is not None:
+            dates.append((value, f"the {'feed' if atom else 'channel'}'s {what}"))
+    pages = [
+        absolute(_get(link, "href"), base)
+        for link in _get(feed, "links", [])
+        if str(_get(link, "rel") or "").lower() in ("next", "prev-archive")
+    ]
+    generator = _get(feed, "generator") or _get(_get(feed, "generator_detail") or {}, "href") or ""
+    language = _get(feed, "language")
+    return FeedHead(
+        dates=tuple(dates),
+        home=absolute(_get(feed, "link"), base),
+        language=language if isinstance(language, str) else None,
+        pages=tuple(dict.fromkeys(p for p in pages if p)),
+        generator=generator if isinstance(generator, str) else "",
+    )
 
 
 def _feedparser_parse(data: bytes, headers: Mapping[str, str] | None, url: str) -> Any:
@@ -134,14 +160,16 @@ def _not_a_feed(data: bytes, url: str, parsed: Any) -> SourceError:
     return SourceError(f"not an RSS, Atom or JSON feed ({why})", path=url)
 
 
-def _entry_item(entry: Any, n: int, base: str, feed_authors: tuple[Author, ...], tz: ZoneInfo) -> FeedItem:
+def _entry_item(
+    entry: Any, n: int, base: str, feed_authors: tuple[Author, ...], tz: ZoneInfo, foreign: ForeignDates
+) -> FeedItem:
     link = absolute(_get(entry, "link"), base)
     raw_id = _get(entry, "id")
     # an item without a guid (RSS) or id (Atom) has no "id" at all in feedparser 6.0.14: its link stands in
     ident = raw_id.strip() if isinstance(raw_id, str) and raw_id.strip() else None
     page = link if link and has_scheme(link) else ""
     body, summary = _body_and_summary(entry, page, base)
-    published, updated = _dates(entry, tz)
+    published, updated = _dates(entry, tz, foreign)
     tags, categories = _tags_and_categories(entry)
     item_base = page or base
     return FeedItem(
@@ -187,12 +215,12 @@ def _body_and_summary(entry: Any, page: str, base: str) -> tuple[str, str | None
     return body, summary
 
 
-def _dates(entry: Any, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+def _dates(entry: Any, tz: ZoneInfo, foreign: ForeignDates) -> tuple[datetime | None, datetime | None]:
     """(published, updated) as the item wrote them: published (issued in Atom 0.3), else created, else updated."""
-    published = parse_date(_get(entry, "published"), _get(entry, "published_parsed"), tz)
+    published = parse_date(_get(entry, "published"), _get(entry, "published_parsed"), tz, foreign)
     if published is None:
-        published = parse_date(_get(entry, "created"), _get(entry, "created_parsed"), tz)
-    updated = parse_date(_get(entry, "updated"), _get(entry, "updated_parsed"), tz)
+        published = parse_date(_get(entry, "created"), _get(entry, "created_parsed"), tz, foreign)
+    updated = parse_date(_get(entry, "updated"), _get(entry, "updated_parsed"), tz, foreign)
     if published is None:
         published, updated = updated, None
     return published, updated
