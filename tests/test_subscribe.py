@@ -6,6 +6,8 @@ served" and "the link is 49 hours old" are exact.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import http.client
 import re
 import sqlite3
@@ -430,3 +432,30 @@ def test_bad_settings_name_their_key(tmp_path: Path, table: str, message: str) -
     site.write_text(site.read_text(encoding="utf-8") + f"\n{table}\n", encoding="utf-8")  # the example ends in [digest]
     with pytest.raises(ConfigError, match=message):
         load_config(site)
+
+
+def test_every_digest_carries_a_manage_link_that_opens_the_readers_page(site: Site) -> None:
+    from syndicate.build.compose import compose_issue
+    from syndicate.delivery.send import Letterhead, recipient_for
+    from syndicate.newsletter.issue import manage_page, unsubscribe_base
+    from syndicate.newsletter.message import personal_bytes
+
+    conn = site.db()
+    subs.add(conn, "reader@example.org", "Reader", site.clock(), tags=frozenset({"SDN"}))
+    reader = subs.find(conn, "reader@example.org")
+    assert reader is not None
+    issue = compose_issue(site.config, datetime(2013, 4, 30).date(), lambda _m: None, week="2013-W16")
+    assert issue is not None
+    head = Letterhead("author@example.org", SECRET, unsubscribe_base(site.config), manage_page(site.config))
+    message = email.message_from_bytes(
+        personal_bytes(site.config, issue, recipient_for(reader, head), site.clock()), policy=email.policy.default
+    )
+    assert isinstance(message, EmailMessage)
+    manage, unsubscribe = link_in(message, "/manage"), link_in(message, "/unsubscribe")
+    assert manage.split("?")[1] == unsubscribe.split("?")[1]  # the same signed token
+    html_part = message.get_body(("html",))
+    assert html_part is not None and manage.split("?")[1] in html_part.get_content()  # type: ignore[attr-defined]
+    page = site.request("GET", manage)
+    assert page.status == 200 and "reader@example.org" in page.text
+    checked = lxml.html.fromstring(page.body).xpath("//input[@name='tags'][@checked]/@value")
+    assert checked == ["SDN"]

@@ -33,7 +33,7 @@ from syndicate.delivery import send as delivery
 from syndicate.delivery.smtp import SmtpTransport, smtp_target
 from syndicate.errors import DeliveryError, SyndicateError, Warn
 from syndicate.newsletter.contents import Issue
-from syndicate.newsletter.issue import render_issue, unsubscribe_base
+from syndicate.newsletter.issue import manage_page, render_issue, unsubscribe_base
 from syndicate.newsletter.ledger import IssueRecord, Ledger, record_of
 from syndicate.newsletter.message import Recipient, personal_bytes, personalize
 from syndicate.newsletter.records import record_bytes
@@ -139,7 +139,7 @@ def write_dry_run(
     """Write the personalised messages of the issue `digest` would show, as .eml files (nothing is sent,
     logged or recorded): the issue, and the files."""
     conn = subs.open_site_database(config)
-    head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config))
+    head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config), manage_page(config))
     compose = IssueComposer(config, _next_to_send(config, conn, choice, warn))
     written = proofs.write_dry_run(conn, compose, functools.partial(personal_bytes, config), head, folder, choice.now)
     return compose.issue.key, written
@@ -248,7 +248,7 @@ def send_issue(
     """
     database = subs.database_path(config.database)
     conn = subs.connect(database)  # not open_site_database: the send lock needs the path as well
-    head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config))
+    head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config), manage_page(config))
     target = smtp_target(config.smtp, host=smtp.host, port=smtp.port, security=smtp.security, password=smtp.password)
     entries = SiteEntries(config, choice.today, warn)
     outcome = SendOutcome()

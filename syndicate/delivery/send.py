@@ -129,6 +129,7 @@ class Letterhead:
     sender: str  # envelope sender
     secret: bytes
     unsubscribe_base: str
+    manage_base: str = ""  # the manage page; each recipient's link carries their unsubscribe token
 
 
 def base_issue(issues: IssueCache) -> Rendered:
@@ -140,7 +141,8 @@ def base_issue(issues: IssueCache) -> Rendered:
 
 def recipient_for(sub: subs.Subscriber, head: Letterhead) -> Recipient:
     token = make_token(head.secret, sub.id, sub.nonce)
-    return Recipient(email=sub.email, name=sub.name, unsubscribe_url=unsubscribe_url(head.unsubscribe_base, token))
+    manage = unsubscribe_url(head.manage_base, token) if head.manage_base else ""
+    return Recipient(sub.email, sub.name, unsubscribe_url(head.unsubscribe_base, token), manage)
 
 
 def send_issue(

@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 
 from syndicate.config import Config
 from syndicate.newsletter.contents import Issue, IssueDay
-from syndicate.newsletter.placeholders import GREETING, UNSUBSCRIBE
+from syndicate.newsletter.placeholders import GREETING, MANAGE, UNSUBSCRIBE
 from syndicate.newsletter.wording import (
     DIGEST_NAMES,
     LIST_NAMES,
@@ -73,6 +73,16 @@ def issue_url(config: Config, key: str) -> str:
 def subscribe_page(config: Config) -> str:
     """The build's standalone sign-up page (build/subscribe_pages.py), which issue pages link to."""
     return urljoin(config.output_url, "subscribe.html")
+
+
+def subscribe_endpoint(config: Config) -> str:
+    """The app's subscribe form ([digest] subscribe_url, default <site url>subscribe)."""
+    return config.digest.subscribe_url.rstrip("/") or urljoin(config.site.url, "subscribe")
+
+
+def manage_page(config: Config) -> str:
+    """The app's manage page, beside the subscribe form; a reader's link adds their token."""
+    return urljoin(subscribe_endpoint(config), "manage")
 
 
 def unsubscribe_base(config: Config) -> str:
@@ -165,6 +175,7 @@ def _template_values(config: Config, issue: Issue) -> dict[str, Any]:
         "intro": intro_text(issue),
         "greeting": GREETING,
         "unsubscribe_url": UNSUBSCRIBE,
+        "manage_url": MANAGE,
         "postal_address": config.digest.postal_address,
         "sender": config.sender,
         "absolute": lambda url: absolute_url(str(url), config.site.url),

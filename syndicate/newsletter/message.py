@@ -19,7 +19,7 @@ from functools import lru_cache
 from syndicate.addresses import InvalidAddress, header_address
 from syndicate.config import Config
 from syndicate.errors import DeliveryError
-from syndicate.newsletter.issue import Rendered, unsubscribe_base
+from syndicate.newsletter.issue import Rendered, manage_page, unsubscribe_base
 from syndicate.newsletter.placeholders import MAX_NAME, fill_html, fill_text, greeting_for
 from syndicate.text import one_line, short_hash
 from syndicate.urls import host_of
@@ -41,6 +41,7 @@ class Recipient:
     email: str
     name: str = ""
     unsubscribe_url: str = ""  # https URL carrying this recipient's signed token
+    manage_url: str = ""  # the manage page with the same token
 
 
 def _domain(config: Config) -> str:
@@ -113,6 +114,7 @@ def build_message(
     list_unsubscribe = (recipient.unsubscribe_url if recipient else "") or unsubscribe_base(config)
     mailto = config.digest.unsubscribe_mailto or sender_address
     greeting = greeting_for(recipient.name if recipient else "")
+    manage = (recipient.manage_url if recipient else "") or manage_page(config)
 
     msg = EmailMessage(policy=BODY_POLICY)
     msg["From"] = _address_header("From", sender.name, sender_address, "sender")
@@ -130,8 +132,8 @@ def build_message(
     )
     msg["List-Unsubscribe-Post"] = _header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     msg["List-Archive"] = f"<{issue.web_url}>"
-    text = fill_text(issue.email_text, greeting, list_unsubscribe)
-    body = fill_html(issue.email_html, greeting, list_unsubscribe)
+    text = fill_text(issue.email_text, greeting, list_unsubscribe, manage)
+    body = fill_html(issue.email_html, greeting, list_unsubscribe, manage)
     _set_text(msg, text, "plain")
     msg["MIME-Version"] = _header("MIME-Version", "1.0")
     msg.make_alternative()
@@ -226,8 +228,9 @@ def personal_bytes(config: Config, issue: Rendered, recipient: Recipient, date: 
     frame = _frame(config, issue)
     list_unsubscribe = recipient.unsubscribe_url or unsubscribe_base(config)
     greeting = greeting_for(recipient.name)
-    text = fill_text(issue.email_text, greeting, list_unsubscribe)
-    body = fill_html(issue.email_html, greeting, list_unsubscribe)
+    manage = recipient.manage_url or manage_page(config)
+    text = fill_text(issue.email_text, greeting, list_unsubscribe, manage)
+    body = fill_html(issue.email_html, greeting, list_unsubscribe, manage)
     message_id = _message_id(issue.issue.key, recipient.email, frame.domain)
     boundary = f"=_syndicate_{short_hash(message_id + text + body, 24)}".encode("ascii")
     head = b"".join(
@@ -260,4 +263,4 @@ def personal_bytes(config: Config, issue: Rendered, recipient: Recipient, date: 
 def archive_text(config: Config, issue: Rendered) -> bytes:
     """The archive's issue.txt: the text part of the copy without a recipient, byte for byte as
     that .eml carries it (decoded), whoever writes the file (the build or `syndicate digest`)."""
-    return _part_bytes(fill_text(issue.email_text, greeting_for(""), unsubscribe_base(config)))
+    return _part_bytes(fill_text(issue.email_text, greeting_for(""), unsubscribe_base(config), manage_page(config)))

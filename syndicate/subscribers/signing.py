@@ -28,6 +28,7 @@ from urllib.parse import urlencode, urljoin
 
 from syndicate.config import Config
 from syndicate.errors import DeliveryError
+from syndicate.newsletter.issue import subscribe_endpoint
 from syndicate.subscribers.tokens import MAC_BYTES
 
 _FORM = b"syndicate-form-v1\x00"
@@ -98,7 +99,7 @@ def read_confirm_token(secret: bytes, token: str, now: datetime) -> ConfirmClaim
 
 def subscribe_base(config: Config) -> str:
     """The app's subscribe form ([digest] subscribe_url, default <site url>subscribe)."""
-    return config.digest.subscribe_url.rstrip("/") or urljoin(config.site.url, "subscribe")
+    return subscribe_endpoint(config)
 
 
 def sibling_url(config: Config, name: str) -> str:
