@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from syndicate.addresses import InvalidAddress, stored_address
 from syndicate.errors import ConfigError, DeliveryError
 from syndicate.model import Author, Site
 from syndicate.toml_table import Table
@@ -69,6 +70,16 @@ class SmtpConfig:
     username: str = ""  # the password comes from the environment only (SMTP_PASSWORD_ENV)
     timeout: float = SMTP_TIMEOUT
     rate: float = 0.0  # messages per second, 0 = unlimited
+    bounce_address: str = ""  # envelope sender as local+TOKEN@domain (VERP); "" = the From address
+
+
+@dataclass(frozen=True, slots=True)
+class InboxConfig:
+    """`syndicate inbox`: how soft bounces add up (each counts 1 and halves every `half_life_days`)."""
+
+    soft_bounce_threshold: float = 3.0
+    half_life_days: float = 7.0
+    handled_folder: str = ""  # move handled reports here; "" = flag them where they are
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +93,7 @@ class Config:
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    inbox: InboxConfig = field(default_factory=InboxConfig)
     database: Path | None = None
     max_feed_bytes: int = DEFAULT_MAX_BYTES
 
@@ -273,6 +285,14 @@ def _digest(top: Table, postal_address: str) -> DigestConfig:
     return digest
 
 
+def _bounce_address(smtp_t: Table) -> str:
+    text = smtp_t.text("bounce_address", "")
+    try:
+        return stored_address(text) if text else ""
+    except InvalidAddress:
+        raise smtp_t.fail("bounce_address", "an address such as bounces@example.org", text) from None
+
+
 def _smtp(top: Table) -> SmtpConfig:
     smtp_t = top.table("smtp")
     security = smtp_t.text("security", "starttls")
@@ -286,6 +306,7 @@ def _smtp(top: Table) -> SmtpConfig:
         username=smtp_t.text("username", ""),
         timeout=smtp_t.number("timeout", float, SMTP_TIMEOUT, 0.001, expected="a positive number of seconds"),
         rate=smtp_t.number("rate", float, 0.0, 0.0, expected="messages per second (0 for no limit)"),
+        bounce_address=_bounce_address(smtp_t),
     )
     if "password" in smtp_t.data:
         raise ConfigError(
@@ -293,6 +314,19 @@ def _smtp(top: Table) -> SmtpConfig:
         )
     smtp_t.check_unknown()
     return smtp
+
+
+def _inbox(top: Table) -> InboxConfig:
+    inbox_t = top.table("inbox")
+    inbox = InboxConfig(
+        soft_bounce_threshold=inbox_t.number(
+            "soft_bounce_threshold", float, 3.0, 1.0, expected="a number of soft bounces, at least 1"
+        ),
+        half_life_days=inbox_t.number("half_life_days", float, 7.0, 0.01, expected="a positive number of days"),
+        handled_folder=inbox_t.text("handled_folder", ""),
+    )
+    inbox_t.check_unknown()
+    return inbox
 
 
 def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
@@ -307,6 +341,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     feeds = _feeds(top)
     digest = _digest(top, postal_address)
     smtp = _smtp(top)
+    inbox = _inbox(top)
     db = top.get("database", str, "", expected="a path")
     max_bytes = top.number("max_feed_bytes", int, DEFAULT_MAX_BYTES, 1, expected="a positive number of bytes")
     top.check_unknown()
@@ -320,6 +355,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         feeds=feeds,
         digest=digest,
         smtp=smtp,
+        inbox=inbox,
         database=(root / db).resolve() if db else root / "subscribers.sqlite3",
         max_feed_bytes=max_bytes,
     )

@@ -125,7 +125,7 @@ def write_dry_run(
     logged): the issue, and the files."""
     window = send_window(config, choice)
     conn = subs.open_site_database(config)
-    head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config))
+    head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config), config.smtp.bounce_address)
     compose = IssueComposer(config, window, choice.today, warn)
     return window.key, proofs.write_dry_run(conn, compose, functools.partial(personalize, config), head, folder)
 
@@ -149,7 +149,7 @@ def send_issue(
     window = send_window(config, choice)
     database = subs.database_path(config.database)
     conn = subs.connect(database)  # not open_site_database: the send lock needs the path as well
-    head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config))
+    head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config), config.smtp.bounce_address)
     target = smtp_target(config.smtp, host=smtp.host, port=smtp.port, security=smtp.security, password=smtp.password)
     compose = IssueComposer(config, window, choice.today, warn)
     with delivery.send_lock(database), SmtpTransport(target) as transport:

@@ -38,7 +38,7 @@ from syndicate.subscribers import sendlog
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.db import Connection
 from syndicate.subscribers.sendlog import State
-from syndicate.subscribers.tokens import make_token, unsubscribe_url
+from syndicate.subscribers.tokens import make_bounce_token, make_token, unsubscribe_url, verp_address
 
 Composer = Callable[[frozenset[str] | None], Rendered | None]
 Personalizer = Callable[[Rendered, Recipient], EmailMessage]
@@ -112,6 +112,14 @@ class Letterhead:
     sender: str  # envelope sender
     secret: bytes
     unsubscribe_base: str
+    bounce_address: str = ""  # [smtp] bounce_address: each message's envelope sender is local+TOKEN@domain
+
+
+def envelope_sender(head: Letterhead, subscriber_id: int, issue: str) -> str:
+    """The sender address a bounce of this message goes back to: one per recipient and issue (VERP)."""
+    if not head.bounce_address:
+        return head.sender
+    return verp_address(head.bounce_address, make_bounce_token(head.secret, subscriber_id, issue))
 
 
 def base_issue(issues: IssueCache) -> Rendered:
@@ -123,7 +131,8 @@ def base_issue(issues: IssueCache) -> Rendered:
 
 def recipient_for(sub: subs.Subscriber, head: Letterhead) -> Recipient:
     token = make_token(head.secret, sub.id, sub.nonce)
-    return Recipient(email=sub.email, name=sub.name, unsubscribe_url=unsubscribe_url(head.unsubscribe_base, token))
+    url = unsubscribe_url(head.unsubscribe_base, token)
+    return Recipient(email=sub.email, name=sub.name, unsubscribe_url=url, unsubscribe_token=token)
 
 
 class _Run:
@@ -217,7 +226,7 @@ class _Run:
         for _ in range(2):  # a connection that dropped between messages: reconnect once and go on
             if not self.transport.connected:
                 self._connect()
-            reply = self.transport.deliver(self.head.sender, sub.email, data, before_end)
+            reply = self.transport.deliver(envelope_sender(self.head, sid, self.key), sub.email, data, before_end)
             if reply.kind != "not_sent":
                 break
         if reply.refuses_the_sender:

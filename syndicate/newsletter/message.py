@@ -40,6 +40,7 @@ class Recipient:
     email: str
     name: str = ""
     unsubscribe_url: str = ""  # https URL carrying this recipient's signed token
+    unsubscribe_token: str = ""  # the same token, in the mailto's subject (read back by `syndicate inbox`)
 
 
 def _domain(config: Config) -> str:
@@ -103,6 +104,8 @@ def build_message(config: Config, issue: Rendered, recipient: Recipient | None) 
     domain = _domain(config)
     list_unsubscribe = (recipient.unsubscribe_url if recipient else "") or unsubscribe_base(config)
     mailto = config.digest.unsubscribe_mailto or sender_address
+    token = recipient.unsubscribe_token if recipient else ""
+    mailto_subject = f"unsubscribe%20{token}" if token else "unsubscribe"  # token characters need no escaping
     greeting = greeting_for(recipient.name if recipient else "")
 
     msg = EmailMessage(policy=BODY_POLICY)
@@ -118,7 +121,7 @@ def build_message(config: Config, issue: Rendered, recipient: Recipient | None) 
     msg["Date"] = format_datetime(issue.issue.date)
     msg["List-Id"] = _header("List-Id", config.digest.list_id or f"{one_line(config.site.title)} <digest.{domain}>")
     msg["List-Unsubscribe"] = _header(
-        "List-Unsubscribe", f"<{list_unsubscribe}>, <mailto:{mailto}?subject=unsubscribe>"
+        "List-Unsubscribe", f"<{list_unsubscribe}>, <mailto:{mailto}?subject={mailto_subject}>"
     )
     msg["List-Unsubscribe-Post"] = _header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     msg["List-Archive"] = f"<{issue.web_url}>"
