@@ -29,6 +29,7 @@ from syndicate.subscribers.store import (
     timestamp,
     upsert,
 )
+from syndicate.subscribers.suppression import Checker
 from syndicate.text import one_line
 
 EXPORT_COLUMNS = ("email", "name", "tags", "status", "created", "updated")
@@ -39,6 +40,7 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    suppressed: int = 0  # on the suppression list (erased with --forget, or complained): not added
     errors: list[str] = field(default_factory=list)  # "FILE:LINE: what is wrong", one per skipped row
 
 
@@ -96,6 +98,7 @@ def import_rows(conn: Connection, handle: TextIO, label: str, now: datetime) -> 
     at = {name: columns.index(name) for name in columns}
     stamp = timestamp(now)
     seen: dict[str, int] = {}
+    suppressed = Checker(conn)
     with transaction(conn):
         for line, row in rows:
             if not any(cell.strip() for cell in row):
@@ -120,8 +123,10 @@ def import_rows(conn: Connection, handle: TextIO, label: str, now: datetime) -> 
                 continue
             seen[key] = line
             name = _from_csv(clean_name(cells[at["name"]])) if "name" in at else ""
-            outcome, _ = upsert(conn, address, name, tags, stamp, resubscribe=False)
-            if outcome == "added":
+            outcome, _ = upsert(conn, address, name, tags, stamp, resubscribe=False, suppressed=suppressed)
+            if outcome == "suppressed":
+                report.suppressed += 1
+            elif outcome == "added":
                 report.added += 1
             elif outcome == "updated":
                 report.updated += 1
