@@ -207,6 +207,12 @@ def _tokens(msg: Message, original: Message | None) -> tuple[tuple[str, ...], tu
     return tuple(dict.fromkeys(bounce)), tuple(dict.fromkeys(unsubscribe))
 
 
+def _mailto_token(msg: Message) -> bool:
+    """Does the subject, or the address it was sent to, carry an unsubscribe token?"""
+    texts = [_decoded(msg.get("Subject")), *(_decoded(v) for h in _ENVELOPE_HEADERS for v in msg.get_all(h, []))]
+    return any(find_unsubscribe_token(text) for text in texts)
+
+
 def _ident(msg: Message, data: bytes) -> str:
     message_id = _one_line(str(msg.get("Message-ID", "")), 300)
     return message_id or "sha256:" + hashlib.sha256(data).hexdigest()
@@ -223,6 +229,8 @@ def _classify(msg: Message, original: Message | None) -> tuple[What, list[Findin
             return "bounce", findings
         if delayed:
             return "delay", []
+    if not report_type and original is None and _mailto_token(msg):
+        return "unsubscribe", [Finding("unsubscribe", "", "unsubscribe by mail")]  # some mail programs mark it auto
     if auto_reply(msg) and report_type != "delivery-status" and not _from_mailer_daemon(msg):
         return "auto_reply", []
     temporary, permanent = nonstandard_failures(msg)
@@ -242,8 +250,6 @@ def read_report(data: bytes) -> Report:
     original = _original_headers(msg)
     what, findings = _classify(msg, original)
     bounce_tokens, unsubscribe_tokens = _tokens(msg, original)
-    if what == "other" and unsubscribe_tokens and not auto_reply(msg) and original is None:
-        what, findings = "unsubscribe", [Finding("unsubscribe", "", "unsubscribe by mail")]
     sender = email.utils.parseaddr(_decoded(msg.get("From")))[1] or "unknown sender"
     summary = f"{_one_line(_decoded(msg.get('Subject')), 80)!r} from {sender}"
     return Report(_ident(msg, data), what, tuple(findings), bounce_tokens, unsubscribe_tokens, _date(msg), summary)
