@@ -86,8 +86,16 @@ class ImapSource:
         if status != "OK":
             self._logout()
             raise DeliveryError(f"the IMAP server {where} has no folder {target.folder!r}: {_text(data)}")
-        self.can_move = "MOVE" in self.imap.capabilities
+        self.can_move = "MOVE" in self._capabilities()
         self._created: set[str] = set()
+
+    def _capabilities(self) -> set[str]:
+        """What the server offers once logged in (imaplib keeps the list from before the login)."""
+        try:
+            status, data = self.imap.capability()
+        except (imaplib.IMAP4.error, OSError):
+            return set()
+        return set(_text(data).upper().split()) if status == "OK" else set()
 
     def _command(self, *args: str) -> list[object]:
         try:
