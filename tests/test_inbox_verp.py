@@ -89,7 +89,7 @@ def test_bounces_come_back_to_a_signed_address_per_subscriber_and_issue(
     box.add(bounce_for(senders["bob.stone@example.org"], "bob@forwarded.example"))
     read = runner.invoke(main, ["inbox", str(tmp_path / "Maildir"), *site])
     assert read.exit_code == 0, read.output
-    assert "bob.stone@example.org: bounced after bounced (2013-W16)" in read.output
+    assert "bob.stone@example.org: bounced (hard bounce, 2013-W16): 5.1.1 550 5.1.1 no such user" in read.output
     bounced = [s.email for s in subs.all_subscribers(conn, "bounced")]
     assert bounced == ["bob.stone@example.org"]
 

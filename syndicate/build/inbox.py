@@ -23,12 +23,13 @@ from syndicate.errors import DeliveryError
 from syndicate.subscribers import feedback, inbox_log
 from syndicate.subscribers import store as subs
 
-_DONE = {
-    "hard_bounce": "bounced",
+_WHAT = {
+    "hard_bounce": "hard bounce",
     "soft_bounce": "soft bounce",
     "complaint": "complaint",
-    "unsubscribe": "unsubscribed",
+    "unsubscribe": "unsubscribe by mail",
 }
+_DETAIL_SHOWN = 100  # characters of a server's words in a listing line
 
 
 @dataclass
@@ -60,16 +61,19 @@ def open_source(location: str, folder: str, password: str, *, dry_run: bool) -> 
     raise DeliveryError("no such mailbox; give a maildir, an mbox file or imaps://USER@HOST/FOLDER", path=path)
 
 
-def _act(report: InboxReport, applied: list[feedback.Applied]) -> None:
+def _act(report: InboxReport, applied: list[feedback.Applied], soft: feedback.SoftBounces) -> None:
     for done in applied:
         event = done.event
-        issue = f" ({event.issue})" if event.issue else ""
+        what = _WHAT[event.kind]
+        if event.kind == "soft_bounce":
+            what += f", score {done.score:.2f} of {soft.threshold:g}"
+        if event.issue:
+            what += f", {event.issue}"
+        detail = event.detail if len(event.detail) <= _DETAIL_SHOWN else event.detail[: _DETAIL_SHOWN - 1] + "…"
         if done.changed:
-            report.changes.append(f"{event.email}: {done.status} after {_DONE[event.kind]}{issue}: {event.detail}")
-        elif event.kind == "soft_bounce":
-            report.events.append(f"{event.email}: soft bounce{issue}, score {done.score:.2f}: {event.detail}")
+            report.changes.append(f"{event.email}: {done.status} ({what}): {detail}")
         else:
-            report.events.append(f"{event.email}: {_DONE[event.kind]}{issue} (already {done.status}): {event.detail}")
+            report.events.append(f"{event.email}: still {done.status} ({what}): {detail}")
 
 
 def read_inbox(
@@ -102,14 +106,10 @@ def read_inbox(
                 continue
             events, misses = events_of(conn, secret, parsed, now)
             if not events:
-                why = (
-                    "; ".join(dict.fromkeys(misses)) or f"not a report ({parsed.what})"
-                    if parsed.what == "other"
-                    else "; ".join(dict.fromkeys(misses))
-                )
+                why = "; ".join(dict.fromkeys(misses)) or "not a bounce, complaint or unsubscribe"
                 report.unmatched.append(f"{parsed.summary}: {why}")
                 continue
-            _act(report, feedback.apply_report(conn, events, now, soft, dry_run=dry_run))
+            _act(report, feedback.apply_report(conn, events, now, soft, dry_run=dry_run), soft)
             report.handled += 1
             if not dry_run:
                 source.mark_handled(item.ref)

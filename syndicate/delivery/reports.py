@@ -230,7 +230,8 @@ def _classify(msg: Message, original: Message | None) -> tuple[What, list[Findin
         if delayed:
             return "delay", []
     if not report_type and original is None and _mailto_token(msg):
-        return "unsubscribe", [Finding("unsubscribe", "", "unsubscribe by mail")]  # some mail programs mark it auto
+        sender = email.utils.parseaddr(_decoded(msg.get("From")))[1] or "an unknown sender"
+        return "unsubscribe", [Finding("unsubscribe", "", f"sent by {sender}")]  # before auto: some clients mark it so
     if auto_reply(msg) and report_type != "delivery-status" and not _from_mailer_daemon(msg):
         return "auto_reply", []
     temporary, permanent = nonstandard_failures(msg)

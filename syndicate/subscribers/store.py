@@ -296,7 +296,7 @@ def add(
     if sub is None:
         raise DeliveryError(
             f"{address} is on the suppression list (erased with `subscribers remove --forget`, or it sent a "
-            "complaint), so it is not added; only its owner signing up again can bring it back"
+            "complaint), so it is not added"
         )
     return outcome, sub
 
