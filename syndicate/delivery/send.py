@@ -30,6 +30,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from syndicate.config import SMTP_PASSWORD_ENV, SMTP_RETRY_DELAYS
+from syndicate.delivery.breaker import Breaker
 from syndicate.delivery.smtp import ConnectError, Reply, Transport
 from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import Rendered
@@ -158,6 +159,7 @@ class _Run:
         self.key = base_issue(issues).key
         self.report = SendReport(self.key)
         self._next_at = 0.0
+        self.breaker = Breaker()
 
     def _stamp(self) -> str:
         return self.clock().isoformat(timespec="seconds")
@@ -238,7 +240,22 @@ class _Run:
                 f"or bounced; check [smtp] host, username and {SMTP_PASSWORD_ENV}, then run again"
             )
         self._record(sub, reply, counted=marked)
+        self._check_breaker(sid, reply)
         return reply
+
+    def _check_breaker(self, sid: int, reply: Reply) -> None:
+        """Stop when the same refusal hit many recipients in a row, putting them back untried."""
+        streak = self.breaker.observe(sid, reply)
+        if not streak:
+            return
+        for refused, bounced in streak:
+            self._set(refused, "deferred", f"put back: the server refused {len(streak)} in a row", count_attempt=False)
+            if bounced:
+                subs.undo_bounce(self.conn, refused, self.clock())
+        raise DeliveryError(
+            f"the SMTP server refused {len(streak)} recipients in a row with the same answer: {reply.describe()}; "
+            "that is the server, not them: nobody was marked failed or bounced; fix the server and run again"
+        )
 
     def _record(self, sub: subs.Subscriber, reply: Reply, *, counted: bool) -> None:
         detail = reply.describe()
