@@ -3,8 +3,10 @@ throwaway configuration (no system service). Debian's dovecot-imapd; .ci/run ins
 
 from __future__ import annotations
 
+import grp
 import imaplib
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -50,7 +52,8 @@ def _config(root: Path, port: int) -> str:
     # Dovecot's login processes refuse to run as root, and so do mail processes with uid 0: as root
     # (CI), those run as the users the package creates and mail belongs to nobody
     root_user = os.geteuid() == 0
-    login, internal = ("dovenull", "dovecot") if root_user else (os.getlogin(), os.getlogin())
+    me, my_group = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+    login, internal, group = ("dovenull", "dovecot", "dovecot") if root_user else (me, me, my_group)
     uid, gid = (65534, 65534) if root_user else (os.getuid(), os.getgid())
     return f"""
 base_dir = {root}/run
@@ -63,6 +66,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain
 default_login_user = {login}
 default_internal_user = {internal}
+default_internal_group = {group}
 mail_location = maildir:~/Maildir
 passdb {{
   driver = passwd-file

@@ -18,6 +18,12 @@ What each kind of bad token means:
 
 The database lookup that tells current from stale lives with the subscribers;
 this module only signs and checks signatures.
+
+Two more uses of the same secret, each with a purpose string of its own so no
+signature can stand in for another: the unsubscribe token again in the
+List-Unsubscribe mailto's subject (read back by `syndicate inbox`), and bounce
+tokens, ``ID.ISSUE.MAC`` in the envelope sender ``local+TOKEN@domain`` (VERP),
+which say whose copy of which issue came back.
 """
 
 from __future__ import annotations
