@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import mailbox
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner
 from conftest import REPO_ROOT, copy_example_site
-from test_mail import Recorder, SmtpServer
+from test_mail import SmtpServer, recorder, smtp_server
 
 from syndicate.cli.main import main
 from syndicate.config import load_config
@@ -26,11 +25,7 @@ SECRET = "test-secret-0123456789abcdef"
 WEEK = "2013-W16"
 
 
-@pytest.fixture
-def server() -> Iterator[SmtpServer]:
-    running = SmtpServer(Recorder())
-    yield running
-    running.stop()
+__all__ = ["recorder", "smtp_server"]  # the fixtures, shared with test_mail.py
 
 
 def bounce_for(envelope_sender: str, reported: str) -> bytes:
@@ -48,7 +43,7 @@ def bounce_for(envelope_sender: str, reported: str) -> bytes:
 
 
 def test_bounces_come_back_to_a_signed_address_per_subscriber_and_issue(
-    tmp_path: Path, server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config_path = copy_example_site(tmp_path / "site")
     with config_path.open("a", encoding="utf-8") as toml:
@@ -58,13 +53,13 @@ def test_bounces_come_back_to_a_signed_address_per_subscriber_and_issue(
     runner = CliRunner()
     imported = runner.invoke(main, ["subscribers", "import", str(REPO_ROOT / "samples" / "subscribers.csv"), *site])
     assert imported.exit_code == 0, imported.output
-    smtp = ["--smtp-host", "127.0.0.1", "--smtp-port", str(server.port), "--smtp-security", "none"]
+    smtp = ["--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_server.port), "--smtp-security", "none"]
     sent = runner.invoke(main, ["send", "--week", WEEK, *smtp, *site])
     assert sent.exit_code == 0, sent.output
 
     config = load_config(config_path)
     conn = subs.open_site_database(config)
-    received = server.handler.received
+    received = smtp_server.handler.received
     assert len(received) == 8
     senders = {}
     for message in received:
