@@ -20,6 +20,7 @@ from syndicate.build.inbox import read_inbox
 from syndicate.cli.main import main
 from syndicate.config import Config, load_config
 from syndicate.delivery.reports import read_report
+from syndicate.errors import DeliveryError
 from syndicate.subscribers import inbox_log, suppression
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.tokens import (
@@ -226,6 +227,10 @@ def test_a_maildir_of_reports_changes_exactly_the_right_subscribers(site: Config
         conn, "heidi@aol.example"
     )
     assert not suppression.is_suppressed(conn, "dan@example.net")  # an unsubscribe is no complaint
+    with pytest.raises(DeliveryError, match="suppression list"):
+        subs.add(conn, "erin@yahoo.example", "Erin", NOW, resubscribe=True)  # a complainer is not signed up again
+    outcome, dan = subs.add(conn, "dan@example.net", "Dan", NOW, resubscribe=True)
+    assert outcome == "resubscribed" and dan.status == "subscribed"
     ann_events = inbox_log.events(conn, people["ann"].id)
     assert [(e.kind, e.issue) for e in ann_events] == [("hard_bounce", ISSUE)]  # the VERP token names the issue
 

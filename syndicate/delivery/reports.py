@@ -247,6 +247,16 @@ def _from_mailer_daemon(msg: Message) -> bool:
 
 def read_report(data: bytes) -> Report:
     """What one message says (never raises on odd input: anything unreadable is 'other')."""
+    try:
+        return _read(data)
+    except (ValueError, LookupError, TypeError, email.errors.MessageError):
+        # the email package gives up on some malformed structures (headers it cannot decode,
+        # parameters it cannot parse): such a message is left alone and listed, never fatal
+        ident = "sha256:" + hashlib.sha256(data).hexdigest()
+        return Report(ident, "other", (), (), (), None, "an unreadable message")
+
+
+def _read(data: bytes) -> Report:
     msg = email.message_from_bytes(data)
     original = _original_headers(msg)
     what, findings = _classify(msg, original)
