@@ -679,7 +679,16 @@ FULL_CONFIG: dict[str, dict[str, Any]] = {
         "max_items": 3,
         "since": date(2013, 1, 1),
     },
-    "smtp": {"host": "localhost", "port": 2525, "security": "none", "username": "u", "timeout": 5.0, "rate": 2},
+    "smtp": {
+        "host": "localhost",
+        "port": 2525,
+        "security": "none",
+        "username": "u",
+        "timeout": 5.0,
+        "rate": 2,
+        "bounce_address": "bounces@example.org",
+    },
+    "inbox": {"soft_bounce_threshold": 3, "half_life_days": 7.0, "handled_folder": "Handled"},
 }
 FULL_TOP: dict[str, Any] = {"database": "subscribers.sqlite3", "max_feed_bytes": 1000}
 FULL_SOURCE: dict[str, Any] = {"markdown": "more", "assume_date": False}
@@ -758,6 +767,10 @@ WRONG_VALUES = [
     ("smtp", "security", "tls1.0"),
     ("smtp", "timeout", 0),
     ("smtp", "rate", -1),
+    ("smtp", "bounce_address", "bounces"),
+    ("smtp", "bounce_address", "b@example.org\r\nBcc: x@example.org"),
+    ("inbox", "soft_bounce_threshold", 0.5),
+    ("inbox", "half_life_days", 0),
     ("", "max_feed_bytes", 0),
 ]
 
