@@ -32,6 +32,8 @@ DOVECOT = shutil.which("dovecot", path=os.environ.get("PATH", "") + os.pathsep +
 @dataclass(frozen=True)
 class Dovecot:
     port: int
+    tls_port: int
+    certificate: Path  # self-signed, for 127.0.0.1
 
     def url(self, folder: str = "INBOX") -> str:
         return f"imap://{USER}@127.0.0.1:{self.port}/{folder}"
@@ -48,7 +50,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _config(root: Path, port: int) -> str:
+def _config(root: Path, port: int, tls_port: int) -> str:
     # Dovecot's login processes refuse to run as root, and so do mail processes with uid 0: as root
     # (CI), those run as the users the package creates and mail belongs to nobody
     root_user = os.geteuid() == 0
@@ -61,7 +63,9 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain
 default_login_user = {login}
@@ -82,7 +86,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
   chroot =
 }}
@@ -104,11 +109,17 @@ def dovecot() -> Iterator[Dovecot]:
     if os.geteuid() == 0:
         os.chown(root / "home", 65534, 65534)
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n", encoding="utf-8")
-    port = _free_port()
-    (root / "dovecot.conf").write_text(_config(root, port), encoding="utf-8")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(root / "key.pem"), "-out", str(root / "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port, tls_port = _free_port(), _free_port()
+    (root / "dovecot.conf").write_text(_config(root, port, tls_port), encoding="utf-8")
     process = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")], stderr=subprocess.PIPE)
     try:
-        server = Dovecot(port)
+        server = Dovecot(port, tls_port, root / "cert.pem")
         deadline = time.monotonic() + 15
         while True:
             try:
@@ -208,3 +219,16 @@ def test_imap_urls() -> None:
     ]:
         with pytest.raises(DeliveryError, match=why):
             parse_imap_url(bad)
+
+
+def test_imaps_checks_the_certificate(site: Config, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    people = add_people(site)
+    fill_inbox(dovecot, people)
+    url = f"imaps://{USER}@127.0.0.1:{dovecot.tls_port}/INBOX"
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent")  # trust nothing: a self-signed server is refused
+    refused = r"cannot connect to the IMAP server 127\.0\.0\.1.*certificate verify failed"
+    with pytest.raises(DeliveryError, match=refused):
+        read_inbox(site, url, SECRET, PASSWORD, NOW, dry_run=False)
+    monkeypatch.setenv("SSL_CERT_FILE", str(dovecot.certificate))  # as a real CA-signed certificate would be
+    report = read_inbox(site, url, SECRET, PASSWORD, NOW, dry_run=False)
+    assert report.handled == 10 and statuses(site) == EXPECTED_STATUS
