@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import pytest
 from click.testing import CliRunner
 from conftest import REPO_ROOT, copy_example_site
-from test_mail import SmtpServer, recorder, smtp_server
+from test_mail import SmtpServer, fresh_site, recorder, smtp_server
 
 from syndicate.cli.main import main
 from syndicate.config import load_config
@@ -45,7 +45,7 @@ def bounce_for(envelope_sender: str, reported: str) -> bytes:
 def test_bounces_come_back_to_a_signed_address_per_subscriber_and_issue(
     tmp_path: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config_path = copy_example_site(tmp_path / "site")
+    config_path = fresh_site(tmp_path).path  # a newsletter that has sent nothing yet
     with config_path.open("a", encoding="utf-8") as toml:
         toml.write('\n[smtp]\nbounce_address = "bounces@example.org"\n')
     site = ["--site", str(config_path.parent)]
@@ -54,13 +54,13 @@ def test_bounces_come_back_to_a_signed_address_per_subscriber_and_issue(
     imported = runner.invoke(main, ["subscribers", "import", str(REPO_ROOT / "samples" / "subscribers.csv"), *site])
     assert imported.exit_code == 0, imported.output
     smtp = ["--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_server.port), "--smtp-security", "none"]
-    sent = runner.invoke(main, ["send", "--week", WEEK, *smtp, *site])
+    sent = runner.invoke(main, ["send", "--week", WEEK, "--today", "2013-04-30", *smtp, *site])
     assert sent.exit_code == 0, sent.output
 
     config = load_config(config_path)
     conn = subs.open_site_database(config)
     received = smtp_server.handler.received
-    assert len(received) == 8
+    assert len(received) == 8, sent.output
     senders = {}
     for message in received:
         (recipient,) = message.recipients

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -34,6 +35,23 @@ def today_from(value: str | None, config: Config) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2013-04-30", param_hint="--today") from None
+
+
+def clock_from(now_s: str | None, today_s: str | None, config: Config) -> datetime:
+    """--now (a date and time; without an offset, in the site's time zone), else the start of --today,
+    else the real time: the clock, read once, at the edge."""
+    if now_s:
+        try:
+            moment = datetime.fromisoformat(now_s)
+        except ValueError:
+            raise click.BadParameter(f"{now_s!r} is not a time like 2013-04-22T09:00", param_hint="--now") from None
+        zone = config.site.timezone
+        return (moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)).replace(
+            microsecond=0
+        )
+    if today_s:
+        return datetime.combine(today_from(today_s, config), datetime.min.time(), tzinfo=config.site.timezone)
+    return now_in(config)
 
 
 def now_in(config: Config) -> datetime:
@@ -81,3 +99,33 @@ def build_once(config: Config, today_s: str | None, keep_going: bool, no_cache: 
     )
     if result.errors and exit_on_error:
         sys.exit(1)
+
+
+def _until_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """ "now" in any case; dates are checked with the rest of the choice, in the same words everywhere."""
+    return "now" if value and value.strip().lower() == "now" else value
+
+
+# the options that choose an issue, shared with `syndicate digest`
+issue_options = [
+    click.option(
+        "--week",
+        metavar="PERIOD",
+        help="A period's issue instead of the next one: 2013-W16, 2013-04-16 or 2013-04; last or this week.",
+    ),
+    click.option("--since", metavar="DATE", help="Start the issue here; older posts are never mailed."),
+    click.option(
+        "--until",
+        metavar="DATE|now",
+        callback=_until_option,
+        help="End the issue after this day, or now (default: the end of the last finished period).",
+    ),
+    click.option("--now", "now_s", metavar="DATETIME", help="The clock: what time it is (default: the real time)."),
+    click.option("--today", "today_s", metavar="DATE", help="The clock: the start of this day."),
+]
+
+
+def with_issue_options(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(issue_options):
+        command = option(command)
+    return command

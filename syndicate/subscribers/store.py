@@ -337,13 +337,3 @@ def set_status(conn: Connection, subscriber_id: int, status: Status, now: dateti
             (status, nonce, timestamp(now), subscriber_id),
         )
         return get(conn, subscriber_id)
-
-
-@translated
-def undo_bounce(conn: Connection, subscriber_id: int, now: datetime) -> None:
-    """Take back a bounce this run recorded (the server, not the address, was at fault); the nonce
-    stays, so the reader's unsubscribe links keep working."""
-    conn.execute(
-        "UPDATE subscribers SET status = 'subscribed', updated = ? WHERE id = ? AND status = 'bounced'",
-        (timestamp(now), subscriber_id),
-    )
