@@ -21,10 +21,11 @@ from syndicate.cli.main import main
 from syndicate.config import Config, load_config
 from syndicate.delivery.reports import read_report
 from syndicate.errors import DeliveryError
-from syndicate.subscribers import inbox_log, suppression
+from syndicate.subscribers import inbox_log, sendlog, suppression
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.tokens import (
     ForgedToken,
+    issue_tag,
     make_bounce_token,
     make_token,
     read_bounce_token,
@@ -78,10 +79,13 @@ def site(tmp_path: Path) -> Config:
 
 
 def add_people(config: Config) -> dict[str, subs.Subscriber]:
+    """Everyone in PEOPLE, subscribed a month ago, with a send-log row for ISSUE (as if it was sent)."""
     conn = subs.open_site_database(config)
-    return {
+    people = {
         name: subs.add(conn, address, name.title(), NOW - timedelta(days=30))[1] for name, address in PEOPLE.items()
     }
+    sendlog.plan_issue(sendlog.open_log(conn), ISSUE, (NOW - timedelta(days=7)).isoformat())
+    return people
 
 
 def filled(text: str, people: dict[str, subs.Subscriber]) -> str:
@@ -196,8 +200,12 @@ def test_bounce_tokens_survive_case_folding_and_refuse_forgeries() -> None:
     address = verp_address("bounces@example.org", token)
     assert address == address.lower() and len(address.partition("@")[0]) <= 64
     claim = read_bounce_token(SECRET, token.upper())  # a server that folded the local part
-    assert (claim.subscriber_id, claim.issue) == (42, "2013-04-15..2013-04-21")
-    assert read_bounce_token(SECRET, make_bounce_token(SECRET, 7, "2013-W16")).issue == "2013-W16"
+    assert (claim.subscriber_id, claim.issue_tag) == (42, issue_tag("2013-04-15..2013-04-21"))
+    # any issue key fits, a post's long slug (the "post" cadence) too, in a fixed length
+    slug = "getting-from-grizzly-to-havana-a-devops-upgrade-pattern-with-crowbar-2"
+    long_token = make_bounce_token(SECRET, 9_999_999, slug)
+    assert len(verp_address("bounces@example.org", long_token).partition("@")[0]) <= 64
+    assert read_bounce_token(SECRET, long_token).issue_tag == issue_tag(slug) != issue_tag("2013-W16")
     with pytest.raises(ForgedToken):
         read_bounce_token(b"another-secret-0123456789", token)
     with pytest.raises(ForgedToken):

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Protocol
 
 from syndicate.delivery.reports import Finding, Report
+from syndicate.subscribers import inbox_log
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.db import Connection
 from syndicate.subscribers.inbox_log import Event
@@ -29,6 +30,7 @@ from syndicate.subscribers.tokens import (
     StaleToken,
     TokenError,
     check_current,
+    issue_tag,
     read_bounce_token,
     read_token,
 )
@@ -68,7 +70,9 @@ def _by_bounce_token(conn: Connection, secret: bytes, report: Report) -> Named |
         except TokenError:
             continue
         sub = subs.get(conn, claim.subscriber_id)
-        return Named(sub, claim.issue, "" if sub else "the subscriber it names is no longer on the list")
+        tagged = [k for k in inbox_log.issues_sent_to(conn, claim.subscriber_id) if issue_tag(k) == claim.issue_tag]
+        issue = tagged[0] if tagged else ""
+        return Named(sub, issue, "" if sub else "the subscriber it names is no longer on the list")
     return None
 
 

@@ -89,6 +89,15 @@ def events(conn: Connection, subscriber_id: int | None = None) -> list[Event]:
     return [Event(str(r), int(s), str(e), k, str(i), str(d), str(a)) for r, s, e, k, i, d, a in rows]
 
 
+@translated
+def issues_sent_to(conn: Connection, subscriber_id: int) -> list[str]:
+    """The issues the send log has a row of for this subscriber (to tell which one a bounce token names)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'send_log'").fetchone() is None:
+        return []
+    rows = conn.execute("SELECT DISTINCT issue FROM send_log WHERE subscriber_id = ?", (subscriber_id,))
+    return [str(issue) for (issue,) in rows]
+
+
 def forget_subscriber(conn: Connection, subscriber_id: int, email: str) -> None:
     """Erase a subscriber's rows (inside the caller's transaction), by id and by address."""
     conn.execute("DELETE FROM inbox_events WHERE subscriber_id = ? OR lower(email) = lower(?)", (subscriber_id, email))

@@ -22,7 +22,7 @@ this module only signs and checks signatures.
 Two more uses of the same secret, each with a purpose string of its own so no
 signature can stand in for another: the unsubscribe token again in the
 List-Unsubscribe mailto's subject (read back by `syndicate inbox`), and bounce
-tokens, ``ID.ISSUE.MAC`` in the envelope sender ``local+TOKEN@domain`` (VERP),
+tokens, ``ID.TAG.MAC`` in the envelope sender ``local+TOKEN@domain`` (VERP),
 which say whose copy of which issue came back.
 """
 
@@ -117,44 +117,41 @@ def unsubscribe_url(base: str, token: str) -> str:
 
 # --- bounce tokens (VERP) -------------------------------------------------------------------------
 # A bounce comes back to the envelope sender, `local+TOKEN@domain`, and the token says which
-# subscriber and which issue the bounced message was. It is lower case only, because some mail
-# servers fold the case of the local part, and short, because a local part holds 64 octets at most
-# (RFC 5321 4.5.3.1.1): an 80-bit MAC in base32. Forging one could only mark one address bounced,
-# and 2^80 guesses sent as mail are out of reach.
+# subscriber and which issue the bounced message was: ID.TAG.MAC, where TAG is a short hash of the
+# issue key (a key may be a post's slug, of any length; `syndicate inbox` finds the key among the
+# subscriber's send-log rows). It is lower case only, because some mail servers fold the case of the
+# local part, and short, because a local part holds 64 octets at most (RFC 5321 4.5.3.1.1): an
+# 80-bit MAC in base32. Forging one could only mark one address bounced, and 2^80 guesses sent as
+# mail are out of reach.
 _BOUNCE_PURPOSE = b"syndicate-bounce-v1\x00"
-_BOUNCE_TOKEN = re.compile(r"^([1-9][0-9]{0,17})\.([0-9a-z_-]{1,40})\.([a-z2-7]{16})$")
+_BOUNCE_TOKEN = re.compile(r"^([1-9][0-9]{0,17})\.([a-z2-7]{8})\.([a-z2-7]{16})$")
 BOUNCE_MAC_BYTES = 10
 MAX_LOCAL_PART = 64
 
 
 @dataclass(frozen=True, slots=True)
 class BounceClaim:
-    """What a correctly signed bounce token says: this subscriber's copy of this issue came back."""
+    """What a correctly signed bounce token says: this subscriber's copy of the issue with this tag came back."""
 
     subscriber_id: int
-    issue: str
+    issue_tag: str
 
 
-def _issue_part(issue: str) -> str:
-    """An issue key as local-part text: '2013-W16' → '2013-w16', '2013-04-15..2013-04-21' → '2013-04-15_2013-04-21'
-    (a local part may not hold '..', and its case may be folded on the way)."""
-    return issue.lower().replace("..", "_")
+def issue_tag(issue: str) -> str:
+    """The 8 characters that stand for an issue key in a bounce token."""
+    return base64.b32encode(hashlib.sha256(issue.encode("utf-8")).digest()[:5]).decode("ascii").lower()
 
 
-def _issue_key(part: str) -> str:
-    return part.replace("_", "..").replace("-w", "-W")
-
-
-def _bounce_signature(secret: bytes, subscriber_id: int, issue_part: str) -> str:
-    mac = hmac.new(secret, _BOUNCE_PURPOSE + f"{subscriber_id}.{issue_part}".encode("ascii"), hashlib.sha256)
+def _bounce_signature(secret: bytes, subscriber_id: int, tag: str) -> str:
+    mac = hmac.new(secret, _BOUNCE_PURPOSE + f"{subscriber_id}.{tag}".encode("ascii"), hashlib.sha256)
     return base64.b32encode(mac.digest()[:BOUNCE_MAC_BYTES]).decode("ascii").lower()
 
 
 def make_bounce_token(secret: bytes, subscriber_id: int, issue: str) -> str:
-    part = _issue_part(issue)
-    if subscriber_id < 1 or not re.fullmatch(r"[0-9a-z_-]{1,40}", part):
-        raise ValueError("a bounce token needs a positive subscriber id and an issue key")
-    return f"{subscriber_id}.{part}.{_bounce_signature(secret, subscriber_id, part)}"
+    if subscriber_id < 1:
+        raise ValueError("a bounce token needs a positive subscriber id")
+    tag = issue_tag(issue)
+    return f"{subscriber_id}.{tag}.{_bounce_signature(secret, subscriber_id, tag)}"
 
 
 def read_bounce_token(secret: bytes, token: str) -> BounceClaim:
@@ -162,10 +159,10 @@ def read_bounce_token(secret: bytes, token: str) -> BounceClaim:
     match = _BOUNCE_TOKEN.match(token.lower())
     if match is None:
         raise ForgedToken("not a bounce token")
-    subscriber_id, part, given = int(match[1]), match[2], match[3]
-    if not hmac.compare_digest(_bounce_signature(secret, subscriber_id, part).encode(), given.encode()):
+    subscriber_id, tag, given = int(match[1]), match[2], match[3]
+    if not hmac.compare_digest(_bounce_signature(secret, subscriber_id, tag).encode(), given.encode()):
         raise ForgedToken("not a bounce token of ours")
-    return BounceClaim(subscriber_id, _issue_key(part))
+    return BounceClaim(subscriber_id, tag)
 
 
 def verp_address(bounce_address: str, token: str) -> str:
