@@ -36,7 +36,9 @@ _TAG_SPLIT = re.compile(r"[;,]")
 # change, and passed in like every other "now" so that tests can fix it
 Clock = Callable[[], datetime]
 
-_SCHEMA = """
+# AUTOINCREMENT: a row id is never given out twice, so nothing recorded against a deleted
+# subscriber's id (a send-log row, a bounce) can ever be taken for a later subscriber's
+_SUBSCRIBERS_TABLE = """
 CREATE TABLE IF NOT EXISTS subscribers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     email TEXT NOT NULL,
@@ -49,9 +51,7 @@ CREATE TABLE IF NOT EXISTS subscribers (
     updated TEXT NOT NULL
 );
 """
-# AUTOINCREMENT: a row id is never given out twice, so nothing recorded against a deleted
-# subscriber's id (a send-log row, a bounce) can ever be taken for a later subscriber's
-_SCHEMA += suppression.SCHEMA + inbox_log.SCHEMA
+_SCHEMA = _SUBSCRIBERS_TABLE + suppression.SCHEMA + inbox_log.SCHEMA
 _SELECT = "SELECT id, email, name, status, tags, nonce, created, updated FROM subscribers"
 
 
@@ -90,7 +90,7 @@ def _never_reuse_ids(conn: Connection) -> None:
         with transaction(conn):
             if _autoincrement(conn):
                 return  # another process upgraded it first
-            conn.execute(_SCHEMA.split(";")[0].replace("subscribers (", "subscribers_upgraded (", 1))
+            conn.execute(_SUBSCRIBERS_TABLE.replace("subscribers (", "subscribers_upgraded (", 1))
             conn.execute("INSERT INTO subscribers_upgraded SELECT * FROM subscribers")
             conn.execute("DROP TABLE subscribers")
             conn.execute("ALTER TABLE subscribers_upgraded RENAME TO subscribers")
