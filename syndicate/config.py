@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from syndicate.addresses import InvalidAddress, stored_address
 from syndicate.errors import ConfigError, DeliveryError
 from syndicate.model import Author, Site
 from syndicate.toml_table import Table
@@ -81,6 +82,16 @@ class SmtpConfig:
     connections: int = SMTP_CONNECTIONS
     max_per_hour: int = 0  # a run stops cleanly at this many messages in the last hour (0: no limit)
     max_per_day: int = 0  # likewise for the last 24 hours
+    bounce_address: str = ""  # envelope sender as local+TOKEN@domain (VERP); "" = the From address
+
+
+@dataclass(frozen=True, slots=True)
+class InboxConfig:
+    """`syndicate inbox`: how soft bounces add up (each counts 1 and halves every `half_life_days`)."""
+
+    soft_bounce_threshold: float = 3.0
+    half_life_days: float = 7.0
+    handled_folder: str = ""  # move handled reports here; "" = flag them where they are
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +105,7 @@ class Config:
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    inbox: InboxConfig = field(default_factory=InboxConfig)
     database: Path | None = None
     max_feed_bytes: int = DEFAULT_MAX_BYTES
 
@@ -304,6 +316,14 @@ def _digest(top: Table, postal_address: str, root: Path) -> DigestConfig:
     return digest
 
 
+def _bounce_address(smtp_t: Table) -> str:
+    text = smtp_t.text("bounce_address", "")
+    try:
+        return stored_address(text) if text else ""
+    except InvalidAddress:
+        raise smtp_t.fail("bounce_address", "an address such as bounces@example.org", text) from None
+
+
 def _smtp(top: Table) -> SmtpConfig:
     smtp_t = top.table("smtp")
     security = smtp_t.text("security", "starttls")
@@ -320,6 +340,7 @@ def _smtp(top: Table) -> SmtpConfig:
         connections=smtp_t.number("connections", int, SMTP_CONNECTIONS, 1, 100, expected="1 to 100 connections"),
         max_per_hour=smtp_t.number("max_per_hour", int, 0, 0, expected="a whole number (0 for no limit)"),
         max_per_day=smtp_t.number("max_per_day", int, 0, 0, expected="a whole number (0 for no limit)"),
+        bounce_address=_bounce_address(smtp_t),
     )
     if "password" in smtp_t.data:
         raise ConfigError(
@@ -327,6 +348,19 @@ def _smtp(top: Table) -> SmtpConfig:
         )
     smtp_t.check_unknown()
     return smtp
+
+
+def _inbox(top: Table) -> InboxConfig:
+    inbox_t = top.table("inbox")
+    inbox = InboxConfig(
+        soft_bounce_threshold=inbox_t.number(
+            "soft_bounce_threshold", float, 3.0, 1.0, expected="a number of soft bounces, at least 1"
+        ),
+        half_life_days=inbox_t.number("half_life_days", float, 7.0, 0.01, expected="a positive number of days"),
+        handled_folder=inbox_t.text("handled_folder", ""),
+    )
+    inbox_t.check_unknown()
+    return inbox
 
 
 def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
@@ -341,6 +375,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     feeds = _feeds(top)
     digest = _digest(top, postal_address, root)
     smtp = _smtp(top)
+    inbox = _inbox(top)
     db = top.get("database", str, "", expected="a path")
     max_bytes = top.number("max_feed_bytes", int, DEFAULT_MAX_BYTES, 1, expected="a positive number of bytes")
     top.check_unknown()
@@ -354,6 +389,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         feeds=feeds,
         digest=digest,
         smtp=smtp,
+        inbox=inbox,
         database=(root / db).resolve() if db else root / "subscribers.sqlite3",
         max_feed_bytes=max_bytes,
     )

@@ -206,6 +206,7 @@ def digest(
 
 # the other commands live in modules of their own; they are registered once `main` exists
 from syndicate.cli.imports import import_command  # noqa: E402
+from syndicate.cli.inbox import inbox  # noqa: E402
 from syndicate.cli.send import send  # noqa: E402
 from syndicate.cli.serve import serve  # noqa: E402
 from syndicate.cli.subscribers import subscribers  # noqa: E402
@@ -214,3 +215,4 @@ main.add_command(subscribers)
 main.add_command(send)
 main.add_command(serve)
 main.add_command(import_command)
+main.add_command(inbox)

@@ -24,6 +24,7 @@ from syndicate.delivery.send import (
     Personalizer,
     SendOptions,
     SendReport,
+    envelope_sender,
     recipient_for,
     wire_bytes,
 )
@@ -114,7 +115,7 @@ class Dispatch:
             self.report.no_match += 1
             return None
         data = wire_bytes(self.personalize(issue, recipient_for(sub, self.head), self.clock()))
-        return Job(sid, self.head.sender, sub.email, data, tries)
+        return Job(sid, envelope_sender(self.head, sid, self.key), sub.email, data, tries)
 
     def _next(self, todo: deque[int]) -> tuple[int, int] | None:
         if self.retries and self.retries[0][0] <= time.monotonic():
