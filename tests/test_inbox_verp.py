@@ -92,7 +92,9 @@ def test_bounces_come_back_to_a_signed_address_per_subscriber_and_issue(
 def test_without_a_bounce_address_the_envelope_sender_is_the_from_address() -> None:
     head = Letterhead("author@example.org", SECRET.encode(), "https://blog.example.org/unsubscribe")
     assert envelope_sender(head, 3, WEEK) == "author@example.org"
-    verp = Letterhead("author@example.org", SECRET.encode(), "https://x.example/u", "bounces@example.org")
+    verp = Letterhead(
+        "author@example.org", SECRET.encode(), "https://x.example/u", bounce_address="bounces@example.org"
+    )
     local = envelope_sender(verp, 3, WEEK).removesuffix("@example.org")
     assert read_bounce_token(SECRET.encode(), local.removeprefix("bounces+")).subscriber_id == 3
 
