@@ -45,6 +45,8 @@ ADAPTERS: dict[str, frozenset[str]] = {
     "email_validator": frozenset({"addresses"}),
     "dateutil": frozenset({"sources.front_matter_fields"}),
     "slugify": frozenset({"text"}),
+    "pykakasi": frozenset({"text"}),  # Japanese romaji for slugs
+    "docutils": frozenset({"sources.rst"}),  # Pelican's reStructuredText posts
     "watchfiles": frozenset({"cli.watch"}),
     # lxml parses only in sources/markup; feedgen and premailer build on lxml and hand
     # out its trees, so their adapters touch those trees (and parse nothing)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from syndicate.errors import SourceError
 from syndicate.model import Post
+from syndicate.sources.front_matter_fields import day_only_time
 from syndicate.sources.markdown import read_markdown_dir, read_post_bytes
 from syndicate.text import MAX_SLUG, one_line, slugify
 
@@ -22,7 +23,9 @@ LA = ZoneInfo("America/Los_Angeles")
 
 def read(text: str | bytes, stem: str = "post", path: str = "posts/x.md") -> Post:
     data = text.encode("utf-8") if isinstance(text, str) else text
-    return read_post_bytes(data, path, LA, stem)
+    post = read_post_bytes(data, path, LA, stem)
+    assert post is not None
+    return post
 
 
 def error_of(text: str | bytes, stem: str = "post") -> SourceError:
@@ -115,7 +118,7 @@ def test_jekyll_file() -> None:
 def test_toml_dates_naive_and_local() -> None:
     post = read("+++\ntitle = 'T'\ndate = 2013-01-15T10:00:00\nupdated = 2013-07-15\n+++\nbody\n")
     assert post.published.utcoffset() == timedelta(hours=-8)
-    assert post.updated == datetime(2013, 7, 15, tzinfo=LA)
+    assert post.updated == day_only_time(datetime(2013, 7, 15, tzinfo=LA), "post")
 
 
 # ---------------------------------------------------------------- key spellings
@@ -194,7 +197,7 @@ def test_drafts(front: str, draft: bool) -> None:
 def test_jekyll_published_false_with_date_from_file_name() -> None:
     post = read(yaml_post("title: T\npublished: false"), stem="2013-04-15-hidden")
     assert post.draft is True
-    assert post.published == datetime(2013, 4, 15, tzinfo=LA)
+    assert post.published == day_only_time(datetime(2013, 4, 15, tzinfo=LA), post.slug)
 
 
 def test_author_spellings() -> None:
@@ -232,9 +235,10 @@ def test_naive_dates_take_the_site_zone_across_dst() -> None:
     assert after.astimezone(UTC) - before.astimezone(UTC) == timedelta(hours=1)  # same-zone subtraction is wall-clock
 
 
-def test_date_only_is_local_midnight() -> None:
+def test_date_only_is_that_local_day_at_a_time_made_from_the_slug() -> None:
     published = read(yaml_post("title: T\ndate: 2013-04-15")).published
-    assert published == datetime(2013, 4, 15, 0, 0, tzinfo=LA)
+    assert published == day_only_time(datetime(2013, 4, 15, 0, 0, tzinfo=LA), "post")
+    assert published.date() == date(2013, 4, 15) and published.time() != time()
     assert published.utcoffset() == timedelta(hours=-7)
 
 
@@ -256,7 +260,9 @@ def test_dates_with_offset_keep_it(value: str, offset: timedelta) -> None:
 
 def test_more_date_spellings() -> None:
     assert read(yaml_post('title: T\ndate: "April 15, 2013 2pm"')).published == datetime(2013, 4, 15, 14, tzinfo=LA)
-    assert read(yaml_post("title: T\npublished: 2013-04-15")).published == datetime(2013, 4, 15, tzinfo=LA)
+    assert read(yaml_post("title: T\npublished: 2013-04-15")).published == day_only_time(
+        datetime(2013, 4, 15, tzinfo=LA), "post"
+    )
     assert read(yaml_post("title: T\ndate: 2013-04-15 10:00:00.123456")).published.microsecond == 0
 
 
@@ -289,7 +295,7 @@ def test_unreadable_updated_names_its_line() -> None:
 
 def test_file_name_gives_date_and_slug() -> None:
     post = read(yaml_post("title: Getting From Grizzly to Havana"), stem="2013-04-15-grizzly-to-havana")
-    assert post.published == datetime(2013, 4, 15, tzinfo=LA)
+    assert post.published == day_only_time(datetime(2013, 4, 15, tzinfo=LA), post.slug)
     assert post.slug == "grizzly-to-havana"
 
 

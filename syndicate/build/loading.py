@@ -21,8 +21,8 @@ from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.model import Entry, Site
 from syndicate.newsletter.weeks import week_of
 from syndicate.render.entry import render_entry
-from syndicate.render.select import check_unique, is_visible, newest_first
-from syndicate.sources.markdown import post_stem, read_post_bytes
+from syndicate.render.select import check_unique, is_future, is_visible, newest_first
+from syndicate.sources.markdown import PostPlace, post_stem, read_post_bytes
 from syndicate.store.digests import digest_of
 from syndicate.store.entries import EntryCache
 from syndicate.store.fetched import SourceMemory
@@ -52,6 +52,7 @@ class LoadedSite:
     valid_from: date = date.min
     valid_until: date = date.max
     loaded: Mapping[str, LoadedEntry] = field(default_factory=dict)  # every visible entry's, by entry id
+    future: int = 0  # posts that wait for their day (no drafts)
 
     def key_of(self, entry: Entry) -> str:
         """The hash of what a visible entry was made from: its part of an output's recipe."""
@@ -68,13 +69,15 @@ def visibility_window(
     """The range of `today` values for which the same posts are visible and the same weeks complete."""
     valid_from, valid_until = date.min, date.max
     for entry in entries:
-        day = entry.published.astimezone(tz).date()
         if entry.post.draft:
             continue
-        if day > today:
-            valid_until = min(valid_until, day)
-        else:
-            valid_from = max(valid_from, day)
+        expires = entry.post.expires
+        for moment in (entry.published, *([expires] if expires is not None else [])):
+            day = moment.astimezone(tz).date()  # a day on which the post comes in (or goes out)
+            if day > today:
+                valid_until = min(valid_until, day)
+            else:
+                valid_from = max(valid_from, day)
     week_ends = {week_of(e.published, tz).end.date() for e in visible}
     for end in week_ends:
         if end > today:
@@ -84,19 +87,27 @@ def visibility_window(
     return valid_from, valid_until
 
 
-RenderJob = tuple[str, str, bytes]  # key, shown path, bytes of one Markdown file
+RenderJob = tuple[str, str, bytes, PostPlace]  # key, shown path, bytes of one post file, its place
 
 
 def _render_files(
     jobs: Sequence[RenderJob], site: Site, spec: ItemSpec | None = None
-) -> list[LoadedEntry | SourceError]:
-    """Parse and render Markdown files; their feed items too, with a spec (runs in workers)."""
+) -> list[LoadedEntry | SourceError | None]:
+    """Parse and render post files; their feed items too, with a spec (runs in workers).
+    None for a file that is no post (an HTML page without front matter)."""
     rendered: list[Entry] = []
     keys: list[str] = []
-    failed: dict[int, SourceError] = {}
-    for index, (key, shown, data) in enumerate(jobs):
+    failed: dict[int, SourceError | None] = {}
+    for index, (key, shown, data, place) in enumerate(jobs):
         try:
-            post = read_post_bytes(data, shown, site.timezone, post_stem(shown))
+            post = read_post_bytes(data, shown, site.timezone, place, language=site.language)
+        except SourceError as exc:
+            failed[index] = exc
+            continue
+        if post is None:
+            failed[index] = None
+            continue
+        try:
             rendered.append(render_entry(post, site))
             keys.append(key)
         except SourceError as exc:
@@ -107,14 +118,14 @@ def _render_files(
 
 def _render_all(
     jobs: list[RenderJob], site: Site, spec: ItemSpec | None, workers: WorkerPool | None
-) -> list[LoadedEntry | SourceError]:
+) -> list[LoadedEntry | SourceError | None]:
     pool = workers.get() if workers is not None and len(jobs) >= PARALLEL_MIN else None
     if pool is None or workers is None:
         return _render_files(jobs, site, spec)
     size = max(25, min(CHUNK, -(-len(jobs) // (workers.workers * 6))))
     chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     try:
-        results: list[LoadedEntry | SourceError] = []
+        results: list[LoadedEntry | SourceError | None] = []
         for part in pool.map(_render_files, chunks, [site] * len(chunks), [spec] * len(chunks)):
             results.extend(part)
         return results
@@ -143,7 +154,7 @@ def _cached_or_to_render(
             if digest_of(file.shown, data) != file.key:  # changed after all: render what is there now
                 errors.append(SourceError("changed while being read; build again", path=file.shown))
                 continue
-        todo.append((file.key, file.shown, data))
+        todo.append((file.key, file.shown, data, file.place or PostPlace(post_stem(file.shown))))
     return loaded, todo
 
 
@@ -204,6 +215,8 @@ def read_entries(
             workers = own.enter_context(WorkerPool())
         results = _render_all(todo, config.site, spec, workers)
     for result in results:
+        if result is None:
+            continue
         if isinstance(result, SourceError):
             errors.append(result)
         else:
@@ -235,4 +248,5 @@ def load_site(
     check_unique(visible)
     valid_from, valid_until = visibility_window([item.entry for item in loaded], visible, today, tz)
     by_id = {item.entry.id: item for item in shown}
-    return LoadedSite(config, tuple(visible), today, valid_from, valid_until, by_id), errors
+    future = sum(1 for item in loaded if is_future(item.entry.post, today, tz))
+    return LoadedSite(config, tuple(visible), today, valid_from, valid_until, by_id, future), errors

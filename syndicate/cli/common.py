@@ -45,10 +45,16 @@ def site_config(site: Path, out: Path | None = None) -> Config:
     return load_config(find_config(site), output_dir=out)
 
 
-def print_errors(exc: SyndicateError) -> None:
-    """The problems an error gathers (each post that could not be read), one line each."""
-    for line in getattr(exc, "errors", ()):
-        click.echo(f"error: {line}", err=True)
+def print_errors(exc: SyndicateError) -> str:
+    """The first problem an error gathers (the posts that could not be read), on one line; returns
+    the error's own message with the count, and how to see them all. A refusal is at most three
+    lines however many posts fail: `--keep-going` lists every one."""
+    gathered = getattr(exc, "errors", ())
+    if gathered:
+        click.echo(f"error: {gathered[0]}", err=True)
+    if len(gathered) > 1:
+        return f"{exc}; the first of them is above: 'syndicate build --keep-going' lists them all and builds the rest"
+    return str(exc)
 
 
 def _progress(message: str) -> None:
@@ -67,16 +73,17 @@ def build_once(config: Config, today_s: str | None, keep_going: bool, no_cache: 
     except SyndicateError as exc:
         if exit_on_error:
             raise
-        print_errors(exc)
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {print_errors(exc)}", err=True)
         return
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
     changed = len(result.report.written)
     posts = "post" if result.posts == 1 else "posts"
+    waiting = "post" if result.future == 1 else "posts"
+    future = f"; {result.future} future {waiting} left out until their day" if result.future else ""
     click.echo(
         f"built {result.files} files from {result.posts} {posts} in {result.seconds:.2f} s "
-        f"({changed} written, {result.report.unchanged} unchanged, {len(result.report.removed)} removed)"
+        f"({changed} written, {result.report.unchanged} unchanged, {len(result.report.removed)} removed{future})"
         f" → {config.output_dir}"
     )
     if result.errors and exit_on_error:

@@ -33,8 +33,7 @@ class SyndicateGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SyndicateError as exc:
-            print_errors(exc)
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(print_errors(exc)) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

@@ -61,6 +61,10 @@ class SourceFloat(float):
     def __str__(self) -> str:
         return self.source
 
+    def __reduce__(self) -> tuple[type[SourceFloat], tuple[float, str]]:
+        # Posts cross into worker processes by pickle, which would call __new__ without `source`
+        return (SourceFloat, (float(self), self.source))
+
 
 def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
     return SourceFloat(yaml.SafeLoader.construct_yaml_float(loader, node), str(node.value))
