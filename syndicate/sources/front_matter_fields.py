@@ -54,7 +54,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "image": ("image", "cover", "featured_image"),
     "announcement": ("announcement",),
     "enclosures": ("enclosures", "enclosure"),
-    "expires": ("expirydate", "expires"),
+    "expires": ("expirydate", "unpublishdate", "expires"),
 }
 KNOWN_KEYS = {key for keys in ALIASES.values() for key in keys} | {"layout", "published", "format", "permalink"}
 

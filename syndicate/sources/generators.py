@@ -149,10 +149,20 @@ def is_hidden(meta: Mapping[str, Any]) -> bool:
 
 
 def native_authors(value: object) -> object:
-    """Pelican's `Authors: A, B` (or `A; B`) as a list of names."""
+    """Pelican's `Authors: A, B` as a list of names; with semicolons (`Doyle, Conan; Poe, Edgar`)
+    only they separate, so names may hold commas."""
     if isinstance(value, str) and ("," in value or ";" in value):
-        return [name.strip() for name in re.split(r"[;,]", value) if name.strip()]
+        return [name.strip() for name in re.split(";" if ";" in value else ",", value) if name.strip()]
     return value
+
+
+def semicolon_lists(meta: dict[str, Any]) -> dict[str, Any]:
+    """Pelican's tag lists separated by semicolons, so that a tag may hold a comma."""
+    for key in ("tags", "keywords"):
+        value = meta.get(key)
+        if isinstance(value, str) and ";" in value:
+            meta[key] = [name.strip() for name in value.split(";") if name.strip()]
+    return meta
 
 
 _ELEVENTY_VARS = re.compile(r"{{-?\s*(page\.fileSlug|slug|title\s*\|\s*slug(?:ify)?)\s*-?}}")

@@ -47,6 +47,7 @@ from syndicate.sources.generators import (
     jekyll_categories,
     merged_data,
     native_authors,
+    semicolon_lists,
 )
 from syndicate.sources.generators import DataFiles as DataFiles  # re-exported: build/ reads posts through here
 from syndicate.sources.generators import find_posts as find_posts
@@ -130,6 +131,7 @@ def read_post_bytes(data: bytes, path: str, tz: ZoneInfo, place: PostPlace | str
     text = decode_post(data, path)
     if path.endswith(RST_SUFFIXES):
         meta, body = read_rst(text, path)
+        meta = semicolon_lists(meta)
         front, first_line = "", 1
     else:
         try:
@@ -139,6 +141,8 @@ def read_post_bytes(data: bytes, path: str, tz: ZoneInfo, place: PostPlace | str
                 return None
             raise
         meta = parse_front_matter(kind, front, path, first_line)
+        if kind == "native":
+            meta = semicolon_lists(meta)
         if path.endswith(HTML_SUFFIXES):
             meta.setdefault("format", "html")
     if place.data:

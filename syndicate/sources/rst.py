@@ -15,6 +15,7 @@ from typing import Any
 from docutils import nodes
 from docutils.core import publish_doctree, publish_parts
 from docutils.utils import SystemMessage
+from docutils.writers.html5_polyglot import Writer as HTMLWriter
 
 from syndicate.errors import SourceError
 
@@ -40,7 +41,7 @@ def read_rst(text: str, path: str) -> tuple[dict[str, Any], str]:
     """(metadata, body as HTML) of a reStructuredText post; keys are lower case, as Pelican's."""
     try:
         tree = publish_doctree(text, settings_overrides=_SETTINGS)
-        body = publish_parts(text, writer_name="html5", settings_overrides=_SETTINGS)["fragment"]
+        body = publish_parts(text, writer=HTMLWriter(), settings_overrides=_SETTINGS)["fragment"]
     except (SystemMessage, ValueError, AttributeError, IndexError) as exc:  # what docutils raises on bad markup
         raise SourceError(f"reStructuredText: {' '.join(str(exc).split())}", path=path) from None
     meta: dict[str, Any] = {}
