@@ -74,7 +74,8 @@ HUGO = {
     "expired.md": "---\ntitle: Expired post\ndate: 2013-04-02\nexpiryDate: 2013-04-20\n---\nGone.\n",
     "later.md": "---\ntitle: Later post\ndate: 2013-04-14\npublishDate: 2013-05-20\n---\nNot yet.\n",
     "draft.md": "---\ntitle: Draft post\ndate: 2013-04-14\ndraft: true\n---\nNot yet.\n",
-    "capitals.md": "---\nTitle: Capital keys\nDate: 2013-04-15T12:00:00Z\nTags: [Hugo]\n---\nHugo reads keys in any case.\n",
+    "capitals.md": "---\nTitle: Capital keys\nDate: 2013-04-15T12:00:00Z\nTags: [Hugo]\n---\n"
+    "Hugo reads keys in any case.\n",
 }
 
 
@@ -104,7 +105,8 @@ JEKYLL = {
     "index.html": "---\nlayout: home\n---\n",
     "_drafts/unfinished.md": "---\ntitle: Unfinished\n---\nLater.\n",
     "_posts/2013-04-10-welcome-to-jekyll.markdown": "---\nlayout: post\ntitle: Welcome to Jekyll!\n"
-    "date: 2013-04-10 18:30:22 2013 -0800\ncategories: jekyll update\n---\nYou’ll find this post in your `_posts` directory.\n",
+    "date: 2013-04-10 18:30:22 2013 -0800\ncategories: jekyll update\n---\n"
+    "You’ll find this post in your `_posts` directory.\n",
     "_posts/2013-04-11-first-of-the-day.md": "---\ntitle: First of the day\n---\nA date from the file name only.\n",
     "_posts/2013-04-11-second-of-the-day.md": "---\ntitle: Second of the day\n---\nThe same day.\n",
     "_posts/2013-04-12-written-in-html.html": "---\ntitle: Written in HTML\n---\n<p>An <em>HTML</em> post.</p>\n",
