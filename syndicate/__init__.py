@@ -31,6 +31,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "build_site": ("syndicate.build.site", "build"),
     "init_site": ("syndicate.build.scaffold", "init_site"),
     "new_post": ("syndicate.build.scaffold", "new_post"),
+    "placeholders_left": ("syndicate.build.scaffold", "placeholders_left"),
     "check_directory": ("syndicate.feeds.check", "check_directory"),
     "DigestFiles": ("syndicate.build.compose", "DigestFiles"),
     "compose_issue": ("syndicate.build.compose", "compose_issue"),

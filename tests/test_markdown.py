@@ -369,8 +369,8 @@ def test_unsafe_yaml_tags_are_refused(front: str) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
-        ("---\ntitle: a: b\ndate: 2013-04-15\n---\n", 2, "mapping values"),
-        ("---\ntitle: T\ndate: 2013-04-15\n  tags: x\n---\n", 4, "mapping values"),
+        ("---\ntitle: a: b\ndate: 2013-04-15\n---\n", 2, 'put it in quotes: title: "a: b"'),
+        ("---\ntitle: T\ndate: 2013-04-15\n  tags: x\n---\n", 4, "remove the spaces"),
         ("---\ntitle: T\ndate: 2013-04-15\ntags: [a, b\nslug: s\n---\n", 4, ""),
         ("---\ntitle: 'unclosed\ndate: 2013-04-15\n---\n", 2, ""),
         ('---\ntitle: T\ndate: 2013-04-15\nsummary: "no end\n---\n', 4, ""),
@@ -499,8 +499,8 @@ def test_read_markdown_dir(tmp_path: Path) -> None:
     assert sorted(p.title for p in posts) == ["Good", "Other"]
     assert [p.source for p in posts if p.title == "Good"] == ["posts/2013/04/2013-04-15-good.md"]
     assert [str(e) for e in errors] == [
-        "posts/bad.md:2: YAML front matter: mapping values are not allowed in this context; "
-        "check quoting and indentation"
+        "posts/bad.md:2: YAML front matter: the value holds a colon and a space, which YAML reads as a new key; "
+        'put it in quotes: title: "a: b"'
     ]
 
 

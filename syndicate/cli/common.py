@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from syndicate import Config, SyndicateError, find_config, load_config
+from syndicate import CONFIG_NAME, Config, SyndicateError, find_config, load_config
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -41,8 +44,49 @@ def now_in(config: Config) -> datetime:
     return datetime.now(config.site.timezone).replace(microsecond=0)
 
 
+def discover_site(site: Path) -> Path:
+    """The folder (or syndicate.toml) to use: `site` itself, else the nearest folder above it
+    that holds syndicate.toml, as git finds .git; `site` unchanged when there is none."""
+    if site.suffix == ".toml" or (site / CONFIG_NAME).is_file():
+        return site
+    for folder in site.resolve().parents:
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return site
+
+
 def site_config(site: Path, out: Path | None = None) -> Config:
-    return load_config(find_config(site), output_dir=out)
+    return load_config(find_config(discover_site(site)), output_dir=out)
+
+
+def refuse_placeholders(config: Config) -> None:
+    """Stop before sending while syndicate.toml still holds what `init` wrote for the user to replace."""
+    from syndicate import placeholders_left
+
+    left = placeholders_left(config)
+    if left:
+        raise click.ClickException(
+            f"{config.path}: still the placeholders 'syndicate init' wrote; set {', '.join(left)} before sending"
+        )
+
+
+def machine_timezone() -> str:
+    """The machine's IANA time zone name (TZ, /etc/timezone, or where /etc/localtime points), else UTC:
+    what `init` writes, read at the edge."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    with contextlib.suppress(OSError):
+        target = os.readlink("/etc/localtime")
+        candidates.append(target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else "")
+    for name in candidates:
+        if name and not name.startswith("/"):
+            try:
+                ZoneInfo(name)
+            except (ValueError, ZoneInfoNotFoundError):
+                continue
+            return name
+    return "UTC"
 
 
 def print_errors(exc: SyndicateError) -> str:

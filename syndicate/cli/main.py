@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from syndicate import SyndicateError, __version__
-from syndicate.cli.common import CONTEXT, build_once, now_in, print_errors, site_option, warn
+from syndicate.cli.common import CONTEXT, build_once, machine_timezone, now_in, print_errors, site_option, warn
 from syndicate.cli.common import site_config as _config
 from syndicate.cli.common import today_from as _today
 
@@ -92,11 +92,15 @@ def check(directory: Path | None, site: Path) -> None:
     from syndicate import check_directory
 
     folder = directory if directory is not None else _config(site).output_dir
-    problems, count = check_directory(folder)
+    problems, count = check_directory(folder) if folder.is_dir() else ([], 0)
     for problem in problems:
         click.echo(problem)
     if problems:
         raise click.ClickException(f"{len(problems)} problems in {count} feeds")
+    if count == 0:  # nothing checked is no proof of anything
+        raise click.ClickException(
+            f"no feeds in {folder}: run 'syndicate build' first, or name the folder that holds them"
+        )
     click.echo(f"checked {count} feeds in {folder}: no problems")
 
 
@@ -104,24 +108,31 @@ def check(directory: Path | None, site: Path) -> None:
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--title", default="My Blog", show_default=True, help="The site's title.")
 @click.option("--url", default="https://blog.example.org/", show_default=True, help="Where the blog lives.")
-def init(directory: Path, title: str, url: str) -> None:
-    """Create a new site: syndicate.toml, a posts folder and a first post.
+@click.option("--author", help="Your name, as readers and subscribers see it.")
+@click.option("--email", help="Your address: the newsletter comes from it.")
+@click.option("--timezone", metavar="ZONE", help="Where your dates are written (default: this machine's).")
+def init(directory: Path, title: str, url: str, author: str | None, email: str | None, timezone: str | None) -> None:
+    """Create a new site: syndicate.toml, .gitignore, a posts folder and a first post.
+
+    What is not given is a placeholder, and `syndicate send` refuses to send until it is set.
 
     \b
     Example:
-      syndicate init myblog --title "My Blog" --url https://me.example.org/
+      syndicate init myblog --title "My Blog" --author "Ann Lee" --email ann@example.org
     """
     from syndicate import init_site
 
-    created = init_site(directory, title, url)
+    created = init_site(directory, title, url, author=author, email=email, timezone=timezone or machine_timezone())
     for path in created:
         click.echo(f"created {path}")
+    if not (author and email):
+        click.echo("before sending a newsletter, set [site] author and postal_address in syndicate.toml")
 
 
 @main.command(context_settings=CONTEXT)
 @click.argument("title")
-@click.option("--tag", "tags", multiple=True, help="A tag (repeat for more).")
-@click.option("--category", "categories", multiple=True, help="A category (repeat for more).")
+@click.option("--tag", "tags", multiple=True, help='A tag (repeat for more, or "A, B").')
+@click.option("--category", "categories", multiple=True, help='A category (repeat for more, or "A, B").')
 @click.option("--date", "when", metavar="DATETIME", help="Publication date (default: now).")
 @click.option("--draft", is_flag=True, help="Mark it as a draft.")
 @site_option

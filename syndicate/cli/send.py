@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from syndicate import SMTP_RETRY_DELAYS, SmtpSecurity, SyndicateError
-from syndicate.cli.common import CONTEXT, now_in, site_config, site_option, today_from, warn
+from syndicate.cli.common import CONTEXT, now_in, refuse_placeholders, site_config, site_option, today_from, warn
 
 if TYPE_CHECKING:  # the library is imported when a command runs: `syndicate --version` stays fast
     from syndicate import Config, IssueChoice, SendOptions, SendReport, SmtpOverrides
@@ -149,6 +149,8 @@ def send(
     if (since or until) and (week or not (since and until)):
         raise click.UsageError("give --week 2013-W16, or --since DATE and --until DATE, not both")
     config = site_config(site)
+    if not (show_status or mark_sent or dry_run is not None):
+        refuse_placeholders(config)  # init's placeholders never go out as real mail
     choice = IssueChoice(today_from(today_s, config), week, since, until)
     security = cast(SmtpSecurity | None, smtp_security)  # click.Choice has checked it
     smtp = SmtpOverrides(smtp_host, smtp_port, security, os.environ.get(SMTP_PASSWORD_ENV, ""))
