@@ -63,6 +63,7 @@ def init_site(
     author: str | None = None,
     email: str | None = None,
     timezone: str = "UTC",
+    postal_address: str | None = None,
 ) -> list[Path]:
     """syndicate.toml, .gitignore (unless there is one) and a first post; what is not given is a
     placeholder that `send` refuses to send with."""
@@ -75,7 +76,7 @@ def init_site(
         timezone=_yaml_string(timezone),
         name=_yaml_string(author or PLACEHOLDER_NAME),
         email=_yaml_string(email or PLACEHOLDER_EMAIL),
-        postal=_yaml_string(PLACEHOLDER_POSTAL),
+        postal=_yaml_string(postal_address or PLACEHOLDER_POSTAL),
     )
     atomic_write(config, text.encode("utf-8"))
     created = [config]

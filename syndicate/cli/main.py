@@ -111,7 +111,16 @@ def check(directory: Path | None, site: Path) -> None:
 @click.option("--author", help="Your name, as readers and subscribers see it.")
 @click.option("--email", help="Your address: the newsletter comes from it.")
 @click.option("--timezone", metavar="ZONE", help="Where your dates are written (default: this machine's).")
-def init(directory: Path, title: str, url: str, author: str | None, email: str | None, timezone: str | None) -> None:
+@click.option("--postal-address", help="Your postal address, for the foot of every newsletter.")
+def init(
+    directory: Path,
+    title: str,
+    url: str,
+    author: str | None,
+    email: str | None,
+    timezone: str | None,
+    postal_address: str | None,
+) -> None:
     """Create a new site: syndicate.toml, .gitignore, a posts folder and a first post.
 
     What is not given is a placeholder, and `syndicate send` refuses to send until it is set.
@@ -122,11 +131,13 @@ def init(directory: Path, title: str, url: str, author: str | None, email: str |
     """
     from syndicate import init_site
 
-    created = init_site(directory, title, url, author=author, email=email, timezone=timezone or machine_timezone())
+    zone = timezone or machine_timezone()
+    created = init_site(directory, title, url, author=author, email=email, timezone=zone, postal_address=postal_address)
     for path in created:
         click.echo(f"created {path}")
-    if not (author and email):
-        click.echo("before sending a newsletter, set [site] author and postal_address in syndicate.toml")
+    left = [what for what, given in (("author", author and email), ("postal_address", postal_address)) if not given]
+    if left:
+        click.echo(f"before sending a newsletter, set [site] {' and '.join(left)} in {created[0]}")
 
 
 @main.command(context_settings=CONTEXT)
