@@ -110,9 +110,14 @@ def _day_first(text: str, day_first: bool | None) -> bool:
     if first > 12 or second > 12 or first == second or day_first is not None:
         return bool(first > 12 or (second <= 12 and day_first))
     raise UnusableDate(
-        f"{match[0].strip()!r} could be {first} {_MONTHS[second - 1]} or {second} {_MONTHS[first - 1]}; "
-        "write it as year-month-day, such as 2026-04-03, or set [site] language to one with a country (en-GB, en-US)"
+        f"it could be {first} {_MONTHS[second - 1]} or {second} {_MONTHS[first - 1]}; write it as year-month-day "
+        f"({match[0].strip()} in en-GB is {_iso(first, second, match[0])}), or set [site] language with a country"
     )
+
+
+def _iso(day: int, month: int, written: str) -> str:
+    year = int(re.split(r"[/.-]", written.strip())[2])
+    return f"{year + 2000 if year < 100 else year:04d}-{month:02d}-{day:02d}"
 
 
 _MONTHS = [
