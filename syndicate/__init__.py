@@ -109,6 +109,7 @@ __all__ = [
     "normalize_email",
     "parse_tags",
     "parse_week",
+    "placeholders_left",
     "remove_subscriber",
     "secret_from_env",
     "send_issue",
