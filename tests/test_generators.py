@@ -161,6 +161,8 @@ ELEVENTY = {
     "2013-04-13-linked.md": '---\ntitle: Linked\npermalink: "/blog/{{ page.fileSlug }}/"\n---\nWith a permalink.\n',
     "2013-04-14-excluded.md": "---\ntitle: Excluded\neleventyExcludeFromCollections: true\n---\nNot listed.\n",
     "2013-04-14-no-page.md": "---\ntitle: No page\npermalink: false\n---\nNot written.\n",
+    # a listing template beside the posts: front matter, but no title or date; not a post
+    "archive.html": "---\nlayout: base.njk\npagination: {data: collections.posts, size: 10}\n---\n<ul></ul>\n",
 }
 
 
@@ -196,6 +198,12 @@ def test_a_broken_data_file_is_named(tmp_path: Path) -> None:
     config = make_site(tmp_path, {**ELEVENTY, "posts.json": '{"layout": "x",}'})
     result = build_site_errors(config)
     assert any("posts/posts.json:1: Eleventy data file is not valid JSON" in e for e in result)
+
+
+def test_eleventys_file_time_dates_are_refused_with_what_to_write(tmp_path: Path) -> None:
+    config = make_site(tmp_path, {"x.md": "---\ntitle: T\ndate: Last Modified\n---\nText.\n"})
+    (error,) = build_site_errors(config)
+    assert error.startswith("posts/x.md:3: date: ") and "write the date, such as 2013-04-15" in error
 
 
 def build_site_errors(config: Config) -> list[str]:
@@ -242,6 +250,7 @@ PELICAN = {
     "Authors: Alexis Metaireau, Conan Doyle\nSummary: Short version\n    on two lines\n\nThis is the content.\n",
     "draft.md": "Title: A draft\nDate: 2013-04-14 10:20\nStatus: draft\n\nNot yet.\n",
     "rst-draft.rst": "A draft in rST\n##############\n\n:date: 2013-04-14\n:status: draft\n\nNot yet.\n",
+    "pages/about.md": "Title: About\n\nPelican's pages have no date and are not articles.\n",
 }
 
 

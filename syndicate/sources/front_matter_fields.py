@@ -138,6 +138,11 @@ _MONTHS = [
 
 def _parse_text(text: str, day_first: bool | None, lenient: bool = True) -> datetime:
     """A date written as text, in any spelling dateutil knows with a full date (or Jekyll's)."""
+    if text.lower() in ("last modified", "created", "git last modified", "git created"):
+        raise UnusableDate(
+            f"Eleventy's {text!r} is the file's own time, which every checkout changes; "
+            "write the date, such as 2013-04-15"
+        )
     try:
         return datetime.fromisoformat(text)
     except ValueError:

@@ -26,6 +26,7 @@ SECTION_PAGES = {"_index.md", "_index.markdown", "_index.html"}  # Hugo's list p
 # A bundle's page is named by its folder: Hugo's index.md, Eleventy's index.md or 2013-04-15-index.md
 _BUNDLE_PAGE = re.compile(r"^(?:(\d{4}-\d{2}-\d{2})-)?index\.(?:md|markdown|html|rst)$")
 JEKYLL_POSTS = "_posts"
+PELICAN_PAGES = "pages"  # Pelican's PAGE_PATHS: pages without dates, not articles
 ELEVENTY_DATA = ".11tydata.json"
 # Eleventy's own collection names: a data file's `tags` put posts into collections, not topics
 COLLECTION_ONLY_KEYS = ("tags",)
@@ -62,7 +63,10 @@ def find_posts(root: Path) -> list[Path]:
     jekyll_site = False
     for dirpath, dirnames, filenames in os.walk(root):
         jekyll_site = jekyll_site or JEKYLL_POSTS in dirnames
-        dirnames[:] = sorted(d for d in dirnames if d == JEKYLL_POSTS or not d.startswith((".", "_")))
+        top = Path(dirpath) == root
+        dirnames[:] = sorted(
+            d for d in dirnames if d == JEKYLL_POSTS or not (d.startswith((".", "_")) or (top and d == PELICAN_PAGES))
+        )
         for name in sorted(filenames):
             if name in SECTION_PAGES or name.startswith(".") or not name.endswith(POST_SUFFIXES):
                 continue
@@ -137,6 +141,13 @@ def merged_data(files: Sequence[tuple[str, bytes]]) -> dict[str, Any]:
             raise SourceError("Eleventy data file must hold one JSON object", path=shown)
         merged.update({k: v for k, v in value.items() if k not in COLLECTION_ONLY_KEYS})
     return merged
+
+
+def is_html_page(meta: Mapping[str, Any], stem: str) -> bool:
+    """An HTML file with front matter but neither title nor date, nor a dated name: a page or a
+    template (a listing, a layout's page), not a post."""
+    keys = {key.lower() for key in meta}
+    return not ({"title", "date", "publishdate"} & keys) and not re.match(r"\d{4}-\d{2}-\d{2}-", stem)
 
 
 def is_hidden(meta: Mapping[str, Any]) -> bool:

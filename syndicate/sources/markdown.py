@@ -44,6 +44,7 @@ from syndicate.sources.generators import (
     RST_SUFFIXES,
     eleventy_permalink,
     is_hidden,
+    is_html_page,
     jekyll_categories,
     merged_data,
     native_authors,
@@ -144,6 +145,8 @@ def read_post_bytes(data: bytes, path: str, tz: ZoneInfo, place: PostPlace | str
         if kind == "native":
             meta = semicolon_lists(meta)
         if path.endswith(HTML_SUFFIXES):
+            if is_html_page(meta, place.stem):
+                return None
             meta.setdefault("format", "html")
     if place.data:
         meta = {**merged_data(place.data), **meta}
