@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from syndicate.build.feed_source import read_configured_feed
@@ -22,7 +23,7 @@ from syndicate.model import Entry, Site
 from syndicate.newsletter.weeks import week_of
 from syndicate.render.entry import render_entry
 from syndicate.render.select import check_unique, is_future, is_visible, newest_first
-from syndicate.sources.markdown import PostPlace, post_stem, read_post_bytes
+from syndicate.sources.markdown import DataFiles, PostPlace, post_stem, read_post_bytes
 from syndicate.store.digests import digest_of
 from syndicate.store.entries import EntryCache
 from syndicate.store.fetched import SourceMemory
@@ -133,8 +134,19 @@ def _render_all(
         return _render_files(jobs, site, spec)
 
 
+def _place_of(file: SourceFile, site_root: Path) -> PostPlace:
+    """The place of a file scan did not read (known unchanged): its data files unchanged too."""
+    if file.root is None:
+        return PostPlace(post_stem(file.shown))
+    return PostPlace.of(file.path, DataFiles(file.root), site_root)
+
+
 def _cached_or_to_render(
-    files: list[SourceFile], cache: EntryCache, spec: ItemSpec | None, errors: list[SyndicateError]
+    files: list[SourceFile],
+    cache: EntryCache,
+    spec: ItemSpec | None,
+    errors: list[SyndicateError],
+    site_root: Path,
 ) -> tuple[list[LoadedEntry], list[RenderJob]]:
     """Markdown posts found in the cache, and the render jobs of the others."""
     loaded: list[LoadedEntry] = []
@@ -144,17 +156,18 @@ def _cached_or_to_render(
         if cached is not None:
             loaded.append(LoadedEntry(cached[0], file.key, cached[1]))
             continue
-        data = file.data
-        if data is None:  # unchanged since the last build, but not in the cache: read it after all
+        data, place = file.data, file.place
+        if data is None or place is None:  # unchanged since the last build, but not in the cache: read it after all
             try:
                 data = file.path.read_bytes()
+                place = _place_of(file, site_root)
             except OSError as exc:
                 errors.append(SourceError(f"cannot read: {exc.strerror}", path=file.shown))
                 continue
             if digest_of(file.shown, data) != file.key:  # changed after all: render what is there now
                 errors.append(SourceError("changed while being read; build again", path=file.shown))
                 continue
-        todo.append((file.key, file.shown, data, file.place or PostPlace(post_stem(file.shown))))
+        todo.append((file.key, file.shown, data, place))
     return loaded, todo
 
 
@@ -206,7 +219,7 @@ def read_entries(
     """
     files, read_errors = scanned if scanned is not None else scan_markdown(config)
     errors: list[SyndicateError] = list(read_errors)
-    loaded, todo = _cached_or_to_render(files, cache, spec, errors)
+    loaded, todo = _cached_or_to_render(files, cache, spec, errors, config.root)
     loaded += _read_feeds(config, warn, cache, spec, memory, errors)
     if progress is not None and len(todo) >= PROGRESS_MIN:
         progress(f"rendering {len(todo)} new or changed posts ({len(loaded)} from the cache)")

@@ -21,7 +21,8 @@ class SourceFile:
     data: bytes | None  # None: known unchanged from the last build (its key came from there)
     size: int = 0
     mtime_ns: int = 0
-    place: PostPlace | None = None  # its stem, Jekyll folders and Eleventy data
+    place: PostPlace | None = None  # its stem, Jekyll folders and Eleventy data; None when not read
+    root: Path | None = None  # the posts folder it was found in (its place is worked out from there)
 
 
 def _key(shown: str, data: bytes, place: PostPlace) -> str:
@@ -61,17 +62,17 @@ def scan_markdown(
                     raise SourceError(
                         f"file is over {MAX_POST_BYTES // (1024 * 1024)} MB; is it really a post?", path=shown
                     )
-                place = PostPlace.of(path, data_files, config.root)
                 seen = known.get(shown)
                 # a post with data files is always hashed again: a data file's change shows in no time of its own
                 if (
                     seen is not None
-                    and not place.data
                     and seen[:2] == (st.st_size, st.st_mtime_ns)
                     and st.st_mtime_ns < settled_before_ns
+                    and not data_files.of(path)
                 ):
-                    files.append(SourceFile(seen[2], shown, path, None, st.st_size, st.st_mtime_ns, place))
+                    files.append(SourceFile(seen[2], shown, path, None, st.st_size, st.st_mtime_ns, None, root))
                     continue
+                place = PostPlace.of(path, data_files, config.root)
                 data = path.read_bytes()
                 to_read += 1
                 if to_read == PARALLEL_MIN and workers is not None:
@@ -82,5 +83,6 @@ def scan_markdown(
             except OSError as exc:
                 errors.append(SourceError(f"cannot read: {exc.strerror}", path=shown))
                 continue
-            files.append(SourceFile(_key(shown, data, place), shown, path, data, st.st_size, st.st_mtime_ns, place))
+            key = _key(shown, data, place)
+            files.append(SourceFile(key, shown, path, data, st.st_size, st.st_mtime_ns, place, root))
     return files, errors

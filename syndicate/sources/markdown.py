@@ -8,6 +8,7 @@ drafts are decided later.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -73,8 +74,12 @@ class PostPlace:
     @classmethod
     def of(cls, path: Path, data_files: DataFiles, relative_to: Path | None = None) -> PostPlace:
         """The place of a file below the data files' root; they are read here (OSError when one cannot be)."""
-        rel = path.relative_to(data_files.root).as_posix()
-        data = tuple((shown_path(p, relative_to), raw) for p, raw in data_files.of(path))
+        text, root = str(path), str(data_files.root)
+        # string work, not pathlib: this runs for every post of every build
+        rel = text[len(root) + 1 :] if text.startswith(root + os.sep) else path.name
+        rel = rel.replace(os.sep, "/")
+        found = data_files.of(path)
+        data = tuple((shown_path(p, relative_to), raw) for p, raw in found) if found else ()
         return cls(post_stem(rel), jekyll_categories(rel), data)
 
 
