@@ -178,8 +178,14 @@ def day_only_time(day: datetime, slug: str) -> datetime:
     entries have the same updated) and their order must be the same on every build:
     the seconds after midnight are a hash of the slug, which the build keeps unique.
     """
-    seconds = int.from_bytes(hashlib.sha256(slug.encode("utf-8", "surrogatepass")).digest()[:8], "big") % 86_400
-    return (day.replace(tzinfo=None) + timedelta(seconds=seconds)).replace(tzinfo=day.tzinfo)
+    # aware + timedelta is wall-clock arithmetic: the same time of day on a day when clocks change
+    return day + _seconds_into_the_day(slug)
+
+
+@lru_cache(maxsize=1 << 14)
+def _seconds_into_the_day(slug: str) -> timedelta:
+    digest = hashlib.sha256(slug.encode("utf-8", "surrogatepass")).digest()
+    return timedelta(seconds=int.from_bytes(digest[:8], "big") % 86_400)
 
 
 def names_a_time(value: object) -> bool:
