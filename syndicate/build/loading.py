@@ -130,7 +130,8 @@ def _render_all(
         for part in pool.map(_render_files, chunks, [site] * len(chunks), [spec] * len(chunks)):
             results.extend(part)
         return results
-    except (OSError, RuntimeError):  # the processes could not start (sandbox): do it in this one
+    except (OSError, RuntimeError):  # the processes could not start (sandbox), or broke: do it in this one
+        workers.give_up()  # and later stages (the newsletter) too, rather than meet a broken pool
         return _render_files(jobs, site, spec)
 
 
