@@ -74,6 +74,8 @@ HUGO = {
     "expired.md": "---\ntitle: Expired post\ndate: 2013-04-02\nexpiryDate: 2013-04-20\n---\nGone.\n",
     "later.md": "---\ntitle: Later post\ndate: 2013-04-14\npublishDate: 2013-05-20\n---\nNot yet.\n",
     "draft.md": "---\ntitle: Draft post\ndate: 2013-04-14\ndraft: true\n---\nNot yet.\n",
+    "unlisted.md": "---\ntitle: Unlisted\ndate: 2013-04-14\nbuild:\n  list: never\n---\nIn no list.\n",
+    "headless/index.md": "---\ntitle: Headless\ndate: 2013-04-14\nheadless: true\n---\nNo page.\n",
     "capitals.md": "---\nTitle: Capital keys\nDate: 2013-04-15T12:00:00Z\nTags: [Hugo]\n---\n"
     "Hugo reads keys in any case.\n",
 }
@@ -251,6 +253,7 @@ PELICAN = {
     "draft.md": "Title: A draft\nDate: 2013-04-14 10:20\nStatus: draft\n\nNot yet.\n",
     "rst-draft.rst": "A draft in rST\n##############\n\n:date: 2013-04-14\n:status: draft\n\nNot yet.\n",
     "pages/about.md": "Title: About\n\nPelican's pages have no date and are not articles.\n",
+    "birds/in-a-folder.md": "Title: In a folder\nDate: 2013-04-13 09:00\n\nIts folder is its category.\n",
 }
 
 
@@ -258,7 +261,8 @@ def test_pelican_content_builds_as_pelican_reads_it(tmp_path: Path) -> None:
     config = make_site(tmp_path, PELICAN)
     judged_build(config)
     items = site_items(config)
-    assert sorted(items) == ["My super Markdown post", "My super title"]
+    assert sorted(items) == ["In a folder", "My super Markdown post", "My super title"]
+    assert items["In a folder"]["tags"] == ["birds"]
     rst, md = items["My super title"], items["My super Markdown post"]
     assert rst["url"].endswith("/2013/04/10/my-super-post/")
     assert rst["date_published"] == "2013-04-10T10:20:00-07:00"

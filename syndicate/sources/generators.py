@@ -167,11 +167,19 @@ def is_html_page(meta: Mapping[str, Any], stem: str) -> bool:
 
 def is_hidden(meta: Mapping[str, Any]) -> bool:
     """What each generator says keeps a post out of its feeds besides `draft`: Pelican's
-    `Status: draft` or `hidden`, Eleventy's `permalink: false` and `eleventyExcludeFromCollections`."""
+    `Status: draft` or `hidden`, Eleventy's `permalink: false` and `eleventyExcludeFromCollections`,
+    Hugo's `headless: true` and `build: {list: never}` (or `render: never`: no page to link to)."""
     status = meta.get("status")
     if isinstance(status, str) and status.strip().lower() in ("draft", "hidden", "skip"):
         return True
-    return meta.get("permalink") is False or meta.get("eleventyexcludefromcollections") is True
+    build = meta.get("build", meta.get("_build"))
+    if isinstance(build, dict) and any(str(build.get(k, "")).lower() in ("never", "false") for k in ("list", "render")):
+        return True
+    return (
+        meta.get("permalink") is False
+        or meta.get("eleventyexcludefromcollections") is True
+        or meta.get("headless") is True
+    )
 
 
 def native_authors(value: object) -> object:

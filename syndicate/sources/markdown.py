@@ -70,6 +70,7 @@ class PostPlace:
     stem: str
     folders: tuple[str, ...] = ()
     data: tuple[tuple[str, bytes], ...] = ()
+    folder: str = ""  # the folder it is in, below the posts folder ("" at the top): Pelican's category
 
     @classmethod
     def of(cls, path: Path, data_files: DataFiles, relative_to: Path | None = None) -> PostPlace:
@@ -80,7 +81,8 @@ class PostPlace:
         rel = rel.replace(os.sep, "/")
         found = data_files.of(path)
         data = tuple((shown_path(p, relative_to), raw) for p, raw in found) if found else ()
-        return cls(post_stem(rel), jekyll_categories(rel), data)
+        folder = rel.rsplit("/", 2)[-2] if "/" in rel else ""
+        return cls(post_stem(rel), jekyll_categories(rel), data, folder)
 
 
 def read_markdown_dir(
@@ -137,7 +139,7 @@ def read_post_bytes(data: bytes, path: str, tz: ZoneInfo, place: PostPlace | str
     text = decode_post(data, path)
     if path.endswith(RST_SUFFIXES):
         meta, body = read_rst(text, path)
-        meta = semicolon_lists(meta)
+        meta = pelican_meta(meta, place.folder)
         front, first_line = "", 1
     else:
         try:
@@ -148,7 +150,7 @@ def read_post_bytes(data: bytes, path: str, tz: ZoneInfo, place: PostPlace | str
             raise
         meta = parse_front_matter(kind, front, path, first_line)
         if kind == "native":
-            meta = semicolon_lists(meta)
+            meta = pelican_meta(meta, place.folder)
         if path.endswith(HTML_SUFFIXES):
             if is_html_page(meta, place.stem):
                 return None
@@ -158,6 +160,15 @@ def read_post_bytes(data: bytes, path: str, tz: ZoneInfo, place: PostPlace | str
     if place.folders:
         meta = {**meta, "categories": [*place.folders, *_listed(meta.get("categories", meta.get("category")))]}
     return post_from_meta(meta, body, path, tz, place.stem, front, first_line, language=language)
+
+
+def pelican_meta(meta: dict[str, Any], folder: str) -> dict[str, Any]:
+    """Pelican's metadata as Pelican reads it: lists split at semicolons when there are any, and
+    the folder a post is in as its category when it names none (USE_FOLDER_AS_CATEGORY)."""
+    meta = semicolon_lists(meta)
+    if folder and "category" not in meta and "categories" not in meta:
+        meta["category"] = folder
+    return meta
 
 
 def _listed(value: object) -> list[Any]:
