@@ -8,9 +8,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from conftest import build_site, make_site
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from syndicate.build.loading import LoadedEntry, _render_files
 from syndicate.build.workers import WorkerPool
+from syndicate.errors import SourceError
 from syndicate.sources.markdown import PostPlace, read_post_bytes
 
 # every YAML type the safe loader builds, written as bloggers write them
@@ -108,3 +111,35 @@ def test_a_site_of_such_posts_builds(tmp_path: Path) -> None:
 
 def build_tz() -> ZoneInfo:
     return ZoneInfo("UTC")
+
+
+# ---------------------------------------------------------------- any input: a post, nothing, or one clear line
+
+SUFFIXES = (".md", ".html", ".rst")
+header_line = st.one_of(
+    st.sampled_from(["Title: T", "Date: 2013-04-15", "Tags: a; b, c", ":date: 03/04/2013", ":authors: A; B"]),
+    st.sampled_from(["date: 2023-01-29 18:30:22 2023 -0800", "date: Last Modified", "date: 13/04/2026", "{", "}"]),
+    st.text(max_size=40),
+)
+loose_document = st.builds(
+    lambda lines, body: "\n".join([*lines, "", body]), st.lists(header_line, max_size=8), st.text(max_size=120)
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(loose_document, st.sampled_from(SUFFIXES), st.sampled_from(["", "en", "en-US", "de", "ja"]))
+@example("Title\n#####\n\n:date: 2013-04-15\n\n.. include:: /etc/passwd\n", ".rst", "en")
+@example('{"title": "T", "date": "2013-04-15"}\nBody', ".md", "")
+@example("\n\n---\ntitle: T\ndate: 2013-04-15\n---\n", ".html", "")
+def test_any_file_of_any_generator_gives_a_post_nothing_or_one_clear_line(text: str, suffix: str, lang: str) -> None:
+    try:
+        post = read_post_bytes(
+            text.encode("utf-8", "surrogatepass"), f"posts/x{suffix}", build_tz(), "x", language=lang
+        )
+    except SourceError as exc:
+        assert exc.path == f"posts/x{suffix}"
+        assert "\n" not in str(exc) and "Traceback" not in str(exc)
+        return
+    if post is not None:
+        assert post.title and post.published.tzinfo is not None
+        assert "root:" not in post.body
