@@ -21,9 +21,10 @@ from tempfile import TemporaryDirectory
 
 from syndicate.build.loading import load_site
 from syndicate.config import load_config
-from syndicate.newsletter.issue import collect_issue, render_issue
+from syndicate.newsletter.contents import collect_issue
+from syndicate.newsletter.issue import render_issue
 from syndicate.newsletter.message import Recipient, build_message, personalize
-from syndicate.newsletter.weeks import parse_week
+from syndicate.newsletter.periods import parse_week
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 1000.0
@@ -65,7 +66,7 @@ def main() -> None:
         count = 200
         started = time.perf_counter()
         for n in range(count):
-            personalize(config, rendered, Recipient(f"reader{n}@example.net", f"Reader {n}")).as_bytes()
+            personalize(config, rendered, Recipient(f"reader{n}@example.net", f"Reader {n}"), issue.date).as_bytes()
         per_recipient_ms = (time.perf_counter() - started) * 1000 / count
 
     median = statistics.median(timings)

@@ -1,11 +1,13 @@
 """Send one issue to 10,000 subscribers through a local aiosmtpd sink; print messages per second.
 
-The send log is committed around every message exactly as in `syndicate send`
-(WAL; fsync for each `sending` mark). The sink runs in its own process so it does not share
-the sender's interpreter lock.
+The send log is committed around every message exactly as in `syndicate send` (WAL; one
+fsync for the `sending` marks of every connection waiting at its final dot). The sink runs
+in its own process so it does not share the sender's interpreter lock.
 
-    .venv/bin/python bench/send_bench.py              # 10,000 subscribers
-    .venv/bin/python bench/send_bench.py --count 2000
+    .venv/bin/python bench/send_bench.py                          # 10,000 subscribers, 8 connections
+    .venv/bin/python bench/send_bench.py --latency 20             # a relay 20 ms away (issue 14: <= 60 s)
+    .venv/bin/python bench/send_bench.py --latency 20 --connections 1 --count 500
+    .venv/bin/python bench/send_bench.py --count 2000 --no-pipelining
     .venv/bin/python bench/send_bench.py --tag-filters 200   # 200 readers: no tag filters, then 200 distinct ones
 
 With --tag-filters, the run is sent twice through the sink, to readers with no tag
@@ -30,25 +32,46 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-TARGET = 200.0  # messages per second
 
 
 class Sink:
     def __init__(self) -> None:
         self.count = 0
 
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> Any:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if PIPELINING else responses
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.count += 1
         return "250 OK"
 
 
-def run_sink(port_out: Any) -> None:
+PIPELINING = True
+
+
+def run_sink(port_out: Any, latency: float = 0.0, pipelining: bool = True) -> None:
+    """aiosmtpd in this process; with `latency`, every reply reaches the client that many seconds
+    after the server wrote it (a relay that far away), without holding up the commands behind it."""
     from aiosmtpd.smtp import SMTP
+
+    global PIPELINING
+    PIPELINING = pipelining
+
+    class FarAway(SMTP):
+        async def push(self, status: Any) -> None:
+            if not latency:
+                await super().push(status)
+                return
+            data = (status if isinstance(status, bytes) else str(status).encode("utf-8")) + b"\r\n"
+            self.loop.call_later(latency, self._writer.write, data)
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     sink = Sink()
-    server = loop.run_until_complete(loop.create_server(lambda: SMTP(sink, hostname="sink", loop=loop), "127.0.0.1", 0))
+    server = loop.run_until_complete(
+        loop.create_server(lambda: FarAway(sink, hostname="sink", loop=loop), "127.0.0.1", 0)
+    )
     port_out.put(server.sockets[0].getsockname()[1])
     loop.run_forever()
 
@@ -56,6 +79,9 @@ def run_sink(port_out: Any) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--latency", type=float, default=0.0, metavar="MS", help="delay of every reply (ms)")
+    parser.add_argument("--connections", type=int, default=8, help="SMTP connections at once (default 8)")
+    parser.add_argument("--no-pipelining", action="store_true", help="the sink does not offer PIPELINING")
     parser.add_argument("--tag-filters", type=int, metavar="N", help="Compare N readers without and with tag filters.")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
@@ -73,7 +99,9 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="send-bench-"))
     queue: Any = multiprocessing.Queue()
-    sink = multiprocessing.Process(target=run_sink, args=(queue,), daemon=True)
+    sink = multiprocessing.Process(
+        target=run_sink, args=(queue, args.latency / 1000, not args.no_pipelining), daemon=True
+    )
     sink.start()
     try:
         shutil.copy2(REPO / "syndicate.toml", work / "syndicate.toml")
@@ -94,21 +122,20 @@ def main() -> int:
         target = SmtpTarget("127.0.0.1", port, "none", timeout=30)
         marks: list[float] = []
         started = time.perf_counter()
-        with SmtpTransport(target, local_hostname="bench.local") as transport:
-            report = delivery.send_issue(
-                conn,
-                lambda _tags: issue,
-                lambda i, r: personalize(config, i, r),
-                transport,
-                head,
-                options=delivery.SendOptions(),
-                clock=lambda: now,
-                progress=lambda _n: marks.append(time.perf_counter()),
-            )
+        report = delivery.send_issue(
+            conn,
+            lambda _tags: issue,
+            lambda i, r, d: personalize(config, i, r, d),
+            lambda: SmtpTransport(target, local_hostname="bench.local"),
+            head,
+            options=delivery.SendOptions(connections=args.connections),
+            clock=lambda: now,
+            progress=lambda _n: marks.append(time.perf_counter()),
+        )
         elapsed = time.perf_counter() - started
         states = {row.state for row in sendlog.log_rows(conn, issue.key)}
         first = delivery.recipient_for(subs.all_subscribers(conn)[0], head)
-        size = len(delivery.wire_bytes(personalize(config, issue, first)))
+        size = len(delivery.wire_bytes(personalize(config, issue, first, now)))
     finally:
         sink.terminate()
         sink.join(5)
@@ -122,9 +149,11 @@ def main() -> int:
     ]
     print("messages/second per fifth of the run:", ", ".join(slices))
     print(f"composed the issue once in {composed:.2f} s; message size {size / 1024:.1f} KiB")
-    print(f"sent {report.sent} messages in {elapsed:.2f} s: {rate:.0f} messages/second (target {TARGET:.0f})")
+    setup = f"{args.connections} connection(s), {args.latency:g} ms per reply, pipelining {not args.no_pipelining}"
+    print(f"{setup}: sent {report.sent} messages in {elapsed:.2f} s: {rate:.0f} messages/second")
+    print(f"10,000 messages at this rate: {10_000 / rate:.0f} s")
     print(f"send log: {states}, {report.sent * 2} commits, {report.sent} of them fsynced (the `sending` marks)")
-    return 0 if report.sent == args.count and states == {"sent"} and rate >= TARGET else 1
+    return 0 if report.sent == args.count and states == {"sent"} else 1
 
 
 def start_sink() -> tuple[multiprocessing.Process, int]:
@@ -155,7 +184,7 @@ def tag_filter_case(count: int) -> int:
 
     sink, port = start_sink()
     now = datetime(2013, 4, 29, tzinfo=UTC)
-    choice = syndicate.IssueChoice(date(2013, 4, 30), week="2013-W16")
+    choice = syndicate.IssueChoice(datetime(2013, 4, 30, tzinfo=UTC), week="2013-W16")
     timings = []
     # the first issue composed in a process also pays for importing premailer: not part of either case
     syndicate.compose_issue(
@@ -167,6 +196,7 @@ def tag_filter_case(count: int) -> int:
             try:
                 shutil.copy2(REPO / "syndicate.toml", work / "syndicate.toml")
                 shutil.copytree(REPO / "samples", work / "samples")
+                shutil.rmtree(work / "samples" / "newsletter")  # a newsletter that has not sent W16 yet
                 config = syndicate.load_config(work / "syndicate.toml", output_dir=work / "out")
                 assert config.database is not None
                 tags = distinct_filters(config, count) if with_filters else [""] * count
@@ -175,7 +205,7 @@ def tag_filter_case(count: int) -> int:
                 )
                 csvfile.import_rows(subs.connect(config.database), io.StringIO(rows), "bench.csv", now)
                 started = time.perf_counter()
-                report = syndicate.send_issue(
+                (report,) = syndicate.send_issue(
                     config,
                     choice,
                     lambda _m: None,
@@ -183,7 +213,7 @@ def tag_filter_case(count: int) -> int:
                     smtp=syndicate.SmtpOverrides("127.0.0.1", port, "none"),
                     options=syndicate.SendOptions(),
                     clock=lambda: now,
-                )
+                ).reports
                 elapsed = time.perf_counter() - started
             finally:
                 shutil.rmtree(work, ignore_errors=True)

@@ -36,7 +36,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "DigestFiles": ("syndicate.build.compose", "DigestFiles"),
     "compose_issue": ("syndicate.build.compose", "compose_issue"),
     "write_digest": ("syndicate.build.compose", "write_digest"),
-    "IssueChoice": ("syndicate.build.sending", "IssueChoice"),
+    "IssueChoice": ("syndicate.build.compose", "IssueChoice"),
+    "SendOutcome": ("syndicate.build.sending", "SendOutcome"),
     "IssueStatus": ("syndicate.build.sending", "IssueStatus"),
     "SmtpOverrides": ("syndicate.build.sending", "SmtpOverrides"),
     "mark_sent": ("syndicate.build.sending", "mark_sent"),
@@ -63,7 +64,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "format_tags": ("syndicate.subscribers.store", "format_tags"),
     "normalize_email": ("syndicate.subscribers.store", "normalize_email"),
     "parse_tags": ("syndicate.subscribers.store", "parse_tags"),
-    "parse_week": ("syndicate.newsletter.weeks", "parse_week"),
+    "parse_week": ("syndicate.newsletter.periods", "parse_week"),
+    "parse_period": ("syndicate.newsletter.periods", "parse_period"),
     "local_server": ("syndicate.web.wsgi", "local_server"),
     "make_app": ("syndicate.web.wsgi", "make_app"),
 }
@@ -83,6 +85,7 @@ __all__ = [
     "IssueChoice",
     "IssueStatus",
     "SendOptions",
+    "SendOutcome",
     "SendReport",
     "SmtpOverrides",
     "SmtpSecurity",
@@ -107,6 +110,7 @@ __all__ = [
     "mark_sent",
     "new_post",
     "normalize_email",
+    "parse_period",
     "parse_tags",
     "parse_week",
     "placeholders_left",
@@ -137,12 +141,12 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from syndicate.addresses import InvalidAddress
-    from syndicate.build.compose import DigestFiles, compose_issue, write_digest
+    from syndicate.build.compose import DigestFiles, IssueChoice, compose_issue, write_digest
     from syndicate.build.importing import ImportResult, import_feed
     from syndicate.build.scaffold import init_site, new_post
     from syndicate.build.sending import (
-        IssueChoice,
         IssueStatus,
+        SendOutcome,
         SmtpOverrides,
         mark_sent,
         send_issue,
@@ -171,7 +175,7 @@ if TYPE_CHECKING:
     from syndicate.delivery.send import SendOptions, SendReport
     from syndicate.errors import SyndicateError
     from syndicate.feeds.check import check_directory
-    from syndicate.newsletter.weeks import parse_week
+    from syndicate.newsletter.periods import parse_period, parse_week
     from syndicate.subscribers.store import KEEP as KEEP_TAGS
     from syndicate.subscribers.store import STATUSES as SUBSCRIBER_STATUSES
     from syndicate.subscribers.store import Status as SubscriberStatus

@@ -21,11 +21,14 @@ from syndicate.urls import DEFAULT_MAX_BYTES, names_http_url
 CONFIG_NAME = "syndicate.toml"
 FeedFormat = Literal["rss", "atom", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "json")
-DEFAULT_SUBJECT = "{site}: {count} new {posts}, week of {week_start}"
+DEFAULT_SUBJECT = "{site}: {count} new {posts}, {period}"
 SENDER_MISSING = "the digest needs a sender address: set [site] author email or [digest] sender"
+Cadence = Literal["weekly", "daily", "monthly", "post"]  # how often the newsletter goes out
+CADENCES: tuple[Cadence, ...] = ("weekly", "daily", "monthly", "post")
 SmtpSecurity = Literal["starttls", "ssl", "none"]
 SMTP_PORTS: dict[SmtpSecurity, int] = {"starttls": 587, "ssl": 465, "none": 25}  # the standard port of each
 SMTP_TIMEOUT = 30.0  # seconds
+SMTP_CONNECTIONS = 8  # connections at once: a relay 20 ms away then takes 10,000 messages in under a minute
 SMTP_RETRY_DELAYS = (1.0, 5.0, 20.0)  # seconds to wait before each retry of a 4xx answer, within one run
 SMTP_PASSWORD_ENV = "SYNDICATE_SMTP_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 
@@ -58,7 +61,11 @@ class DigestConfig:
     unsubscribe_mailto: str = ""  # defaults to the sender's address
     list_id: str = ""  # defaults to "<site title> <digest.<domain>>"
     max_items: int = 0  # issues in the digest's own feed; 0 = all
-    since: date | None = None  # the first issue is this day's week; None: every week with posts
+    since: date | None = None  # the first issue carries posts from this day; None: the last period's only
+    cadence: Cadence = "weekly"  # one issue per ISO week, day, month, or new post
+    records: Path | None = None  # the folder of sent-issue records; None: newsletter/ beside syndicate.toml
+    max_posts: int = 50  # an issue that would carry more stops with a message (0: no limit)
+    reminders: bool = True  # a period with no posts but an announcement ending soon gets a reminder issue
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,9 @@ class SmtpConfig:
     username: str = ""  # the password comes from the environment only (SMTP_PASSWORD_ENV)
     timeout: float = SMTP_TIMEOUT
     rate: float = 0.0  # messages per second, 0 = unlimited
+    connections: int = SMTP_CONNECTIONS
+    max_per_hour: int = 0  # a run stops cleanly at this many messages in the last hour (0: no limit)
+    max_per_day: int = 0  # likewise for the last 24 hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +98,11 @@ class Config:
     @property
     def root(self) -> Path:
         return self.path.parent
+
+    @property
+    def records_dir(self) -> Path:
+        """Where `send` records each issue it starts: committed with the posts, published by the build."""
+        return self.digest.records or self.root / "newsletter"
 
     @property
     def sender(self) -> Author:
@@ -253,7 +268,14 @@ def _feeds(top: Table) -> FeedsConfig:
     return feeds
 
 
-def _digest(top: Table, postal_address: str) -> DigestConfig:
+def _cadence(digest_t: Table) -> Cadence:
+    cadence = digest_t.text("cadence", "weekly")
+    if cadence not in CADENCES:
+        raise digest_t.fail("cadence", f"one of {', '.join(CADENCES)}", cadence)
+    return cadence
+
+
+def _digest(top: Table, postal_address: str, root: Path) -> DigestConfig:
     digest_t = top.table("digest")
     sender = digest_t.author("sender")
     digest = DigestConfig(
@@ -266,6 +288,10 @@ def _digest(top: Table, postal_address: str) -> DigestConfig:
         list_id=digest_t.text("list_id", ""),
         max_items=digest_t.number("max_items", int, 0, 0, expected="a whole number (0 for all issues)"),
         since=digest_t.day("since"),
+        cadence=_cadence(digest_t),
+        records=(root / digest_t.text("records")).resolve() if "records" in digest_t.data else None,
+        max_posts=digest_t.number("max_posts", int, 50, 0, expected="a whole number (0 for no limit)"),
+        reminders=digest_t.get("reminders", bool, True, expected="true or false"),
     )
     if digest.unsubscribe_url:
         digest_t.url("unsubscribe_url", digest.unsubscribe_url)
@@ -286,6 +312,9 @@ def _smtp(top: Table) -> SmtpConfig:
         username=smtp_t.text("username", ""),
         timeout=smtp_t.number("timeout", float, SMTP_TIMEOUT, 0.001, expected="a positive number of seconds"),
         rate=smtp_t.number("rate", float, 0.0, 0.0, expected="messages per second (0 for no limit)"),
+        connections=smtp_t.number("connections", int, SMTP_CONNECTIONS, 1, 100, expected="1 to 100 connections"),
+        max_per_hour=smtp_t.number("max_per_hour", int, 0, 0, expected="a whole number (0 for no limit)"),
+        max_per_day=smtp_t.number("max_per_day", int, 0, 0, expected="a whole number (0 for no limit)"),
     )
     if "password" in smtp_t.data:
         raise ConfigError(
@@ -305,7 +334,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     out, output_url = _output(top, site, output_dir)
     _check_apart(out, sources, path)
     feeds = _feeds(top)
-    digest = _digest(top, postal_address)
+    digest = _digest(top, postal_address, root)
     smtp = _smtp(top)
     db = top.get("database", str, "", expected="a path")
     max_bytes = top.number("max_feed_bytes", int, DEFAULT_MAX_BYTES, 1, expected="a positive number of bytes")

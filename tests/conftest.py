@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -151,3 +151,15 @@ def repo_root() -> Path:
 def example_config(tmp_path: Path) -> Config:
     """The repository's example site (a fresh copy of syndicate.toml and samples/), writing into tmp_path/out."""
     return load_config(copy_example_site(tmp_path / "example"), output_dir=tmp_path / "out")
+
+
+def record_sent_issue(config: Config, now: datetime, week: str | None = None) -> list[Path]:
+    """Record the issues `syndicate send` would begin at `now` (the named period's, or the next ones),
+    as a send does before its first message, without sending anything. Returns the record files."""
+    from syndicate.build.compose import IssueChoice, SiteEntries, choose
+    from syndicate.build.ledger import read_ledger, write_record
+    from syndicate.newsletter.ledger import record_of
+
+    entries = SiteEntries(config, now.date(), lambda _m: None)()
+    drafts = choose(config, read_ledger(config), entries, IssueChoice(now, week))
+    return [write_record(config, record_of(d, config.digest.cadence, now)) for d in drafts]

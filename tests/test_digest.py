@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,12 +17,13 @@ from hypothesis import strategies as st
 
 from syndicate.build.compose import compose_issue
 from syndicate.build.loading import load_site
-from syndicate.build.newsletter import weeks_with_posts
 from syndicate.cli.main import main
 from syndicate.config import Config, load_config
+from syndicate.errors import SyndicateError
 from syndicate.model import Announcement, Entry, Post, Site
-from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, Rendered, collect_issue, render_issue
-from syndicate.newsletter.weeks import Week, in_window, iso_week, parse_week, week_of
+from syndicate.newsletter.contents import collect_issue
+from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, Rendered, render_issue
+from syndicate.newsletter.periods import Period, in_window, iso_week, parse_week, week_of
 from syndicate.render.entry import render_entry
 from syndicate.text import short_hash
 
@@ -73,17 +75,17 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def week_hours(week: Week) -> float:
+def week_hours(week: Period) -> float:
     # aware datetimes with the same tzinfo subtract as wall clocks; convert to UTC for real elapsed time
     return (utc(week.end) - utc(week.start)) / HOUR
 
 
-def previous_week(week: Week, tz: ZoneInfo) -> Week:
+def previous_week(week: Period, tz: ZoneInfo) -> Period:
     before = week.first_day - timedelta(days=1)
     return iso_week(*before.isocalendar()[:2], tz)
 
 
-def next_week(week: Week, tz: ZoneInfo) -> Week:
+def next_week(week: Period, tz: ZoneInfo) -> Period:
     after = week.last_day + timedelta(days=1)
     return iso_week(*after.isocalendar()[:2], tz)
 
@@ -109,7 +111,8 @@ def test_every_instant_is_in_exactly_one_week(moment: datetime, zone: str) -> No
     week = week_of(moment, tz)
     local = moment.astimezone(tz)
     # the week is the ISO week of the local calendar date, Monday to Sunday
-    assert (week.year, week.week) == local.isocalendar()[:2]
+    year, number = local.isocalendar()[:2]
+    assert week.key == f"{year}-W{number:02d}"
     assert week.first_day.weekday() == 0 and week.first_day <= local.date() <= week.last_day
     # the instant is inside its window, compared as instants (UTC) and as the site's wall clock
     assert utc(week.start) <= utc(moment) < utc(week.end)
@@ -298,10 +301,27 @@ def test_the_index_post_is_in_the_next_week(sample_config: Config) -> None:
     assert rendered.issue.announcements == ()  # the giveaway ended on 15 April
 
 
-def test_a_week_with_only_a_running_announcement_makes_no_issue(sample_config: Config) -> None:
-    # 8–14 April: the giveaway runs, but nothing was posted
-    assert compose_issue(sample_config, EXAMPLE_TODAY, print, week="2013-W15") is None
-    assert compose_issue(sample_config, EXAMPLE_TODAY, print, week="2013-W30") is None
+def test_a_week_with_only_a_running_announcement_gets_a_reminder(sample_config: Config) -> None:
+    # 8-14 April: nothing was posted, and the giveaway ends on Monday 15 April, the next week
+    rendered = compose_issue(sample_config, EXAMPLE_TODAY, print, week="2013-W15")
+    assert rendered is not None and rendered.issue.reminder
+    assert [e.title for e in rendered.issue.announcements] == [GIVEAWAY]
+    assert rendered.subject == f"Example Blog: last chance, {GIVEAWAY} ends Monday 15 April"
+    text = words(rendered.email_text)
+    assert "No new posts this week, but a deadline is coming up." in text
+    assert "Last chance: ends Monday 15 April." in text and GIVEAWAY_RULES[0] in text
+    page = lxml.html.fromstring(rendered.web_html)
+    assert "Last chance: ends Monday 15 April" in words(page.text_content())
+    # a week with neither posts nor a deadline near has no issue
+    with pytest.raises(SyndicateError, match="no posts in 2013-W10"):
+        compose_issue(sample_config, EXAMPLE_TODAY, print, week="2013-W10")
+
+
+def test_reminders_can_be_switched_off(tmp_path: Path) -> None:
+    promo = post_text("Promo", "2013-04-01 09:00:00", announcement={"starts": "2013-04-01", "ends": "2013-04-15"})
+    config = make_site(tmp_path, {"promo.md": promo}, digest={"reminders": False})
+    with pytest.raises(SyndicateError, match="no posts in 2013-W15"):
+        compose_issue(config, EXAMPLE_TODAY, print, week="2013-W15")
 
 
 # --- announcements ----------------------------------------------------------------------------
@@ -386,65 +406,24 @@ def test_tag_filter_keeps_posts_with_that_tag_or_category(sample_config: Config)
     assert collect_issue(site.entries, week, tags=frozenset({"Gardening"})) is None
 
 
-def test_a_week_without_posts_makes_no_issue_in_the_build(tmp_path: Path) -> None:
-    from conftest import build_site
+def test_the_build_publishes_the_sent_issues_only(tmp_path: Path) -> None:
+    from conftest import build_site, record_sent_issue
 
     config = make_site(
         tmp_path,
         {"a.md": post_text("Early", "2013-04-02 10:00:00"), "b.md": post_text("Late", "2013-04-17 10:00:00")},
     )
     build_site(config)
-    issues = sorted(p.name for p in (config.output_dir / "newsletter").iterdir() if p.is_dir())
-    assert issues == ["2013-W14", "2013-W16"]
-
-
-def test_since_starts_the_archive_at_the_week_holding_that_day(tmp_path: Path) -> None:
-    import feedparser
-    from conftest import build_site
-
-    posts = {
-        "a.md": post_text("Early", "2013-04-02 10:00:00"),  # 2013-W14
-        "b.md": post_text("Middle", "2013-04-10 10:00:00"),  # 2013-W15, which ends on Sunday the 14th
-        "c.md": post_text("Late", "2013-04-17 10:00:00"),  # 2013-W16
-    }
-    config = make_site(tmp_path, posts, digest={"since": date(2013, 4, 14)})
-    assert config.digest.since == date(2013, 4, 14)
-    build_site(config)
     newsletter = config.output_dir / "newsletter"
-    assert sorted(p.name for p in newsletter.iterdir() if p.is_dir()) == ["2013-W15", "2013-W16"]
+    assert not [p for p in newsletter.iterdir() if p.is_dir()]  # nothing was sent: no issue pages
     archive = lxml.html.fromstring((newsletter / "index.html").read_bytes())
-    listed = {href.rstrip("/").rsplit("/", 1)[-1] for href in archive.xpath("//a/@href") if "2013-W" in href}
-    assert listed == {"2013-W15", "2013-W16"}
-    feed = feedparser.parse((newsletter / "rss.xml").read_bytes())
-    assert not feed.bozo and len(feed.entries) == 2
-    assert not any("Early" in e.summary for e in feed.entries) and any("Middle" in e.summary for e in feed.entries)
-    # the posts themselves are all still in the site's feeds
-    site_feed = feedparser.parse((config.output_dir / "rss.xml").read_bytes())
-    assert {e.title for e in site_feed.entries} == {"Early", "Middle", "Late"}
-
-
-@pytest.mark.parametrize(
-    ("since", "weeks"),
-    [
-        (date(2013, 4, 7), ["2013-W14", "2013-W15", "2013-W16"]),  # Sunday, W14's last day
-        (date(2013, 4, 8), ["2013-W15", "2013-W16"]),  # Monday, W15's first day
-        (date(2013, 4, 15), ["2013-W16"]),  # Monday
-        (date(2013, 4, 21), ["2013-W16"]),  # Sunday, W16's last day
-        (date(2013, 4, 22), []),  # after every post
-    ],
-)
-def test_since_is_the_first_day_of_the_archive_in_the_site_time_zone(
-    tmp_path: Path, since: date, weeks: list[str]
-) -> None:
-    # a post at 23:30 on Sunday 7 April in Los Angeles is already Monday in UTC: it stays in W14
-    posts = {
-        "a.md": post_text("Sunday night", "2013-04-07 23:30:00"),
-        "b.md": post_text("Middle", "2013-04-10 10:00:00"),
-        "c.md": post_text("Late", "2013-04-17 10:00:00"),
-    }
-    config = make_site(tmp_path, posts, site={"timezone": "America/Los_Angeles"}, digest={"since": since})
-    site, _ = load_site(config, date(2013, 5, 1), lambda _m: None)
-    assert [week.key for week, _ in weeks_with_posts(site.entries, config, date(2013, 5, 1))] == weeks
+    assert not archive.xpath("//ol/li")
+    # W16 is sent (its record written as `send` writes it); W14 never was
+    record_sent_issue(config, datetime(2013, 4, 22, 9, tzinfo=config.site.timezone), "2013-W16")
+    build_site(config)
+    assert sorted(p.name for p in newsletter.iterdir() if p.is_dir()) == ["2013-W16"]
+    archive = lxml.html.fromstring((newsletter / "index.html").read_bytes())
+    assert [a.get("href").rstrip("/").rsplit("/", 1)[-1] for a in archive.xpath("//ol/li/a")] == ["2013-W16"]
 
 
 @pytest.mark.parametrize("value", ['"2013-04-14"', "2013-04-14T10:00:00", "14"])
@@ -489,6 +468,22 @@ def test_digest_command_writes_the_three_files(tmp_path: Path) -> None:
             assert title in words(text)
 
 
+def test_digest_shows_this_weeks_posts_so_far(tmp_path: Path) -> None:
+    from conftest import copy_example_site
+
+    out = tmp_path / "this"
+    site = copy_example_site(tmp_path / "site")
+    shutil.rmtree(site.parent / "samples" / "newsletter")  # W16 not sent yet
+    result = CliRunner().invoke(
+        main, ["digest", "--site", str(site), "--now", "2013-04-16T12:00", "--week", "this", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 new posts" in result.output  # Monday's two sessions and Tuesday morning's, not the afternoon's
+    text = words((out / "issue.txt").read_text(encoding="utf-8"))
+    assert all(title in text for title, _, _ in SESSIONS[date(2013, 4, 15)])
+    assert "Building HA OpenStack with Puppet in 20 Minutes" not in text
+
+
 def test_digest_command_takes_any_window_of_days(tmp_path: Path) -> None:
     out = tmp_path / "two-days"
     code, stdout, stderr = run_digest("--since", "2013-04-15", "--until", "2013-04-16", "--out", str(out))
@@ -506,10 +501,12 @@ def test_digest_command_takes_any_window_of_days(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--week", "2013-16"], "'2013-16' is not an ISO week; write it like 2013-W16"),
-        (["--week", "2013-W99"], "is not an ISO week"),
-        (["--week", "2013-W30"], "no posts in 2013-W30"),
+        (["--week", "2013-16"], "'2013-16' names no period; write 2013-W16 (a week), 2013-04-16 (a day)"),
+        (["--week", "2013-W99"], "'2013-W99' names no period"),
+        (["--week", "2013-W10"], "no posts in 2013-W10"),
         (["--since", "15 April", "--until", "2013-04-16"], "--since and --until take dates like 2013-04-15"),
+        (["--since", "15 April"], "--since takes a date like 2013-04-15, got '15 April'"),
+        (["--until", "tomorrow"], "--until takes a date like 2013-04-15, or now, got 'tomorrow'"),
         (["--since", "2013-04-16", "--until", "2013-04-15"], "is before --since"),
     ],
 )

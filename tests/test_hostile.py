@@ -32,7 +32,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -41,12 +41,12 @@ from typing import Any
 import lxml.html
 import pytest
 from click.testing import CliRunner
-from conftest import DIGEST_HEADERS, EXAMPLE_TODAY, make_site, post_text, toml_value, write_site
+from conftest import DIGEST_HEADERS, EXAMPLE_TODAY, make_site, post_text, record_sent_issue, toml_value, write_site
 from lxml import etree
 
 from syndicate.build.compose import compose_issue
 from syndicate.cli.main import main
-from syndicate.config import Config
+from syndicate.config import Config, load_config
 from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, Rendered
 from syndicate.newsletter.message import Recipient, build_message
@@ -678,8 +678,22 @@ FULL_CONFIG: dict[str, dict[str, Any]] = {
         "list_id": "L <l.example.org>",
         "max_items": 3,
         "since": date(2013, 1, 1),
+        "cadence": "daily",
+        "records": "sent",
+        "max_posts": 20,
+        "reminders": False,
     },
-    "smtp": {"host": "localhost", "port": 2525, "security": "none", "username": "u", "timeout": 5.0, "rate": 2},
+    "smtp": {
+        "host": "localhost",
+        "port": 2525,
+        "security": "none",
+        "username": "u",
+        "timeout": 5.0,
+        "rate": 2,
+        "connections": 3,
+        "max_per_hour": 100,
+        "max_per_day": 1000,
+    },
 }
 FULL_TOP: dict[str, Any] = {"database": "subscribers.sqlite3", "max_feed_bytes": 1000}
 FULL_SOURCE: dict[str, Any] = {"markdown": "more", "assume_date": False}
@@ -753,11 +767,15 @@ WRONG_VALUES = [
     ("digest", "list_id", "L\n<x>"),
     ("digest", "max_items", -1),
     ("digest", "unsubscribe_url", "/unsubscribe"),
+    ("digest", "cadence", "fortnightly"),
+    ("digest", "max_posts", -1),
     ("smtp", "port", 70000),
     ("smtp", "port", -25),
     ("smtp", "security", "tls1.0"),
     ("smtp", "timeout", 0),
     ("smtp", "rate", -1),
+    ("smtp", "connections", 0),
+    ("smtp", "max_per_day", -5),
     ("", "max_feed_bytes", 0),
 ]
 
@@ -825,7 +843,8 @@ def test_a_week_of_5000_posts_gives_a_digest_under_gmails_limit(tmp_path: Path) 
         f"{i % 24:02d}:{i % 60:02d}:00\nslug: p{i}\n---\nA short body {i}.\n"
         for i in range(5000)
     }
-    write_site(site, posts)
+    config = load_config(write_site(site, posts))
+    record_sent_issue(config, datetime(2013, 4, 22, 9, tzinfo=config.site.timezone), "2013-W16")
     outcome = run_build(site)
     assert outcome.code == 0, outcome.stderr
     issue = outcome.out / "newsletter" / "2013-W16"
@@ -857,7 +876,8 @@ def test_announcement_rules_holding_html_stay_text(tmp_path: Path) -> None:
             "cta": {"text": "<b>Enter</b>", "url": "javascript:alert(1)"},
         },
     )
-    write_site(site, {**GOOD, "promo.md": promo})
+    config = load_config(write_site(site, {**GOOD, "promo.md": promo}))
+    record_sent_issue(config, datetime(2013, 4, 8, 9, tzinfo=config.site.timezone), "2013-W14")
     outcome = run_build(site)
     assert outcome.code == 0, outcome.stderr
     issue = outcome.out / "newsletter" / "2013-W14"

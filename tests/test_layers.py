@@ -48,6 +48,7 @@ ADAPTERS: dict[str, frozenset[str]] = {
     "pykakasi": frozenset({"text"}),  # Japanese romaji for slugs
     "docutils": frozenset({"sources.rst"}),  # Pelican's reStructuredText posts
     "watchfiles": frozenset({"cli.watch"}),
+    "tomli_w": frozenset({"newsletter.records"}),  # writing TOML; tomllib reads it
     # lxml parses only in sources/markup; feedgen and premailer build on lxml and hand
     # out its trees, so their adapters touch those trees (and parse nothing)
     "lxml": frozenset({"sources.markup", "feeds.formats", "newsletter.inline"}),

@@ -32,6 +32,9 @@ GOLDEN = TEST_DATA / "golden"
 REGENERATE = os.environ.get("SYNDICATE_REGEN_GOLDEN") == "1"
 WEB_URL = "https://blog.example.org/feeds/newsletter/2013-W16/"
 UNSUBSCRIBE_URL = "https://blog.example.org/unsubscribe"
+PDT = timezone(timedelta(hours=-7))
+BEGAN = datetime(2013, 4, 22, 9, 0, tzinfo=PDT)  # when the W16 send began: samples/newsletter/2013-W16.toml
+SENT = datetime(2013, 4, 22, 9, 3, 12, tzinfo=PDT)  # when one personal copy went out
 
 SESSIONS = [
     ("Getting From Grizzly to Havana: a DevOps Upgrade Pattern", "Rob Hirschfeld"),
@@ -129,8 +132,8 @@ def test_every_header_is_there_once_and_right(message: EmailMessage) -> None:
     assert message["From"].addresses[0].display_name == "Example Author"
     assert [a.addr_spec for a in message["To"].addresses] == ["author@example.org"]
     assert message["Subject"] == "Example Blog: 8 new posts, week of 15 April 2013"
-    # dated when the week ends: Monday 22 April 2013, 00:00 in Los Angeles (PDT)
-    assert parsedate_to_datetime(message["Date"]) == datetime(2013, 4, 22, tzinfo=timezone(timedelta(hours=-7)))
+    # the archived copy is dated when its sending began, as the record says
+    assert parsedate_to_datetime(message["Date"]) == BEGAN
     assert MSG_ID.fullmatch(message["Message-ID"]), message["Message-ID"]
     assert message["Message-ID"].endswith("@blog.example.org>")
     assert message["List-Id"] == "Example Blog <digest.blog.example.org>"
@@ -146,9 +149,10 @@ def test_the_message_is_deterministic(config: Config, rendered: Rendered, eml: b
     assert again == message_bytes(build_message(config, rendered, None))
     assert again == eml  # the command and the build compose the same bytes
     recipient = Recipient("ann@example.net", "Ann")
-    one, two = personalize(config, rendered, recipient), personalize(config, rendered, recipient)
+    one, two = personalize(config, rendered, recipient, SENT), personalize(config, rendered, recipient, SENT)
     assert message_bytes(one) == message_bytes(two)
-    other = personalize(config, rendered, Recipient("bob@example.net", "Bob"))
+    assert parsedate_to_datetime(one["Date"]) == SENT  # a personal copy: when it is sent
+    other = personalize(config, rendered, Recipient("bob@example.net", "Bob"), SENT)
     assert one["Message-ID"] != other["Message-ID"] != message_id(eml)
     assert MSG_ID.fullmatch(one["Message-ID"]) and MSG_ID.fullmatch(other["Message-ID"])
 
@@ -302,7 +306,7 @@ def test_text_part_is_wrapped_with_footnoted_links(message: EmailMessage) -> Non
 def test_text_part_stays_wrapped_with_long_names_and_urls(config: Config, rendered: Rendered) -> None:
     long_url = "https://blog.example.org/unsubscribe?token=" + "a1b2c3d4" * 12
     recipient = Recipient("ann@example.net", "Annabelle-Marguerite " * 4, long_url)
-    text, page = parts(personalize(config, rendered, recipient))
+    text, page = parts(personalize(config, rendered, recipient, SENT))
     notes = check_text(text)
     assert long_url in notes.values()
     assert long_url in [a.get("href") for a in lxml.html.fromstring(page).iter("a")]
@@ -357,6 +361,7 @@ def test_golden_files_mean_what_they_should() -> None:
     message = parse((GOLDEN / "2013-W16.eml").read_bytes())
     text, _ = parts(message)
     assert message["Subject"] == "Example Blog: 8 new posts, week of 15 April 2013"
+    assert parsedate_to_datetime(message["Date"]) == BEGAN
     check_text(text)
     stored = (GOLDEN / "2013-W16.txt").read_text(encoding="utf-8")
     check_text(stored)
@@ -383,7 +388,7 @@ HOSTILE_NAMES = [
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_recipient_names_are_inert(config: Config, rendered: Rendered, name: str) -> None:
     token_url = "https://blog.example.org/unsubscribe?t=ann-token"
-    message = personalize(config, rendered, Recipient("ann@example.net", name, token_url))
+    message = personalize(config, rendered, Recipient("ann@example.net", name, token_url), SENT)
     data = message.as_bytes()
     parsed = parse(data)
     assert sorted({n for n, _ in parsed.items()}) == sorted(HEADERS)
@@ -414,7 +419,7 @@ def test_recipient_names_are_inert(config: Config, rendered: Rendered, name: str
 @pytest.mark.parametrize("address", ["ann@example.net\r\nBcc: victim@example.com", "no-at-sign", "ann@exa\x00mple.net"])
 def test_bad_recipient_addresses_are_refused(config: Config, rendered: Rendered, address: str) -> None:
     with pytest.raises(DeliveryError):
-        personalize(config, rendered, Recipient(address, "Ann"))
+        personalize(config, rendered, Recipient(address, "Ann"), SENT)
 
 
 def test_titles_and_site_names_cannot_add_headers(tmp_path: Path) -> None:

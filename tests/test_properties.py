@@ -16,7 +16,7 @@ from test_hostile import html_hazards
 from syndicate.errors import BuildError, SourceError
 from syndicate.feeds.groups import group_by
 from syndicate.model import Author, Entry, Post, Site
-from syndicate.newsletter.weeks import in_window, iso_week, week_of
+from syndicate.newsletter.periods import in_window, iso_week, week_of
 from syndicate.render.entry import render_entry
 from syndicate.sources.markdown import read_post_bytes
 from syndicate.text import MAX_SLUG, one_line, slugify, xml_safe

@@ -343,3 +343,28 @@ def test_cli_subscriber_commands(tmp_path: Path) -> None:
 
     invalid = runner.invoke(main, ["subscribers", "add", "nope", *site])
     assert invalid.exit_code == 1 and "not a valid address" in invalid.output and "Traceback" not in invalid.output
+
+
+class BrokenAfter(io.StringIO):
+    """A CSV file whose reading fails after `lines` lines, as a killed import or a failing disk would stop."""
+
+    def __init__(self, text: str, lines: int) -> None:
+        super().__init__(text)
+        self.left = lines
+
+    def __next__(self) -> str:
+        if self.left == 0:
+            raise OSError("read failed")
+        self.left -= 1
+        return super().__next__()
+
+
+def test_an_import_commits_in_batches_and_a_rerun_completes_it(conn: sqlite3.Connection) -> None:
+    rows = "email,name\n" + "".join(f"r{n:04d}@example.org,R {n}\n" for n in range(1200))
+    with pytest.raises(OSError):
+        csvfile.import_rows(conn, BrokenAfter(rows, 1 + 700), "big.csv", datetime(2013, 4, 1, tzinfo=UTC))
+    # the batches before the failure are in; the one it broke is rolled back whole
+    assert len(subs.all_subscribers(conn)) == csvfile.BATCH
+    report = csvfile.import_rows(conn, io.StringIO(rows), "big.csv", datetime(2013, 4, 2, tzinfo=UTC))
+    assert (report.added, report.unchanged) == (1200 - csvfile.BATCH, csvfile.BATCH)
+    assert len(subs.all_subscribers(conn)) == 1200

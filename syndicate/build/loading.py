@@ -20,7 +20,6 @@ from syndicate.build.workers import PARALLEL_MIN, WorkerPool
 from syndicate.config import Config
 from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.model import Entry, Site
-from syndicate.newsletter.weeks import week_of
 from syndicate.render.entry import render_entry
 from syndicate.render.select import check_unique, is_future, is_visible, newest_first
 from syndicate.sources.markdown import DataFiles, PostPlace, post_stem, read_post_bytes
@@ -67,7 +66,8 @@ class LoadedSite:
 def visibility_window(
     entries: Sequence[Entry], visible: Sequence[Entry], today: date, tz: ZoneInfo
 ) -> tuple[date, date]:
-    """The range of `today` values for which the same posts are visible and the same weeks complete."""
+    """The range of `today` values for which the same posts are visible (issues come from records, not
+    from the calendar, so no week's end changes a build)."""
     valid_from, valid_until = date.min, date.max
     for entry in entries:
         if entry.post.draft:
@@ -79,12 +79,6 @@ def visibility_window(
                 valid_until = min(valid_until, day)
             else:
                 valid_from = max(valid_from, day)
-    week_ends = {week_of(e.published, tz).end.date() for e in visible}
-    for end in week_ends:
-        if end > today:
-            valid_until = min(valid_until, end)
-        else:
-            valid_from = max(valid_from, end)
     return valid_from, valid_until
 
 

@@ -6,10 +6,10 @@ import dataclasses
 import html
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 
 from syndicate.build.compose import ISSUE_FILES, issue_files
 from syndicate.build.items import without_html
+from syndicate.build.ledger import entries_by_id, recorded_issue
 from syndicate.build.workers import WorkerPool
 from syndicate.config import Config
 from syndicate.errors import Warn
@@ -17,17 +17,19 @@ from syndicate.feeds.formats import FRAGMENTERS
 from syndicate.feeds.groups import FeedGroup, group_feeds
 from syndicate.feeds.index import FeedLink
 from syndicate.model import Entry, Post
-from syndicate.newsletter.issue import (
-    Issue,
-    archive_url,
-    collect_issue,
-    issue_url,
+from syndicate.newsletter.contents import Issue
+from syndicate.newsletter.issue import archive_url, issue_url, render_issue
+from syndicate.newsletter.ledger import Ledger
+from syndicate.newsletter.records import record_bytes
+from syndicate.newsletter.wording import (
+    DIGEST_NAMES,
+    LIST_NAMES,
+    intro_text,
     long_date,
     preheader_for,
-    render_issue,
+    span_text,
     subject_for,
 )
-from syndicate.newsletter.weeks import Week, in_archive, iso_week
 from syndicate.output import OutputPlan
 from syndicate.render.entry import render_entry
 from syndicate.render.select import newest_first
@@ -43,25 +45,13 @@ class ArchiveItem:
     subject: str
     url: str
 
-
-def weeks_with_posts(entries: Sequence[Entry], config: Config, today: date) -> list[tuple[Week, list[Entry]]]:
-    """Every week that has posts and has ended by `today` (and ends after [digest] since, when set),
-    oldest first, with its posts."""
-    tz = config.site.timezone
-    weeks: dict[tuple[int, int], list[Entry]] = {}
-    for entry in entries:
-        year, number, _ = entry.published.astimezone(tz).isocalendar()
-        weeks.setdefault((year, number), []).append(entry)
-    result = []
-    for (year, number), members in sorted(weeks.items()):
-        window = iso_week(year, number, tz)
-        if window.end.date() <= today and in_archive(config, window):
-            result.append((window, members))
-    return result
+    @property
+    def span(self) -> str:
+        return span_text(self.issue)
 
 
 def issue_entry(config: Config, issue: Issue, subject: str) -> Entry:
-    """An issue as a feed item: links to the posts, dated when its week ends."""
+    """An issue as a feed item: links to the posts, dated when its sending began."""
     items = "".join(f'<li><a href="{html.escape(e.link)}">{html.escape(e.title)}</a></li>' for e in issue.entries)
     notes = "".join(
         f'<p>Running: <a href="{html.escape(e.link)}">{html.escape(e.title)}</a></p>' for e in issue.announcements
@@ -71,7 +61,7 @@ def issue_entry(config: Config, issue: Issue, subject: str) -> Entry:
         title=subject,
         published=issue.date,
         slug=issue.key.lower(),
-        body=f"<p>{issue.post_count} new posts this week.</p><ul>{items}</ul>{notes}",
+        body=f"<p>{html.escape(intro_text(issue))}</p><ul>{items}</ul>{notes}",
         body_format="html",
         url=issue_url(config, issue.key),
         summary=html.escape(preheader_for(issue)),
@@ -86,30 +76,29 @@ def start_digest(
     config: Config,
     entries: Sequence[Entry],
     plan: OutputPlan,
-    today: date,
+    ledger: Ledger,
     reuse: Reuse | None = None,
     workers: WorkerPool | None = None,
     *,
     key_of: Callable[[Entry], str],
 ) -> DigestWork:
-    """Start rendering every completed week's issue; `finish` writes them with the archive and feeds.
+    """Start rendering every sent issue (the records); `finish` writes them with the archive and feeds.
 
-    An issue whose posts and announcements are unchanged since the last build
-    (same keys: the build record's salt covers templates and settings) is kept
-    as it is: premailer and the MIME writer run only for issues that changed.
+    An issue whose record and posts are unchanged since the last build (same keys: the
+    build record's salt covers templates and settings) is kept as it is: premailer and
+    the MIME writer run only for issues that changed. No record, no issue page.
     """
     issues: list[tuple[Issue, str]] = []
     stale: list[tuple[Issue, str]] = []
-    announcements = [e for e in entries if e.post.announcement is not None]
-    for week, members in weeks_with_posts(entries, config, today):
-        issue = collect_issue(members, week, announcements=announcements)
-        if issue is None:
-            continue
+    by_id = entries_by_id(entries)
+    for record in ledger.records:
+        issue = recorded_issue(config, record, by_id)
         subject = subject_for(config, issue)
         issues.append((issue, subject))
         base = f"newsletter/{issue.key}/"
         origin = f"newsletter issue {issue.key}"
-        recipe = digest_of(issue.key, *map(key_of, issue.entries), "|", *map(key_of, issue.announcements))
+        present = [e for e in (*issue.entries, *issue.announcements) if e.id in by_id]
+        recipe = digest_of(issue.key, record_bytes(record).decode("utf-8"), "|", *map(key_of, present))
         if reuse is not None and all(reuse.unchanged(base + name, recipe) for name in ISSUE_FILES):
             for name in ISSUE_FILES:
                 plan.keep(base + name, origin, recipe)
@@ -138,9 +127,11 @@ class DigestWork:
 
 def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputPlan) -> list[FeedLink]:
     archive = [ArchiveItem(issue, subject, issue_url(config, issue.key)) for issue, subject in reversed(issues)]
+    cadence = config.digest.cadence
     page = render(
         config.templates_dir,
         "archive.html",
+        list_name=LIST_NAMES[cadence],
         site=config.site,
         issues=archive,
         archive_url=archive_url(config),
@@ -152,9 +143,9 @@ def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputP
         issue_entries = issue_entries[: config.digest.max_items]
     group = FeedGroup(
         kind="newsletter",
-        name="Weekly digest",
-        title=f"{config.site.title}: weekly digest",
-        description=f"Every issue of the weekly email digest of {config.site.title}",
+        name=DIGEST_NAMES[cadence],
+        title=f"{config.site.title}: {LIST_NAMES[cadence]}",
+        description=f"Every issue of the {LIST_NAMES[cadence]} by email of {config.site.title}",
         folder="newsletter/",
         home_url=archive_url(config),
         entries=issue_entries,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from syndicate.build.items import ItemSpec, ItemStyle
+from syndicate.build.ledger import read_ledger, record_files
 from syndicate.build.loading import LoadedSite, load_site
 from syndicate.build.scan import Scanned, scan_markdown
 from syndicate.build.workers import WorkerPool, fewer_collections
@@ -129,7 +130,8 @@ def plan_site(
         from syndicate.build.newsletter import start_digest
 
         # issues render in worker processes while this one writes the feeds
-        digest = start_digest(config, site.entries, plan, site.today, reuse, workers, key_of=site.key_of)
+        ledger = read_ledger(config)
+        digest = start_digest(config, site.entries, plan, ledger, reuse, workers, key_of=site.key_of)
     if meanwhile is not None:
         meanwhile()
     links = plan_feeds(site, plan, reuse, packs)
@@ -160,7 +162,8 @@ def _inputs_fingerprint(config: Config, salt: str, scanned: Scanned) -> str:
     """A hash of every input, when every post is a local file read without error ("" otherwise)."""
     if not all(source.kind == "markdown" for source in config.sources) or scanned[1]:
         return ""
-    return digest_of(salt, str(config.output_dir), *sorted(f.key for f in scanned[0]))
+    records = [f"{p.name}:{digest_of(p.read_bytes())}" for p in record_files(config)]
+    return digest_of(salt, str(config.output_dir), *sorted(f.key for f in scanned[0]), "|", *records)
 
 
 def _build(

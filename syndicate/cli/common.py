@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,6 +40,23 @@ def today_from(value: str | None, config: Config) -> date:
         raise click.BadParameter(f"{value!r} is not a date like 2013-04-30", param_hint="--today") from None
 
 
+def clock_from(now_s: str | None, today_s: str | None, config: Config) -> datetime:
+    """--now (a date and time; without an offset, in the site's time zone), else the start of --today,
+    else the real time: the clock, read once, at the edge."""
+    if now_s:
+        try:
+            moment = datetime.fromisoformat(now_s)
+        except ValueError:
+            raise click.BadParameter(f"{now_s!r} is not a time like 2013-04-22T09:00", param_hint="--now") from None
+        zone = config.site.timezone
+        return (moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)).replace(
+            microsecond=0
+        )
+    if today_s:
+        return datetime.combine(today_from(today_s, config), datetime.min.time(), tzinfo=config.site.timezone)
+    return now_in(config)
+
+
 def now_in(config: Config) -> datetime:
     """The time in the site's time zone, to the second: the clock, read at the edge."""
     return datetime.now(config.site.timezone).replace(microsecond=0)
@@ -59,11 +77,12 @@ def site_config(site: Path, out: Path | None = None) -> Config:
     return load_config(find_config(discover_site(site)), output_dir=out)
 
 
-def refuse_placeholders(config: Config) -> None:
-    """Stop before sending while syndicate.toml still holds what `init` wrote for the user to replace."""
+def refuse_placeholders(config: Config, *, sending: bool = True) -> None:
+    """Stop before sending (real mail: test copies too) while syndicate.toml still holds what
+    `init` wrote for the user to replace."""
     from syndicate import placeholders_left
 
-    left = placeholders_left(config)
+    left = placeholders_left(config) if sending else []
     if left:
         raise click.ClickException(
             f"{config.path}: still the placeholders 'syndicate init' wrote; set {', '.join(left)} before sending"
@@ -132,3 +151,33 @@ def build_once(config: Config, today_s: str | None, keep_going: bool, no_cache: 
     )
     if result.errors and exit_on_error:
         sys.exit(1)
+
+
+def _until_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """ "now" in any case; dates are checked with the rest of the choice, in the same words everywhere."""
+    return "now" if value and value.strip().lower() == "now" else value
+
+
+# the options that choose an issue, shared with `syndicate digest`
+issue_options = [
+    click.option(
+        "--week",
+        metavar="PERIOD",
+        help="A period's issue instead of the next one: 2013-W16, 2013-04-16 or 2013-04; last or this week.",
+    ),
+    click.option("--since", metavar="DATE", help="Start the issue here; older posts are never mailed."),
+    click.option(
+        "--until",
+        metavar="DATE|now",
+        callback=_until_option,
+        help="End the issue after this day, or now (default: the end of the last finished period).",
+    ),
+    click.option("--now", "now_s", metavar="DATETIME", help="The clock: what time it is (default: the real time)."),
+    click.option("--today", "today_s", metavar="DATE", help="The clock: the start of this day."),
+]
+
+
+def with_issue_options(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(issue_options):
+        command = option(command)
+    return command

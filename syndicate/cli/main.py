@@ -13,9 +13,18 @@ from pathlib import Path
 import click
 
 from syndicate import SyndicateError, __version__
-from syndicate.cli.common import CONTEXT, build_once, machine_timezone, now_in, print_errors, site_option, warn
+from syndicate.cli.common import (
+    CONTEXT,
+    build_once,
+    clock_from,
+    machine_timezone,
+    now_in,
+    print_errors,
+    site_option,
+    warn,
+    with_issue_options,
+)
 from syndicate.cli.common import site_config as _config
-from syndicate.cli.common import today_from as _today
 
 
 def _relative(path: Path) -> Path:
@@ -170,43 +179,45 @@ def new(
 
 
 @main.command(context_settings=CONTEXT)
-@click.option("--week", metavar="YYYY-Www", help="The ISO week, such as 2013-W16.")
-@click.option("--since", metavar="DATE", help="With --until: any window instead of a week.")
-@click.option("--until", metavar="DATE", help="Last day of the window (inclusive).")
+@with_issue_options
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     help="Folder for the issue (default: a temporary folder).",
 )
-@click.option("--today", "today_s", metavar="DATE", help="Treat this date as today (posts after it stay out).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the web version in a browser.")
 @site_option
 def digest(
     week: str | None,
     since: str | None,
     until: str | None,
-    out: Path | None,
+    now_s: str | None,
     today_s: str | None,
+    out: Path | None,
     open_browser: bool,
     site: Path,
 ) -> None:
-    """Compose one issue of the weekly digest and say where it went.
+    """Compose an issue of the newsletter into a folder, recording nothing.
 
-    Writes the web version (index.html), the plain text (issue.txt) and the
-    complete message (issue.eml).
+    Without options it is the next issue, as `send` would send it now. --week
+    names a period (a sent one shows as it was sent); --since with --until, any
+    window of days. Writes the web version (index.html), the plain text
+    (issue.txt) and the complete message (issue.eml).
 
     \b
     Example:
       syndicate digest --week 2013-W16 --out /tmp/digest --open
+      syndicate digest --until now
     """
     import webbrowser
 
-    from syndicate import write_digest
+    from syndicate import IssueChoice, write_digest
 
     config = _config(site)
-    if bool(week) == bool(since or until) or (since and not until) or (until and not since):
-        raise click.UsageError("give either --week 2013-W16, or --since DATE and --until DATE")
-    files = write_digest(config, _today(today_s, config), warn, week=week, since=since, until=until, out=out)
+    if week and (since or until):
+        raise click.UsageError("give --week, or --since and --until, not both")
+    choice = IssueChoice(clock_from(now_s, today_s, config), week, since, until)
+    files = write_digest(config, choice, warn, out)
     click.echo(f"{files.issue.subject}")
     click.echo(f"  web:  {files.web}")
     click.echo(f"  text: {files.text}")

@@ -6,38 +6,26 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast, get_args
-from zoneinfo import ZoneInfo
 
 import click
 
 from syndicate import SMTP_RETRY_DELAYS, SmtpSecurity, SyndicateError
-from syndicate.cli.common import CONTEXT, now_in, refuse_placeholders, site_config, site_option, today_from, warn
+from syndicate.cli.common import (
+    CONTEXT,
+    clock_from,
+    now_in,
+    refuse_placeholders,
+    site_config,
+    site_option,
+    warn,
+    with_issue_options,
+)
 
 if TYPE_CHECKING:  # the library is imported when a command runs: `syndicate --version` stays fast
     from syndicate import Config, IssueChoice, SendOptions, SendReport, SmtpOverrides
-
-
-def _week_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value:
-        from syndicate import parse_week
-
-        try:
-            parse_week(value, ZoneInfo("UTC"))  # only the form is checked here; the site's zone applies later
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--week") from None
-    return value
-
-
-def _day_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value:
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise click.BadParameter("--since and --until take dates like 2013-04-15") from None
-    return value
 
 
 def _address_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -64,12 +52,7 @@ def _delays_option(_ctx: click.Context, _param: click.Parameter, text: str) -> t
 
 
 @click.command(context_settings=CONTEXT)
-@click.option("--week", metavar="YYYY-Www", callback=_week_option, help="The issue's ISO week (default: last week).")
-@click.option(
-    "--since", metavar="DATE", callback=_day_option, help="With --until: any window of days instead of a week."
-)
-@click.option("--until", metavar="DATE", callback=_day_option, help="Last day of the window (inclusive).")
-@click.option("--today", "today_s", metavar="DATE", help="Treat this date as today (posts after it stay out).")
+@with_issue_options
 @click.option(
     "--dry-run",
     "dry_run",
@@ -85,10 +68,19 @@ def _delays_option(_ctx: click.Context, _param: click.Parameter, text: str) -> t
     help="Send one test copy to ADDRESS (not recorded as a delivery).",
 )
 @click.option("--rate", type=click.FloatRange(min=0), help="Messages per second (default: [smtp] rate; 0: no limit).")
+@click.option(
+    "--connections", type=click.IntRange(1, 100), help="SMTP connections at once (default: [smtp] connections, 8)."
+)
 @click.option("--smtp-host", metavar="HOST", help="Override [smtp] host.")
 @click.option("--smtp-port", type=click.IntRange(1, 65535), help="Override [smtp] port.")
 @click.option("--smtp-security", type=click.Choice(get_args(SmtpSecurity)), help="Override [smtp] security.")
 @click.option("--status", "show_status", is_flag=True, help="Show where the issue (or every issue) stands, and exit.")
+@click.option("--verbose", "-v", is_flag=True, help="With --status: every recipient, with the reason.")
+@click.option(
+    "--max-posts",
+    type=click.IntRange(min=0),
+    help="Send an issue of up to this many posts (default: [digest] max_posts; 0: no limit).",
+)
 @click.option("--resend-unknown", is_flag=True, help="Also send to recipients whose earlier outcome is unknown.")
 @click.option(
     "--retry-failed",
@@ -114,48 +106,48 @@ def send(
     week: str | None,
     since: str | None,
     until: str | None,
+    now_s: str | None,
     today_s: str | None,
     dry_run: Path | None,
     to: str | None,
     rate: float | None,
+    connections: int | None,
     smtp_host: str | None,
     smtp_port: int | None,
     smtp_security: str | None,
     show_status: bool,
+    verbose: bool,
+    max_posts: int | None,
     resend_unknown: bool,
     retry_failed: bool,
     mark_sent: tuple[str, ...],
     retry_delays: tuple[float, ...],
     site: Path,
 ) -> None:
-    """Send an issue of the digest to every subscriber who has not had it.
+    """Send the next issue of the newsletter to every subscriber.
 
-    Resumable: a send log in the database records every recipient, so running
-    the same command again after a crash or an interruption sends to the rest
-    and to nobody twice. A recipient whose outcome is unknown (the sender
-    stopped while the server was taking the message) is listed for review and
-    only resent with --resend-unknown. The SMTP password comes from
-    SYNDICATE_SMTP_PASSWORD, the unsubscribe-link secret from SYNDICATE_SECRET.
+    It carries every published post no sent issue carries, up to the end of
+    the last finished period, and is recorded in the site's folder before the
+    first message. A rerun goes on with it and sends to nobody twice.
+    Secrets come from SYNDICATE_SECRET and SYNDICATE_SMTP_PASSWORD.
 
     \b
     Example:
-      syndicate send --week 2013-W16 --dry-run /tmp/digest
-      syndicate send --week 2013-W16 --to me@example.org
-      syndicate send --week 2013-W16 --rate 10
-      syndicate send --week 2013-W16 --status
+      syndicate send --dry-run /tmp/digest
+      syndicate send --until now
+      syndicate send --status --verbose
     """
     from syndicate import SMTP_PASSWORD_ENV, IssueChoice, SendOptions, SmtpOverrides
 
-    if (since or until) and (week or not (since and until)):
-        raise click.UsageError("give --week 2013-W16, or --since DATE and --until DATE, not both")
     config = site_config(site)
-    if not (show_status or mark_sent or dry_run is not None):
-        refuse_placeholders(config)  # init's placeholders never go out as real mail
-    choice = IssueChoice(today_from(today_s, config), week, since, until)
+    refuse_placeholders(config, sending=not (show_status or mark_sent or dry_run is not None))
+    rate = config.smtp.rate if rate is None else rate
+    now = clock_from(now_s, today_s, config)
+    choice = IssueChoice(now, week, since, until, max_posts)
     security = cast(SmtpSecurity | None, smtp_security)  # click.Choice has checked it
     smtp = SmtpOverrides(smtp_host, smtp_port, security, os.environ.get(SMTP_PASSWORD_ENV, ""))
     if show_status:
-        _print_status(config, choice)
+        _print_status(config, choice, verbose)
     elif mark_sent:
         _mark_sent(config, choice, mark_sent)
     elif to:
@@ -163,16 +155,26 @@ def send(
     elif dry_run is not None:
         _write_dry_run(config, choice, dry_run)
     else:
+        smtp_config = config.smtp
         options = SendOptions(
-            rate=config.smtp.rate if rate is None else rate,
-            retry_delays=retry_delays,
-            resend_unknown=resend_unknown,
-            retry_failed=retry_failed,
-        )
-        _send(config, choice, smtp, options)
+            rate, retry_delays, resend_unknown, retry_failed, connections or smtp_config.connections,
+            smtp_config.max_per_hour, smtp_config.max_per_day,
+        )  # fmt: skip
+        fixed = bool(now_s or today_s)  # a given clock stands still: the same input gives the same bytes
+        _send(config, choice, smtp, options, (lambda: now) if fixed else (lambda: now_in(config)))
 
 
-def _print_status(config: Config, choice: IssueChoice) -> None:
+STATE_WORDS = {
+    "pending": "waiting",
+    "sending": "unknown",
+    "sent": "sent",
+    "failed": "failed",
+    "deferred": "deferred",
+    "skipped": "nothing matched their tags",
+}
+
+
+def _print_status(config: Config, choice: IssueChoice, verbose: bool) -> None:
     from syndicate import send_status
 
     key, statuses = send_status(config, choice)
@@ -180,8 +182,14 @@ def _print_status(config: Config, choice: IssueChoice) -> None:
         click.echo(f"nothing has been sent for {key}" if key else "nothing has been sent yet")
         return
     for status in statuses:
-        shown = ", ".join(f"{count} {state}" for state, count in status.counts)
+        shown = ", ".join(f"{count} {STATE_WORDS[state]}" for state, count in status.counts)
         click.echo(f"{status.issue}: {status.recipients} recipients: {shown}")
+        if verbose:
+            width = max(len(row.email) for row in status.rows)
+            for row in status.rows:
+                reason = row.detail or ("the sender stopped while sending" if row.state == "sending" else "")
+                click.echo(f"  {STATE_WORDS[row.state]:<9} {row.email:<{width}}  {reason}  ({row.updated})")
+            continue
         for row in status.attention:
             if row.state == "sending":
                 click.echo(
@@ -229,30 +237,50 @@ def _progress(stack: ExitStack) -> Iterator[tuple[Callable[[str, int], None], Ca
     yield on_plan, step
 
 
-def _send(config: Config, choice: IssueChoice, smtp: SmtpOverrides, options: SendOptions) -> None:
+def _send(
+    config: Config, choice: IssueChoice, smtp: SmtpOverrides, options: SendOptions, clock: Callable[[], datetime]
+) -> None:
     from syndicate import secret_from_env, send_issue
 
     secret = secret_from_env(os.environ)
     with ExitStack() as stack, _progress(stack) as (on_plan, step):
-        report = send_issue(
+        outcome = send_issue(
             config,
             choice,
             warn,
             secret,
             smtp=smtp,
             options=options,
-            clock=lambda: now_in(config),  # read for each change the send log records
+            clock=clock,  # read when an issue begins and for each message's Date:
             on_plan=on_plan,
             progress=step,
         )
-    _print_report(report)
+    if outcome.nothing:
+        click.echo(outcome.nothing)
+    for report in outcome.reports:
+        _print_report(report)
+    missed = [r for r in outcome.reports if not r.clean]
+    if missed:
+        count = sum(r.failed + r.deferred + len(r.unknown) + r.waiting for r in missed)
+        hint = (
+            "run the same command later to retry the deferred ones" if any(r.deferred for r in missed) else "see above"
+        )
+        raise SyndicateError(f"{count} recipients did not get {', '.join(r.issue for r in missed)}; {hint}")
 
 
 def _print_report(report: SendReport) -> None:
     click.echo(
-        f"{report.issue}: sent {report.sent}, skipped {report.skipped}, failed {report.failed}, "
-        f"deferred {report.deferred}, unknown {len(report.unknown)}"
+        f"{report.issue}: sent {report.sent}, already had it {report.already_had}, "
+        f"nothing matched their tags {report.no_match}, deferred {report.deferred}, failed {report.failed}, "
+        f"unknown {len(report.unknown)}"
     )
+    if report.waiting:
+        click.echo(f"  not tried yet: {report.waiting} ({report.stopped or 'the run stopped'}); run again to go on")
+    if report.left or report.failed_before:
+        click.echo(
+            f"  not tried: {report.left} left the list since the issue began, "
+            f"{report.failed_before} refused in an earlier run (--retry-failed to try again)"
+        )
     for line in report.problems:
         click.echo(f"  {line}", err=True)
     if report.unknown:
@@ -261,9 +289,4 @@ def _print_report(report: SendReport) -> None:
             "  check the SMTP server's log, then run again with --mark-sent ADDRESS for those delivered "
             "and --resend-unknown for the rest",
             err=True,
-        )
-    if not report.clean:
-        hint = "run the same command later to retry the deferred ones" if report.deferred else "see above"
-        raise SyndicateError(
-            f"{report.failed + report.deferred + len(report.unknown)} recipients did not get {report.issue}; {hint}"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -38,15 +39,16 @@ def pending_recipients(conn: Connection, issues: IssueCache) -> Iterator[tuple[s
 
 
 def write_dry_run(
-    conn: Connection, compose: Composer, personalize: Personalizer, head: Letterhead, folder: Path
+    conn: Connection, compose: Composer, personalize: Personalizer, head: Letterhead, folder: Path, date: datetime
 ) -> list[Path]:
-    """Write the personalised messages a real run would send, as .eml files; the send log is untouched."""
+    """Write the personalised messages a real run would send (dated `date`), as .eml files; the send log
+    is untouched."""
     issues = IssueCache(compose)
     written = []
     for n, (sub, issue) in enumerate(pending_recipients(conn, issues), 1):
         safe = re.sub(r"[^A-Za-z0-9@._+-]", "_", sub.email)[:100]
         path = folder / f"{issue.key}-{n:05d}-{safe}.eml"
-        atomic_write(path, wire_bytes(personalize(issue, recipient_for(sub, head))), durable=False)
+        atomic_write(path, wire_bytes(personalize(issue, recipient_for(sub, head), date)), durable=False)
         written.append(path)
     return written
 
@@ -55,6 +57,6 @@ def send_test_copy(transport: Transport, sender: str, address: str, message: Ema
     """One message to one address, outside the send log (a proof to look at)."""
     transport.connect()
     try:
-        return transport.deliver(sender, address, wire_bytes(message), lambda: None)
+        return transport.deliver(sender, address, wire_bytes(message), lambda: True)
     finally:
         transport.close()

@@ -20,29 +20,28 @@ filter (cached); personalising a message is cheap.
 from __future__ import annotations
 
 import fcntl
-import heapq
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from syndicate.config import SMTP_PASSWORD_ENV, SMTP_RETRY_DELAYS
-from syndicate.delivery.smtp import ConnectError, Reply, Transport
+from syndicate.config import SMTP_CONNECTIONS, SMTP_RETRY_DELAYS
+from syndicate.delivery.lanes import Lanes
+from syndicate.delivery.smtp import Transport
 from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import Rendered
 from syndicate.newsletter.message import Recipient, message_bytes
 from syndicate.subscribers import sendlog
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.db import Connection
-from syndicate.subscribers.sendlog import State
 from syndicate.subscribers.tokens import make_token, unsubscribe_url
 
 Composer = Callable[[frozenset[str] | None], Rendered | None]
-Personalizer = Callable[[Rendered, Recipient], EmailMessage]
-NOTHING_TO_SEND = "this week has no posts; there is nothing to send"
+Personalizer = Callable[[Rendered, Recipient, datetime], EmailMessage]  # the datetime: the Date: header
+NOTHING_TO_SEND = "this issue has no posts; there is nothing to send"
 
 
 def wire_bytes(message: EmailMessage) -> bytes:
@@ -57,21 +56,36 @@ class SendOptions:
     retry_delays: tuple[float, ...] = SMTP_RETRY_DELAYS  # waits before retrying a 4xx, in this run
     resend_unknown: bool = False
     retry_failed: bool = False
+    connections: int = SMTP_CONNECTIONS  # SMTP connections at once
+    max_per_hour: int = 0  # stop cleanly once this many messages went out in the last hour (0: no limit)
+    max_per_day: int = 0  # likewise for the last 24 hours
 
 
 @dataclass
 class SendReport:
+    """One issue's run, by what happened to each recipient."""
+
     issue: str
     sent: int = 0
-    skipped: int = 0  # sent by an earlier run, unsubscribed, no matching posts, or failed earlier
+    already_had: int = 0  # an earlier run sent it to them
+    no_match: int = 0  # no post of the issue matches their tags
+    left: int = 0  # unsubscribed (or bounced) since the issue was planned
+    failed_before: int = 0  # refused in an earlier run; sent again only with --retry-failed
     failed: int = 0
     deferred: int = 0
     unknown: list[str] = field(default_factory=list)  # left in `sending`: for review
     problems: list[str] = field(default_factory=list)  # one line per failed or deferred recipient
+    waiting: int = 0  # not tried: the run stopped first (a sending limit, Ctrl+C)
+    stopped: str = ""  # why the run stopped before everyone was tried
+
+    @property
+    def skipped(self) -> int:
+        """Everyone this run did not try."""
+        return self.already_had + self.no_match + self.left + self.failed_before
 
     @property
     def clean(self) -> bool:
-        return not (self.failed or self.deferred or self.unknown)
+        return not (self.failed or self.deferred or self.unknown or self.waiting)
 
 
 @contextmanager
@@ -126,187 +140,31 @@ def recipient_for(sub: subs.Subscriber, head: Letterhead) -> Recipient:
     return Recipient(email=sub.email, name=sub.name, unsubscribe_url=unsubscribe_url(head.unsubscribe_base, token))
 
 
-class _Run:
-    def __init__(
-        self,
-        conn: Connection,
-        issues: IssueCache,
-        personalize: Personalizer,
-        transport: Transport,
-        head: Letterhead,
-        options: SendOptions,
-        clock: subs.Clock,
-        sleep: Callable[[float], None],
-    ) -> None:
-        self.conn = conn
-        self.issues = issues
-        self.personalize = personalize
-        self.transport = transport
-        self.head = head
-        self.options = options
-        self.clock = clock
-        self.sleep = sleep
-        self.key = base_issue(issues).key
-        self.report = SendReport(self.key)
-        self._next_at = 0.0
-
-    def _stamp(self) -> str:
-        return self.clock().isoformat(timespec="seconds")
-
-    def _set(self, sid: int, state: State, detail: str, *, count_attempt: bool) -> None:
-        sendlog.set_state(self.conn, self.key, sid, state, detail, self._stamp(), count_attempt=count_attempt)
-
-    def plan(self) -> list[int]:
-        """Add a pending row for every current subscriber; return the rows this run should try."""
-        rows = sendlog.plan_issue(self.conn, self.key, self._stamp())
-        wanted: set[State] = {"pending", "deferred"}
-        if self.options.resend_unknown:
-            wanted.add("sending")
-        if self.options.retry_failed:
-            wanted.add("failed")
-        todo = []
-        for row in rows:
-            if row.state in wanted and row.status == "subscribed":
-                todo.append(row.subscriber_id)
-            elif row.state == "sending":
-                self.report.unknown.append(row.email)
-            else:
-                self.report.skipped += 1
-        return todo
-
-    def _pace(self) -> None:
-        if self.options.rate <= 0:
-            return
-        now = time.monotonic()
-        if self._next_at > now:
-            self.sleep(self._next_at - now)
-        self._next_at = max(self._next_at, now) + 1.0 / self.options.rate
-
-    def _connect(self) -> None:
-        delays = self.options.retry_delays
-        for attempt in range(len(delays) + 1):
-            try:
-                self.transport.connect()
-                return
-            except ConnectError as exc:
-                if not exc.transient or attempt == len(delays):
-                    raise
-                self.sleep(delays[attempt])
-
-    def attempt(self, sid: int) -> Reply | None:
-        """Try one subscriber once; None when there was nothing to send."""
-        sub = subs.get(self.conn, sid)
-        if sub is None or sub.status != "subscribed":
-            self.report.skipped += 1
-            return None
-        issue = self.issues(sub.tags)
-        if issue is None:
-            self._set(sid, "skipped", "no posts match the subscriber's tags", count_attempt=False)
-            self.report.skipped += 1
-            return None
-        data = wire_bytes(self.personalize(issue, recipient_for(sub, self.head)))
-        self._pace()
-        marked = False
-
-        def before_end() -> None:
-            nonlocal marked
-            self._set(sid, "sending", "", count_attempt=True)
-            marked = True
-
-        reply = Reply("not_sent", 0, "not connected", "connection")
-        for _ in range(2):  # a connection that dropped between messages: reconnect once and go on
-            if not self.transport.connected:
-                self._connect()
-            reply = self.transport.deliver(self.head.sender, sub.email, data, before_end)
-            if reply.kind != "not_sent":
-                break
-        if reply.refuses_the_sender:
-            # the server refuses us, not this reader: mark nobody (this row goes back to waiting) and stop
-            if marked:
-                self._set(sid, "deferred", reply.describe(), count_attempt=False)
-            raise DeliveryError(
-                f"the SMTP server refuses to take mail from us: {reply.describe()}; nobody was marked failed "
-                f"or bounced; check [smtp] host, username and {SMTP_PASSWORD_ENV}, then run again"
-            )
-        self._record(sub, reply, counted=marked)
-        return reply
-
-    def _record(self, sub: subs.Subscriber, reply: Reply, *, counted: bool) -> None:
-        detail = reply.describe()
-        if reply.kind == "accepted":
-            self._set(sub.id, "sent", detail, count_attempt=not counted)
-        elif reply.kind == "permanent":
-            self._set(sub.id, "failed", detail, count_attempt=not counted)
-            if reply.bounced:
-                subs.set_status(self.conn, sub.id, "bounced", self.clock())
-        elif reply.kind == "unknown":
-            self._set(sub.id, "sending", detail, count_attempt=False)
-        else:  # transient, or the connection failed twice before the message could be accepted
-            self._set(sub.id, "deferred", detail, count_attempt=not counted)
-
-    def run(self, todo: list[int], progress: Callable[[int], None] | None) -> SendReport:
-        queue: list[tuple[float, int, int]] = []  # (due, subscriber id, retries so far)
-        delays = self.options.retry_delays
-        for sid in todo:
-            reply = self.attempt(sid)
-            if reply is not None and reply.kind in ("transient", "not_sent") and delays:
-                heapq.heappush(queue, (time.monotonic() + delays[0], sid, 1))
-            else:
-                self._tally(sid, reply)
-            if progress is not None:
-                progress(1)
-        while queue:
-            due, sid, tries = heapq.heappop(queue)
-            wait = due - time.monotonic()
-            if wait > 0:
-                self.transport.close()  # do not hold an idle connection open while waiting
-                self.sleep(wait)
-            reply = self.attempt(sid)
-            if reply is not None and reply.kind in ("transient", "not_sent") and tries < len(delays):
-                heapq.heappush(queue, (time.monotonic() + delays[tries], sid, tries + 1))
-            else:
-                self._tally(sid, reply)
-        return self.report
-
-    def _tally(self, sid: int, reply: Reply | None) -> None:
-        if reply is None:
-            return
-        email = sendlog.logged_email(self.conn, self.key, sid)
-        if reply.kind == "accepted":
-            self.report.sent += 1
-        elif reply.kind == "permanent":
-            self.report.failed += 1
-            self.report.problems.append(f"{email}: failed: {reply.describe()}")
-        elif reply.kind == "unknown":
-            self.report.unknown.append(email)
-        else:
-            self.report.deferred += 1
-            self.report.problems.append(f"{email}: deferred: {reply.describe()}")
-
-
 def send_issue(
     conn: Connection,
     compose: Composer,
     personalize: Personalizer,
-    transport: Transport,
+    connect: Callable[[], Transport],
     head: Letterhead,
     *,
     options: SendOptions,
     clock: subs.Clock,
     on_plan: Callable[[str, int], None] | None = None,
     progress: Callable[[int], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> SendReport:
-    """Send one issue to every subscriber who has not had it; see the module docstring.
+    """Send one issue to every subscriber who has not had it, over `options.connections` connections
+    made by `connect`; see the module docstring.
 
     `on_plan(issue_key, count)` is called once the work is known (for a progress bar).
     """
+    from syndicate.delivery.dispatch import Dispatch  # the lanes' threads: only a real send needs them
+
     sendlog.open_log(conn)
-    run = _Run(conn, IssueCache(compose), personalize, transport, head, options, clock, sleep)
+    issues = IssueCache(compose)
+    key = base_issue(issues).key
+    lanes = Lanes(connect, options.connections, options.retry_delays)
+    run = Dispatch(conn, issues, personalize, lanes, head, options, clock, SendReport(key))
     todo = run.plan()
     if on_plan is not None:
-        on_plan(run.key, len(todo))
-    try:
-        return run.run(todo, progress)
-    finally:
-        transport.close()
+        on_plan(key, len(todo))
+    return run.run(todo, progress)

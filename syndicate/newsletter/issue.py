@@ -1,7 +1,6 @@
-"""Posts + announcements for one week (its window: weeks.py) → a rendered newsletter issue.
+"""An issue (contents.py) → the rendered newsletter issue.
 
-Pure apart from template loading: the grouping by day, the announcements running
-during the week, the HTML (CSS inlined once per issue, by inline.py), the plain
+Pure apart from template loading: the HTML (CSS inlined once per issue, by inline.py), the plain
 text (its own template, wrapped, links as footnotes) and the web page.
 Personal details are left as placeholders (placeholders.py), filled in per recipient.
 """
@@ -9,16 +8,23 @@ Personal details are left as placeholders (placeholders.py), filled in per recip
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
 from syndicate.config import Config
-from syndicate.model import Entry
+from syndicate.newsletter.contents import Issue, IssueDay
 from syndicate.newsletter.placeholders import GREETING, UNSUBSCRIBE
-from syndicate.newsletter.weeks import Week, in_archive, in_window, parse_week
+from syndicate.newsletter.wording import (
+    DIGEST_NAMES,
+    LIST_NAMES,
+    intro_text,
+    long_date,
+    preheader_for,
+    span_text,
+    subject_for,
+)
 from syndicate.render.links import absolute_url
 from syndicate.templating import environment, load_text
 from syndicate.text import one_line
@@ -26,80 +32,6 @@ from syndicate.text import one_line
 GMAIL_CLIP_BYTES = 102 * 1024
 WARN_BYTES = 90 * 1024
 DETAIL_LEVELS = ("full", "compact", "titles")  # the email's forms, fullest first: the first that fits is sent
-
-
-@dataclass(frozen=True, slots=True)
-class IssueDay:
-    day: date
-    entries: tuple[Entry, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """One week of the newsletter, before rendering."""
-
-    week: Week
-    days: tuple[IssueDay, ...]
-    announcements: tuple[Entry, ...]
-
-    @property
-    def entries(self) -> tuple[Entry, ...]:
-        return tuple(e for d in self.days for e in d.entries)
-
-    @property
-    def post_count(self) -> int:
-        return sum(len(d.entries) for d in self.days)
-
-    @property
-    def key(self) -> str:
-        return self.week.key
-
-    @property
-    def date(self) -> datetime:
-        """When the issue is dated: the end of its week (the next Monday, 00:00 local)."""
-        return self.week.end
-
-
-def announcement_window(entry: Entry, tz_week: Week) -> tuple[datetime, datetime]:
-    ann = entry.post.announcement
-    assert ann is not None
-    tz = tz_week.start.tzinfo
-    start = datetime.combine(ann.starts, time(), tzinfo=tz)
-    end = datetime.combine(ann.ends + timedelta(days=1), time(), tzinfo=tz)
-    return start, end
-
-
-def collect_issue(
-    entries: Sequence[Entry],
-    week: Week,
-    *,
-    tags: frozenset[str] | None = None,
-    announcements: Sequence[Entry] | None = None,
-) -> Issue | None:
-    """The issue for `week`, or None when the week has no posts (for these tags).
-
-    `entries` may be all posts or just those of the week; `announcements`, when
-    given, are the posts that carry one (saves scanning every post per week).
-    """
-    chosen = in_window(entries, week.start, week.end)
-    if tags is not None:
-        wanted = {t.casefold() for t in tags}
-        chosen = [e for e in chosen if wanted & {n.casefold() for n in (*e.post.tags, *e.post.categories)}]
-    if not chosen:
-        return None
-    tz = week.start.tzinfo
-    days: dict[date, list[Entry]] = {}
-    for entry in chosen:
-        days.setdefault(entry.published.astimezone(tz).date(), []).append(entry)
-    running = []
-    for entry in entries if announcements is None else announcements:
-        if entry.post.announcement is None:
-            continue
-        start, end = announcement_window(entry, week)
-        if start < week.end and week.start < end:
-            running.append(entry)
-    running.sort(key=lambda e: (e.post.announcement.ends if e.post.announcement else date.min, e.id))
-    return Issue(week, tuple(IssueDay(d, tuple(es)) for d, es in sorted(days.items())), tuple(running))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,20 +57,15 @@ class Rendered:
         return self.issue.post_count
 
 
-def long_date(day: date) -> str:
-    """A day as the issue pages and the archive head it: "Monday 15 April"."""
-    return f"{day:%A} {day.day} {day:%B}"
-
-
 def archive_url(config: Config) -> str:
     """The newsletter archive's page, which lists every issue."""
     return urljoin(config.output_url, "newsletter/")
 
 
 def issue_url(config: Config, key: str) -> str:
-    """Where the build publishes an issue's web version. A custom window (--since/--until), and a
-    week before [digest] since, are never published on their own: their link goes to the archive."""
-    if ".." in key or not in_archive(config, parse_week(key, config.site.timezone)):
+    """Where the build publishes an issue's web version. A custom window of days (a preview with
+    --since/--until) is never published on its own: its link goes to the archive."""
+    if ".." in key:
         return archive_url(config)
     return urljoin(config.output_url, f"newsletter/{key}/")
 
@@ -146,21 +73,6 @@ def issue_url(config: Config, key: str) -> str:
 def unsubscribe_base(config: Config) -> str:
     """The unsubscribe endpoint's URL, before a recipient's token is added (subscribers/tokens.py)."""
     return config.digest.unsubscribe_url or urljoin(config.site.url, "unsubscribe")
-
-
-def subject_for(config: Config, issue: Issue) -> str:
-    count = issue.post_count
-    values = {
-        "site": config.site.title,
-        "count": count,
-        "posts": "post" if count == 1 else "posts",
-        "week": issue.key,
-        "week_start": f"{issue.week.first_day.day} {issue.week.first_day:%B %Y}",
-    }
-    try:
-        return one_line(config.digest.subject.format(**values))
-    except (KeyError, IndexError, ValueError):
-        return one_line(f"{config.site.title}: {count} new {values['posts']}, week of {values['week_start']}")
 
 
 class Footnotes:
@@ -198,14 +110,6 @@ def _clean(value: object) -> str:
     if isinstance(value, tuple | list):
         return ", ".join(_clean(v) for v in value)
     return one_line(str(value)) if value is not None else ""
-
-
-def preheader_for(issue: Issue) -> str:
-    """The inbox preview line: what is new, cut at a word boundary."""
-    text = one_line(f"{issue.post_count} new: " + "; ".join(e.title for e in issue.entries))
-    if len(text) > 150:
-        text = text[:150].rsplit(" ", 1)[0].rstrip(";:,") + "…"
-    return text
 
 
 def render_issue(config: Config, issue: Issue) -> Rendered:
@@ -249,6 +153,10 @@ def _template_values(config: Config, issue: Issue) -> dict[str, Any]:
         "web_url": issue_url(config, issue.key),
         "archive_url": archive_url(config),
         "long_date": long_date,
+        "span": span_text(issue),
+        "digest_name": DIGEST_NAMES[issue.cadence],
+        "list_name": LIST_NAMES[issue.cadence],
+        "intro": intro_text(issue),
         "greeting": GREETING,
         "unsubscribe_url": UNSUBSCRIBE,
         "postal_address": config.digest.postal_address,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import binascii
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -93,11 +94,14 @@ def _set_text(part: EmailMessage, text: str, subtype: str) -> None:
     part.set_payload(binascii.b2a_qp(_part_bytes(text), quotetabs=False, istext=True, header=False).decode("ascii"))
 
 
-def build_message(config: Config, issue: Rendered, recipient: Recipient | None) -> EmailMessage:
+def build_message(
+    config: Config, issue: Rendered, recipient: Recipient | None, date: datetime | None = None
+) -> EmailMessage:
     """The issue as one multipart/alternative message: text first, then HTML.
 
     Without a recipient it is the generic copy written next to the web version.
-    Every header value is deterministic: the same issue and recipient give the same bytes.
+    `date` is the Date: header, when the message is sent (default: when the issue's sending began).
+    Every header value is deterministic: the same issue, recipient and date give the same bytes.
     """
     sender, sender_address = config.sender, config.sender_address()
     domain = _domain(config)
@@ -115,7 +119,7 @@ def build_message(config: Config, issue: Rendered, recipient: Recipient | None) 
         msg["To"] = _address_header("To", f"{config.site.title} readers", sender_address, "sender")
         msg["Message-ID"] = f"<{_id_part(issue.issue.key)}.digest@{domain}>"
     msg["Subject"] = issue.subject
-    msg["Date"] = format_datetime(issue.issue.date)
+    msg["Date"] = format_datetime(date or issue.issue.date)
     msg["List-Id"] = _header("List-Id", config.digest.list_id or f"{one_line(config.site.title)} <digest.{domain}>")
     msg["List-Unsubscribe"] = _header(
         "List-Unsubscribe", f"<{list_unsubscribe}>, <mailto:{mailto}?subject=unsubscribe>"
@@ -135,8 +139,9 @@ def build_message(config: Config, issue: Rendered, recipient: Recipient | None) 
     return msg
 
 
-def personalize(config: Config, issue: Rendered, recipient: Recipient) -> EmailMessage:
-    return build_message(config, issue, recipient)
+def personalize(config: Config, issue: Rendered, recipient: Recipient, date: datetime) -> EmailMessage:
+    """One recipient's message, dated when it is sent."""
+    return build_message(config, issue, recipient, date)
 
 
 def archive_text(config: Config, issue: Rendered) -> bytes:

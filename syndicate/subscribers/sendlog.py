@@ -29,6 +29,12 @@ CREATE TABLE IF NOT EXISTS send_log (
     updated TEXT NOT NULL,
     PRIMARY KEY (issue, subscriber_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS issues (
+    key TEXT PRIMARY KEY,
+    record BLOB NOT NULL,
+    began TEXT NOT NULL,
+    planned INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
 """
 
 
@@ -91,14 +97,69 @@ def mark_sent(conn: Connection, issue: str, email: str, now: datetime) -> bool:
 
 
 @translated
-def plan_issue(conn: Connection, issue: str, stamp: str) -> list[PlannedRow]:
-    """Add a pending row for every current subscriber; return every row of the issue."""
+def start_issue(conn: Connection, key: str, record: bytes, began: str) -> bool:
+    """Note that sending `key` begins, with its record's bytes (so a record file lost to a crash can be
+    written again), and plan it for everyone subscribed now, in one transaction: however a run ends,
+    the issue goes to exactly these people. False when this database had already started it."""
+    open_log(conn)
+    conn.execute("PRAGMA synchronous = FULL")  # the record must outlive a power cut, like a `sending` row
     with transaction(conn):
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO issues (key, record, began, planned) VALUES (?, ?, ?, 1)", (key, record, began)
+        )
+        if cur.rowcount == 0:
+            return False
         conn.execute(
             "INSERT OR IGNORE INTO send_log (issue, subscriber_id, email, state, updated) "
             "SELECT ?, id, email, 'pending', ? FROM subscribers WHERE status = 'subscribed'",
-            (issue, stamp),
+            (key, began),
         )
+    return True
+
+
+@translated
+def logged_issues(conn: Connection) -> frozenset[str]:
+    """Every issue key the send log or the issues table knows (an older version keyed the log by week)."""
+    open_log(conn)
+    rows = conn.execute("SELECT issue FROM send_log UNION SELECT key FROM issues")
+    return frozenset(str(key) for (key,) in rows)
+
+
+@translated
+def started_issues(conn: Connection) -> dict[str, bytes]:
+    """Every issue this database began sending, oldest first, with its record's bytes."""
+    open_log(conn)
+    return {str(k): bytes(r) for k, r in conn.execute("SELECT key, record FROM issues ORDER BY began, key")}
+
+
+@translated
+def unfinished_issues(conn: Connection, also: tuple[State, ...] = ()) -> list[str]:
+    """Issues begun here that a run should go on with: never planned (a crash right after they began),
+    or with recipients still pending or deferred (or in the states `also` names: a run asked to resend
+    unknown outcomes or retry failures). Oldest first."""
+    open_log(conn)
+    states = {"pending", "deferred", *also}
+    rows = conn.execute(
+        "SELECT key FROM issues i WHERE planned = 0 OR EXISTS (SELECT 1 FROM send_log l "
+        "WHERE l.issue = i.key AND l.state IN (?, ?, ?, ?)) ORDER BY began, key",
+        (*sorted(states), *["pending"] * (4 - len(states))),  # four places: unused ones repeat "pending"
+    )
+    return [str(key) for (key,) in rows]
+
+
+@translated
+def plan_issue(conn: Connection, issue: str, stamp: str) -> list[PlannedRow]:
+    """Add a pending row for every current subscriber, once: an issue begun by `start_issue` goes to
+    those subscribed when it was first planned, never to people who join later. Return every row."""
+    with transaction(conn):
+        begun = conn.execute("SELECT planned FROM issues WHERE key = ?", (issue,)).fetchone()
+        if begun is None or not begun[0]:
+            conn.execute(
+                "INSERT OR IGNORE INTO send_log (issue, subscriber_id, email, state, updated) "
+                "SELECT ?, id, email, 'pending', ? FROM subscribers WHERE status = 'subscribed'",
+                (issue, stamp),
+            )
+            conn.execute("UPDATE issues SET planned = 1 WHERE key = ?", (issue,))
     rows = conn.execute(
         "SELECT l.subscriber_id, l.email, l.state, s.status FROM send_log l "
         "LEFT JOIN subscribers s ON s.id = l.subscriber_id WHERE l.issue = ? ORDER BY l.subscriber_id",
@@ -122,6 +183,29 @@ def set_state(
         "WHERE issue = ? AND subscriber_id = ?",
         (state, detail, stamp, int(count_attempt), issue, subscriber_id),
     )
+
+
+@translated
+def mark_sending(conn: Connection, issue: str, subscriber_ids: list[int], stamp: str) -> None:
+    """Commit these recipients as `sending`, in one durable transaction: their final dots go out next.
+    One fsync covers every connection waiting at its dot."""
+    conn.execute("PRAGMA synchronous = FULL")
+    with transaction(conn):
+        conn.executemany(
+            "UPDATE send_log SET state = 'sending', detail = '', updated = ?, attempts = attempts + 1 "
+            "WHERE issue = ? AND subscriber_id = ?",
+            [(stamp, issue, sid) for sid in subscriber_ids],
+        )
+
+
+@translated
+def sent_since(conn: Connection, stamp: str) -> int:
+    """Messages handed to the server (sent, or maybe sent) since `stamp`, over every issue: for the
+    per-hour and per-day limits."""
+    row = conn.execute(
+        "SELECT count(*) FROM send_log WHERE state IN ('sent', 'sending') AND updated >= ?", (stamp,)
+    ).fetchone()
+    return int(row[0])
 
 
 @translated
