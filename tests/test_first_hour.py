@@ -29,11 +29,15 @@ def run(*args: str | Path) -> Result:
 
 def test_init_writes_author_email_machine_zone_and_gitignore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "Europe/Lisbon")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "pt_PT.UTF-8")
     result = run("init", tmp_path / "blog", "--author", "Ann Lee", "--email", "ann@example.org")
     assert result.exit_code == 0, result.output
     config = tomllib.loads((tmp_path / "blog" / "syndicate.toml").read_text(encoding="utf-8"))
     assert config["site"]["author"] == {"name": "Ann Lee", "email": "ann@example.org"}
     assert config["site"]["timezone"] == "Europe/Lisbon"
+    assert config["site"]["language"] == "pt-PT"  # so 03/04/2026 reads as 3 April there
     ignored = (tmp_path / "blog" / ".gitignore").read_text(encoding="utf-8")
     assert ".syndicate-cache/" in ignored and "subscribers.sqlite3" in ignored
 

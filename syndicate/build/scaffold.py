@@ -22,7 +22,7 @@ CONFIG_TEMPLATE = """\
 title = {title}
 url = {url}
 description = "Notes and articles"
-language = "en"
+language = {language}
 timezone = {timezone}
 author = {{ name = {name}, email = {email} }}
 permalink = "/{{year}}/{{month}}/{{day}}/{{slug}}/"
@@ -64,6 +64,7 @@ def init_site(
     email: str | None = None,
     timezone: str = "UTC",
     postal_address: str | None = None,
+    language: str = "en",
 ) -> list[Path]:
     """syndicate.toml, .gitignore (unless there is one) and a first post; what is not given is a
     placeholder that `send` refuses to send with."""
@@ -74,6 +75,7 @@ def init_site(
         title=_yaml_string(title),
         url=_yaml_string(url),
         timezone=_yaml_string(timezone),
+        language=_yaml_string(language),
         name=_yaml_string(author or PLACEHOLDER_NAME),
         email=_yaml_string(email or PLACEHOLDER_EMAIL),
         postal=_yaml_string(postal_address or PLACEHOLDER_POSTAL),

@@ -89,6 +89,16 @@ def refuse_placeholders(config: Config, *, sending: bool = True) -> None:
         )
 
 
+def machine_language() -> str:
+    """The machine's language as a BCP 47 tag (LC_ALL, LC_MESSAGES or LANG: en_GB.UTF-8 is en-GB),
+    else en: what `init` writes, read at the edge. Its country decides how 03/04/2026 reads."""
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable, "").split(".")[0].split("@")[0]
+        if value and value not in ("C", "POSIX") and value.replace("_", "").isalpha():
+            return value.replace("_", "-")
+    return "en"
+
+
 def machine_timezone() -> str:
     """The machine's IANA time zone name (TZ, /etc/timezone, or where /etc/localtime points), else UTC:
     what `init` writes, read at the edge."""

@@ -17,6 +17,7 @@ from syndicate.cli.common import (
     CONTEXT,
     build_once,
     clock_from,
+    machine_language,
     machine_timezone,
     now_in,
     print_errors,
@@ -121,6 +122,7 @@ def check(directory: Path | None, site: Path) -> None:
 @click.option("--email", help="Your address: the newsletter comes from it.")
 @click.option("--timezone", metavar="ZONE", help="Where your dates are written (default: this machine's).")
 @click.option("--postal-address", help="Your postal address, for the foot of every newsletter.")
+@click.option("--language", metavar="TAG", help="The blog's language, such as en-GB (default: this machine's).")
 def init(
     directory: Path,
     title: str,
@@ -129,6 +131,7 @@ def init(
     email: str | None,
     timezone: str | None,
     postal_address: str | None,
+    language: str | None,
 ) -> None:
     """Create a new site: syndicate.toml, .gitignore, a posts folder and a first post.
 
@@ -141,7 +144,16 @@ def init(
     from syndicate import init_site
 
     zone = timezone or machine_timezone()
-    created = init_site(directory, title, url, author=author, email=email, timezone=zone, postal_address=postal_address)
+    created = init_site(
+        directory,
+        title,
+        url,
+        author=author,
+        email=email,
+        timezone=zone,
+        postal_address=postal_address,
+        language=language or machine_language(),
+    )
     for path in created:
         click.echo(f"created {path}")
     left = [what for what, given in (("author", author and email), ("postal_address", postal_address)) if not given]
