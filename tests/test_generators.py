@@ -76,6 +76,7 @@ HUGO = {
     "draft.md": "---\ntitle: Draft post\ndate: 2013-04-14\ndraft: true\n---\nNot yet.\n",
     "unlisted.md": "---\ntitle: Unlisted\ndate: 2013-04-14\nbuild:\n  list: never\n---\nIn no list.\n",
     "headless/index.md": "---\ntitle: Headless\ndate: 2013-04-14\nheadless: true\n---\nNo page.\n",
+    "lastmod-only.md": "---\ntitle: Only lastmod\nlastmod: 2013-04-09T08:00:00-07:00\n---\nHugo dates it by lastmod.\n",
     "capitals.md": "---\nTitle: Capital keys\nDate: 2013-04-15T12:00:00Z\nTags: [Hugo]\n---\n"
     "Hugo reads keys in any case.\n",
 }
@@ -85,7 +86,8 @@ def test_hugo_content_folder_builds_as_hugo_reads_it(tmp_path: Path) -> None:
     config = make_site(tmp_path, HUGO)
     result = judged_build(config)
     items = site_items(config)
-    assert sorted(items) == ["Bundle post", "Capital keys", "JSON post", "TOML post", "YAML post"]
+    assert sorted(items) == ["Bundle post", "Capital keys", "JSON post", "Only lastmod", "TOML post", "YAML post"]
+    assert items["Only lastmod"]["date_published"] == "2013-04-09T08:00:00-07:00"
     assert items["TOML post"]["date_published"].startswith("2013-04-11T10:00:00")  # publishDate
     assert items["TOML post"]["date_modified"].startswith("2013-04-12T10:00:00")
     assert "Before the fold." in items["YAML post"]["summary"] and "After" not in items["YAML post"]["summary"]

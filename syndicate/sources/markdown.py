@@ -260,13 +260,16 @@ def _dated(
 def _published(
     meta: Mapping[str, Any], dated: re.Match[str] | None, tz: ZoneInfo, where: Where, slug: str, day_first: bool | None
 ) -> datetime:
-    """The date of the front matter, else of a dated file name (2013-04-15-slug.md)."""
+    """The date of the front matter, else of a dated file name (2013-04-15-slug.md), else the
+    last modification the front matter gives (Hugo's own fallback for `date`)."""
     published = _dated(meta, "date", tz, where, slug, day_first)
     if published is None and dated and EARLIEST_YEAR <= int(dated[1]) <= LATEST_YEAR:
         try:
             published = day_only_time(datetime(int(dated[1]), int(dated[2]), int(dated[3]), tzinfo=tz), slug)
         except ValueError:
             published = None
+    if published is None:
+        published = _dated(meta, "updated", tz, where, slug, day_first)
     if published is None:
         path, front, first_line = where
         raise fail(
