@@ -49,6 +49,8 @@ ADAPTERS: dict[str, frozenset[str]] = {
     "dateutil": frozenset({"sources.front_matter_fields"}),
     "dateparser": frozenset({"sources.feed_dates"}),
     "slugify": frozenset({"text"}),
+    "pykakasi": frozenset({"text"}),  # Japanese romaji for slugs
+    "docutils": frozenset({"sources.rst"}),  # Pelican's reStructuredText posts
     "watchfiles": frozenset({"cli.watch"}),
     "tomli_w": frozenset({"newsletter.records"}),  # writing TOML; tomllib reads it
     # lxml parses only in sources/markup; feedgen and premailer build on lxml and hand

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any, cast, get_args
 import click
 
 from syndicate import SMTP_RETRY_DELAYS, SmtpSecurity, SyndicateError
-from syndicate.cli.common import CONTEXT, clock_from, now_in, site_config, site_option, warn, with_issue_options
+from syndicate.cli.common import (
+    CONTEXT,
+    clock_from,
+    now_in,
+    refuse_placeholders,
+    site_config,
+    site_option,
+    warn,
+    with_issue_options,
+)
 
 if TYPE_CHECKING:  # the library is imported when a command runs: `syndicate --version` stays fast
     from syndicate import Config, IssueChoice, SendOptions, SendReport, SmtpOverrides
@@ -131,6 +140,7 @@ def send(
     from syndicate import SMTP_PASSWORD_ENV, IssueChoice, SendOptions, SmtpOverrides
 
     config = site_config(site)
+    refuse_placeholders(config, sending=not (show_status or mark_sent or dry_run is not None))
     rate = config.smtp.rate if rate is None else rate
     now = clock_from(now_s, today_s, config)
     choice = IssueChoice(now, week, since, until, max_posts)
