@@ -69,7 +69,7 @@ def _delays_option(_ctx: click.Context, _param: click.Parameter, text: str) -> t
 )
 @click.option("--rate", type=click.FloatRange(min=0), help="Messages per second (default: [smtp] rate; 0: no limit).")
 @click.option(
-    "--connections", type=click.IntRange(1, 100), help="SMTP connections at once (default: [smtp] connections, 8)."
+    "--connections", type=click.IntRange(1, 100), help="SMTP connections at once (default: [smtp] connections, 16)."
 )
 @click.option("--smtp-host", metavar="HOST", help="Override [smtp] host.")
 @click.option("--smtp-port", type=click.IntRange(1, 65535), help="Override [smtp] port.")
