@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syndicate.errors import ConfigError, DeliveryError
 from syndicate.model import Author, Site
 from syndicate.toml_table import Table
-from syndicate.urls import DEFAULT_MAX_BYTES, names_http_url
+from syndicate.urls import DEFAULT_MAX_BYTES, is_absolute_http_url, names_http_url, split_checked
 
 CONFIG_NAME = "syndicate.toml"
 FeedFormat = Literal["rss", "atom", "json"]
@@ -49,6 +50,9 @@ class FeedsConfig:
     full_content: bool = True
     tags: bool = True
     categories: bool = True
+    authors: bool = True  # per-author feeds, when the posts have more than one author
+    tag_url: str = ""  # the blog's page for a tag, "{slug}" in it: "/tags/{slug}/"; "" for the feed index
+    hubs: tuple[str, ...] = ()  # WebSub hubs, announced in every feed and pinged by `syndicate ping`
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +171,23 @@ def _site(top: Table) -> tuple[Site, str]:
         timezone=tz,
         author=author,
         permalink=permalink,
+        icon=_image_url(site_t, "icon", site_url),
+        logo=_image_url(site_t, "logo", site_url),
     )
     postal_address = site_t.text("postal_address", "", multiline=True)
     site_t.check_unknown()
     return site, postal_address
+
+
+def _image_url(table: Table, key: str, site_url: str) -> str:
+    """An image's URL as written (absolute, or relative to the site's URL), made absolute; "" when absent."""
+    value = table.text(key, "")
+    if not value:
+        return ""
+    absolute = urljoin(site_url, value)
+    if split_checked(absolute) is None or not is_absolute_http_url(absolute):
+        raise table.fail(key, "an image URL, absolute or relative to [site] url", value)
+    return absolute
 
 
 def _content(top: Table) -> tuple[list[SourceConfig], Path | None]:
@@ -265,9 +282,27 @@ def _feeds(top: Table) -> FeedsConfig:
         full_content=feeds_t.get("full_content", bool, True, expected="true or false"),
         tags=feeds_t.get("tags", bool, True, expected="true or false"),
         categories=feeds_t.get("categories", bool, True, expected="true or false"),
+        authors=feeds_t.get("authors", bool, True, expected="true or false"),
+        tag_url=_tag_url(feeds_t),
+        hubs=_hubs(feeds_t),
     )
     feeds_t.check_unknown()
     return feeds
+
+
+def _tag_url(feeds_t: Table) -> str:
+    tag_url = feeds_t.text("tag_url", "")
+    if tag_url and "{slug}" not in tag_url:
+        raise feeds_t.fail("tag_url", 'a pattern containing {slug}, such as "/tags/{slug}/"', tag_url)
+    return tag_url
+
+
+def _hubs(feeds_t: Table) -> tuple[str, ...]:
+    hubs = feeds_t.get("hubs", list, [], expected='a list of hub URLs, such as ["https://pubsubhubbub.appspot.com/"]')
+    for hub in hubs:
+        if not isinstance(hub, str) or split_checked(hub) is None or not is_absolute_http_url(hub):
+            raise feeds_t.fail("hubs", "a list of absolute http(s) URLs", hub)
+    return tuple(dict.fromkeys(hubs))
 
 
 def _cadence(digest_t: Table) -> Cadence:

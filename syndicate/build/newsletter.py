@@ -152,7 +152,7 @@ def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputP
         entries=issue_entries,
     )
     links = []
-    for feed in group_feeds(group, config.feeds.formats, config.output_url, config.site):
+    for feed in group_feeds(group, config.feeds.formats, config.output_url, config.site, config.feeds.hubs):
         fragments = FRAGMENTERS[feed.fmt](issue_entries, full_content=True, fallback=config.site.author)
         plan.add(feed.rel, feed.document(fragments), "the newsletter feed")
         links.append(feed.link)

@@ -13,6 +13,7 @@ from datetime import date
 from syndicate.build.items import ItemSpec, ItemStyle
 from syndicate.build.ledger import read_ledger, record_files
 from syndicate.build.loading import LoadedSite, load_site
+from syndicate.build.local_images import warn_missing_images
 from syndicate.build.scan import Scanned, scan_markdown
 from syndicate.build.subscribe_pages import plan_subscribe_pages
 from syndicate.build.workers import WorkerPool, fewer_collections
@@ -62,7 +63,7 @@ def plan_feeds(
     """
     config = site.config
     per_group = [
-        group_feeds(group, config.feeds.formats, config.output_url, config.site)
+        group_feeds(group, config.feeds.formats, config.output_url, config.site, config.feeds.hubs)
         for group in site_groups(config, site.entries)
     ]
     links: list[FeedLink] = []
@@ -134,6 +135,7 @@ def plan_site(
         digest = start_digest(config, site.entries, plan, ledger, reuse, workers, key_of=site.key_of)
     if meanwhile is not None:
         meanwhile()
+    warn_missing_images(site.entries, config.root, warn)
     links = plan_feeds(site, plan, reuse, packs)
     if digest is not None:
         links.extend(digest.finish(plan, warn))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 from syndicate.config import Config, FeedFormat
 from syndicate.errors import BuildError
@@ -19,25 +20,32 @@ from syndicate.text import slugify
 class Group:
     """The entries of one tag or category, newest first."""
 
-    kind: str  # "tags" or "categories"
+    kind: str  # "tags", "categories" or "authors"
     name: str  # display name
     slug: str
     entries: tuple[Entry, ...]
 
 
-def group_by(entries: Sequence[Entry], kind: str) -> list[Group]:
+def _names_of(entry: Entry, kind: str, fallback: str) -> Sequence[str]:
+    if kind == "tags":
+        return entry.post.tags
+    if kind == "categories":
+        return entry.post.categories
+    return [author.name for author in entry.post.authors] or [fallback]
+
+
+def group_by(entries: Sequence[Entry], kind: str, fallback: str = "") -> list[Group]:
     """One group per tag (or category) name, in slug order; `entries` must be newest first.
 
     Names that differ only in case are one group (shown in their most common
     spelling); different names that would share a slug are an error naming both.
-    Work grows with posts plus tag memberships.
+    Work grows with posts plus tag memberships. Authors: a post without any is the site author's (`fallback`).
     """
     members: dict[str, list[Entry]] = {}
     spellings: dict[str, Counter[str]] = {}
     by_slug: dict[str, str] = {}
     for entry in entries:
-        names = entry.post.tags if kind == "tags" else entry.post.categories
-        for name in names:
+        for name in _names_of(entry, kind, fallback):
             folded = name.casefold()
             slug = slugify(name)
             owner = by_slug.setdefault(slug, folded)
@@ -63,7 +71,7 @@ def group_by(entries: Sequence[Entry], kind: str) -> list[Group]:
 class FeedGroup:
     """What one group's feeds list and say about themselves, in any format."""
 
-    kind: str  # "site", "categories", "tags" or "newsletter"
+    kind: str  # "site", "categories", "tags", "authors" or "newsletter"
     name: str  # as the index page and the OPML list show it: the site's title, a tag or category name
     title: str
     description: str
@@ -87,7 +95,9 @@ class GroupFeed:
         return DOCUMENTS[self.fmt](self.meta, items, newest_update(self.entries))
 
 
-def group_feeds(group: FeedGroup, formats: Sequence[FeedFormat], output_url: str, site: Site) -> list[GroupFeed]:
+def group_feeds(
+    group: FeedGroup, formats: Sequence[FeedFormat], output_url: str, site: Site, hubs: Sequence[str] = ()
+) -> list[GroupFeed]:
     """The group's feed in every given format, in that order; `output_url` is where the output folder is served."""
     feeds = []
     for fmt in formats:
@@ -99,31 +109,49 @@ def group_feeds(group: FeedGroup, formats: Sequence[FeedFormat], output_url: str
             home_url=group.home_url,
             language=site.language,
             author=site.author,
+            icon=site.icon,
+            logo=site.logo,
+            hubs=tuple(hubs),
         )
         link = FeedLink(group.title, meta.self_url, MEDIA_TYPES[fmt], fmt, group.kind, group.name, len(group.entries))
         feeds.append(GroupFeed(rel, fmt, meta, link, group.entries))
     return feeds
 
 
+def _home_of(config: Config, kind: str, slug: str) -> str:
+    """The page a tag's (or category's, or author's) feeds stand for: the blog's own page for it when
+    [feeds] tag_url names one (tags only), else the feed index, which lists the group's feeds."""
+    if kind == "tags" and config.feeds.tag_url:
+        return urljoin(config.site.url, config.feeds.tag_url.replace("{slug}", slug))
+    return config.output_url
+
+
 def site_groups(config: Config, entries: Sequence[Entry]) -> list[FeedGroup]:
-    """The whole site, then every category and every tag (those enabled), each with at most
-    [feeds] max_items entries; `entries` newest first."""
+    """The whole site, then every category, every tag and (with more than one) every author, those
+    enabled, each with at most [feeds] max_items entries; `entries` newest first."""
     site = config.site
     limit = config.feeds.max_items
     groups = [FeedGroup("site", site.title, site.title, site.description, "", site.url, entries[:limit])]
-    kinds = (("categories", config.feeds.categories, "category"), ("tags", config.feeds.tags, "tag"))
-    for kind, enabled, label in kinds:
+    kinds = (
+        ("categories", config.feeds.categories, "Posts in the category “{}” on {}"),
+        ("tags", config.feeds.tags, "Posts in the tag “{}” on {}"),
+        ("authors", config.feeds.authors, "Posts by {} on {}"),
+    )
+    for kind, enabled, description in kinds:
         if not enabled:
             continue
-        for group in group_by(entries, kind):
+        found = group_by(entries, kind, site.author.name)
+        if kind == "authors" and len(found) < 2:  # one author's feed would be the site feed again
+            continue
+        for group in found:
             groups.append(
                 FeedGroup(
                     kind,
                     group.name,
                     f"{site.title}: {group.name}",
-                    f"Posts in the {label} “{group.name}” on {site.title}",
+                    description.format(group.name, site.title),
                     f"{kind}/{group.slug}/",
-                    site.url,
+                    _home_of(config, kind, group.slug),
                     group.entries[:limit],
                 )
             )
