@@ -30,6 +30,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "BuildResult": ("syndicate.build.site", "BuildResult"),
     "build_site": ("syndicate.build.site", "build"),
     "init_site": ("syndicate.build.scaffold", "init_site"),
+    "ping_last_build": ("syndicate.build.ping", "ping_last_build"),
+    "PING_TIMEOUT": ("syndicate.build.ping", "PING_TIMEOUT"),
     "new_post": ("syndicate.build.scaffold", "new_post"),
     "check_directory": ("syndicate.feeds.check", "check_directory"),
     "DigestFiles": ("syndicate.build.compose", "DigestFiles"),
@@ -74,6 +76,7 @@ __all__ = [
     "CONFIG_NAME",
     "DEFAULT_MAX_BYTES",
     "KEEP_TAGS",
+    "PING_TIMEOUT",
     "SMTP_PASSWORD_ENV",
     "SMTP_RETRY_DELAYS",
     "SUBSCRIBER_STATUSES",
@@ -114,6 +117,7 @@ __all__ = [
     "parse_period",
     "parse_tags",
     "parse_week",
+    "ping_last_build",
     "remove_subscriber",
     "secret_from_env",
     "send_issue",
@@ -143,6 +147,7 @@ if TYPE_CHECKING:
     from syndicate.addresses import InvalidAddress
     from syndicate.build.compose import DigestFiles, IssueChoice, compose_issue, write_digest
     from syndicate.build.importing import ImportExtras, ImportResult, import_feed
+    from syndicate.build.ping import PING_TIMEOUT, ping_last_build
     from syndicate.build.scaffold import init_site, new_post
     from syndicate.build.sending import (
         IssueStatus,

@@ -14,6 +14,7 @@ from syndicate.build.items import ItemSpec, ItemStyle
 from syndicate.build.ledger import read_ledger, record_files
 from syndicate.build.loading import LoadedSite, load_site
 from syndicate.build.local_images import warn_missing_images
+from syndicate.build.ping import record_changed_feeds
 from syndicate.build.scan import Scanned, scan_markdown
 from syndicate.build.subscribe_pages import plan_subscribe_pages
 from syndicate.build.workers import WorkerPool, fewer_collections
@@ -191,6 +192,7 @@ def _build(
     if use_cache and record.still_current(config.output_dir, fingerprint, today.isoformat()):
         # nothing changed since the last build: every output is known to be exactly right
         report = WriteReport((), len(record.outputs), ())
+        record_changed_feeds(config, report.written, warn, durable=durable)
         return BuildResult(record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0)
     spec = ItemSpec.of(config, cache.packs.folder) if cache.packs is not None else None
     memory = SourceMemory.open(config.root, enabled=cache_usable, fresh=not use_cache)
@@ -220,6 +222,7 @@ def _build(
     finally:
         cache.close()
     report = write_plan(config.output_dir, plan, durable=durable)
+    record_changed_feeds(config, report.written, warn, durable=durable)
     valid = (site.valid_from.isoformat(), site.valid_until.isoformat()) if not errors else ("", "")
     sources = {f.shown: (f.size, f.mtime_ns, f.key) for f in scanned[0]}
     record.save(
