@@ -53,6 +53,9 @@ class FeedsConfig:
     authors: bool = True  # per-author feeds, when the posts have more than one author
     tag_url: str = ""  # the blog's page for a tag, "{slug}" in it: "/tags/{slug}/"; "" for the feed index
     hubs: tuple[str, ...] = ()  # WebSub hubs, announced in every feed and pinged by `syndicate ping`
+    archives: bool = False  # RFC 5005: older posts in archive documents (the site feed's)
+    archive_size: int = 20  # posts in each archive document
+    archive_tags: bool = False  # tag, category and author feeds get archives too
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +288,9 @@ def _feeds(top: Table) -> FeedsConfig:
         authors=feeds_t.get("authors", bool, True, expected="true or false"),
         tag_url=_tag_url(feeds_t),
         hubs=_hubs(feeds_t),
+        archives=feeds_t.get("archives", bool, False, expected="true or false"),
+        archive_size=feeds_t.number("archive_size", int, 20, 1, expected="a whole number of posts (at least 1)"),
+        archive_tags=feeds_t.get("archive_tags", bool, False, expected="true or false"),
     )
     feeds_t.check_unknown()
     return feeds

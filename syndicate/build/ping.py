@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from syndicate import __version__
 from syndicate.config import Config
 from syndicate.errors import BuildError, Warn
+from syndicate.feeds.archives import is_archive_page
 from syndicate.feeds.formats import FILE_NAMES
 from syndicate.output import atomic_write
 from syndicate.store.layout import cache_path
@@ -42,7 +43,7 @@ def _record(root: Path) -> Path:
 
 def changed_feed_urls(config: Config, written: Sequence[str]) -> list[str]:
     """The URLs of the subscription feeds among the paths a build wrote, in path order."""
-    rels = sorted(rel for rel in written if rel.rsplit("/", 1)[-1] in _FEED_FILES)
+    rels = sorted(rel for rel in written if rel.rsplit("/", 1)[-1] in _FEED_FILES and not is_archive_page(rel))
     return [config.output_url + rel for rel in rels]
 
 

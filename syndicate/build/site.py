@@ -63,22 +63,24 @@ def plan_feeds(
     work grows with posts plus tag memberships, never posts × tags.
     """
     config = site.config
-    per_group = [
-        group_feeds(group, config.feeds.formats, config.output_url, config.site, config.feeds.hubs)
+    every = [
+        feed
         for group in site_groups(config, site.entries)
+        for feed in group_feeds(group, config.feeds.formats, config.output_url, config.site, config.feeds.hubs)
     ]
+    order = {fmt: n for n, fmt in enumerate(config.feeds.formats)}
     links: list[FeedLink] = []
     stale: list[StaleFeed] = []
-    for same_format in zip(*per_group, strict=True):  # formats first, as the index page lists them
-        for feed in same_format:
-            origin = f"the {feed.link.group} feed {feed.meta.title!r}"
-            keys = (site.key_of(e) for e in feed.entries)
-            recipe = digest_of(repr(feed.meta), str(config.feeds.full_content), *keys)
-            if reuse.unchanged(feed.rel, recipe):
-                plan.keep(feed.rel, origin, recipe)
-            else:
-                plan.recipes[feed.rel] = recipe
-                stale.append(StaleFeed(feed, origin))
+    for feed in sorted(every, key=lambda f: order[f.fmt]):  # formats first, as the index page lists them
+        origin = f"the {feed.link.group} feed {feed.meta.title!r}" + (" (archive)" if feed.archived else "")
+        keys = (site.key_of(e) for e in feed.entries)
+        recipe = digest_of(repr(feed.meta), str(config.feeds.full_content), *keys)
+        if reuse.unchanged(feed.rel, recipe):
+            plan.keep(feed.rel, origin, recipe)
+        else:
+            plan.recipes[feed.rel] = recipe
+            stale.append(StaleFeed(feed, origin))
+        if not feed.archived:
             links.append(feed.link)
     for fmt in config.feeds.formats:
         _write_feeds(site, plan, [job for job in stale if job.feed.fmt == fmt], fmt, packs)

@@ -28,6 +28,27 @@ class RssAtomLinks(BaseExtension):  # type: ignore[misc]
         return rss
 
 
+FH = "http://purl.org/syndication/history/1.0"
+
+
+class ArchiveMark(BaseExtension):  # type: ignore[misc]
+    """<fh:archive/>: RFC 5005 marks an archive document so a reader does not take it for the feed."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH}
+
+    def _mark(self, parent: Any) -> None:
+        etree.SubElement(parent, f"{{{FH}}}archive")
+
+    def extend_atom(self, feed: Any) -> Any:
+        self._mark(feed)
+        return feed
+
+    def extend_rss(self, rss: Any) -> Any:
+        self._mark(rss.find("channel"))
+        return rss
+
+
 class AtomEnclosures(BaseEntryExtension):  # type: ignore[misc]
     """Atom enclosure links. feedgen 1.0 drops rel/type/length of entry links
     (its atom_entry rebinds `link` to the new element before reading them), so an

@@ -27,7 +27,7 @@ from urllib.parse import quote
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from syndicate.feeds.feedgen_ext import AtomEnclosures, RssAtomLinks, add_media
+from syndicate.feeds.feedgen_ext import ArchiveMark, AtomEnclosures, RssAtomLinks, add_media
 from syndicate.model import Author, Entry
 from syndicate.sources.feed_item import EPOCH
 from syndicate.urls import host_of, is_full_uri, tag_uri
@@ -78,6 +78,7 @@ class FeedMeta:
     logo: str = ""  # wider: Atom logo and RSS image (the icon stands in for it in RSS)
     hubs: tuple[str, ...] = ()  # WebSub hubs
     links: tuple[tuple[str, str], ...] = ()  # more (rel, href) links: RFC 5005 archive links
+    archive: bool = False  # an RFC 5005 archive document (marked fh:archive)
 
 
 def newest_update(entries: Sequence[Entry]) -> datetime:
@@ -149,6 +150,8 @@ def _shell(meta: FeedMeta, updated: datetime, *, media: bool = False) -> FeedGen
         fg.icon(meta.icon)
     if meta.logo or meta.icon:  # feedgen's logo is also the RSS <image>, titled and linked as the channel
         fg.logo(meta.logo or meta.icon)
+    if meta.archive:
+        fg.register_extension("fh", ArchiveMark, None, atom=True, rss=True)
     fg.generator(GENERATOR)
     fg.updated(updated)
     return fg
@@ -345,6 +348,7 @@ def json_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime)
         head["favicon"] = meta.icon
     if meta.hubs:
         head["hubs"] = [{"type": "WebSub", "url": hub} for hub in meta.hubs]
+    head.update({"next_url": href for rel, href in meta.links if rel == "prev-archive"})  # the older items
     text = _html_safe(json.dumps(head, indent=2, ensure_ascii=False))
     items = b",\n".join(fragments)
     head_text = (text[: text.rindex("\n}")] + ',\n  "items": [').encode("utf-8")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
 from syndicate.config import Config, FeedFormat
 from syndicate.errors import BuildError
+from syndicate.feeds.archives import archive_rel, page_links, split_archive
 from syndicate.feeds.formats import DOCUMENTS, FILE_NAMES, MEDIA_TYPES, FeedMeta, newest_update
 from syndicate.feeds.index import FeedLink
 from syndicate.model import Entry, Site
@@ -78,6 +79,7 @@ class FeedGroup:
     folder: str  # below the output folder, ending with "/": "" for the site, "tags/<slug>/"
     home_url: str  # the page the feeds stand for
     entries: Sequence[Entry]  # the items, newest first
+    pages: tuple[tuple[Entry, ...], ...] = ()  # RFC 5005 archive pages, oldest first (see feeds/archives.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,7 @@ class GroupFeed:
     meta: FeedMeta
     link: FeedLink
     entries: Sequence[Entry]
+    archived: bool = False  # an archive page: not listed on the index page nor in the OPML
 
     def document(self, items: Sequence[bytes]) -> bytes:
         """The feed's bytes around its entries' serialized items (in the entries' order)."""
@@ -98,10 +101,14 @@ class GroupFeed:
 def group_feeds(
     group: FeedGroup, formats: Sequence[FeedFormat], output_url: str, site: Site, hubs: Sequence[str] = ()
 ) -> list[GroupFeed]:
-    """The group's feed in every given format, in that order; `output_url` is where the output folder is served."""
+    """The group's feed in every given format, in that order, each followed by its archive pages;
+    `output_url` is where the output folder is served."""
     feeds = []
     for fmt in formats:
         rel = group.folder + FILE_NAMES[fmt]
+        page_url = {
+            k: output_url + archive_rel(group.folder, k, FILE_NAMES[fmt]) for k in range(1, len(group.pages) + 1)
+        }
         meta = FeedMeta(
             title=group.title,
             description=group.description,
@@ -112,9 +119,17 @@ def group_feeds(
             icon=site.icon,
             logo=site.logo,
             hubs=tuple(hubs),
+            links=(("prev-archive", page_url[len(group.pages)]),) if group.pages else (),
         )
         link = FeedLink(group.title, meta.self_url, MEDIA_TYPES[fmt], fmt, group.kind, group.name, len(group.entries))
         feeds.append(GroupFeed(rel, fmt, meta, link, group.entries))
+        for k, page in enumerate(group.pages, 1):
+            links = page_links(meta.self_url, page_url, k, len(group.pages))
+            page_meta = replace(meta, self_url=page_url[k], hubs=(), links=links, archive=True)
+            page_link = replace(link, url=page_url[k], count=len(page))
+            feeds.append(
+                GroupFeed(page_url[k].removeprefix(output_url), fmt, page_meta, page_link, page, archived=True)
+            )
     return feeds
 
 
@@ -131,7 +146,9 @@ def site_groups(config: Config, entries: Sequence[Entry]) -> list[FeedGroup]:
     enabled, each with at most [feeds] max_items entries; `entries` newest first."""
     site = config.site
     limit = config.feeds.max_items
-    groups = [FeedGroup("site", site.title, site.title, site.description, "", site.url, entries[:limit])]
+    feeds = config.feeds
+    current, pages = split_archive(entries, limit, feeds.archive_size) if feeds.archives else (entries[:limit], ())
+    groups = [FeedGroup("site", site.title, site.title, site.description, "", site.url, current, pages)]
     kinds = (
         ("categories", config.feeds.categories, "Posts in the category “{}” on {}"),
         ("tags", config.feeds.tags, "Posts in the tag “{}” on {}"),
@@ -144,6 +161,11 @@ def site_groups(config: Config, entries: Sequence[Entry]) -> list[FeedGroup]:
         if kind == "authors" and len(found) < 2:  # one author's feed would be the site feed again
             continue
         for group in found:
+            current, pages = (
+                split_archive(group.entries, limit, feeds.archive_size)
+                if feeds.archives and feeds.archive_tags
+                else (group.entries[:limit], ())
+            )
             groups.append(
                 FeedGroup(
                     kind,
@@ -152,7 +174,8 @@ def site_groups(config: Config, entries: Sequence[Entry]) -> list[FeedGroup]:
                     description.format(group.name, site.title),
                     f"{kind}/{group.slug}/",
                     _home_of(config, kind, group.slug),
-                    group.entries[:limit],
+                    current,
+                    pages,
                 )
             )
     return groups
