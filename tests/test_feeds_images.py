@@ -175,3 +175,34 @@ def test_code_blocks_carry_a_language_class(tmp_path: Path) -> None:
     html = json.loads((out / "feed.json").read_bytes())["items"][0]["content_html"]
     assert '<pre><code class="language-rust">fn main() {}' in html
     assert "lang=" not in html and "evil" not in html
+
+
+def test_the_digest_and_its_issue_page_lead_with_the_image_and_its_alt_text(tmp_path: Path) -> None:
+    import email
+    import email.policy
+
+    from click.testing import CliRunner
+
+    from syndicate.cli.main import main
+
+    posts = {
+        "a.md": post_text("With a cover", "2013-04-15 10:00:00", image="cover.jpg", image_alt="A rack of servers"),
+        "cover.jpg": "x",
+        "b.md": post_text("Plain", "2013-04-16 10:00:00"),
+    }
+    config = make_site(tmp_path, posts)
+    out = tmp_path / "issue"
+    args = ["digest", "--site", str(config.path), "--week", "2013-W16", "--out", str(out)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    message = email.message_from_bytes((out / "issue.eml").read_bytes(), policy=email.policy.default)
+    html_part = message.get_body(("html",))
+    assert html_part is not None
+    for page in (
+        lxml.html.fromstring(html_part.get_content()),
+        lxml.html.fromstring((out / "index.html").read_bytes()),
+    ):
+        (image,) = page.xpath("//img[contains(@class, 'lead-image')]")
+        assert image.get("src") == "https://blog.example.org/2013/04/15/a/cover.jpg"
+        assert image.get("alt") == "A rack of servers"
+        assert image.get("width") == "552" and "max-width: 552px" in image.get("style")

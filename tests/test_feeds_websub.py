@@ -47,6 +47,10 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hub"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
     def topics(self) -> set[str]:
         (request,) = self.requests
         assert ("hub.mode", "publish") in request
@@ -59,7 +63,7 @@ class Hub:
 def hub() -> Iterator[Hub]:
     server = Hub()
     yield server
-    server.server.shutdown()
+    server.close()
 
 
 def closed_port_url() -> str:
@@ -147,7 +151,7 @@ def test_build_ping_reports_one_line_per_hub_and_fails_when_one_fails(tmp_path: 
     assert lines[2].startswith(f"hub {hub.url}: notified of ")
     assert "hubs not notified; run 'syndicate ping' to try again" in result.output
     assert len(broken.requests) == 1 and len(hub.requests) == 1
-    broken.server.shutdown()
+    broken.close()
 
 
 def test_a_slow_hub_is_given_up_on_in_bounded_time(tmp_path: Path) -> None:
@@ -159,7 +163,7 @@ def test_a_slow_hub_is_given_up_on_in_bounded_time(tmp_path: Path) -> None:
     assert time.monotonic() - started < 3
     assert result.exit_code == 1
     assert f"hub {slow.url}: not notified: " in result.output and "no answer within 0.5 s" in result.output
-    slow.server.shutdown()
+    slow.close()
 
 
 def test_ping_before_any_build_and_without_hubs(tmp_path: Path) -> None:

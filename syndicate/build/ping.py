@@ -78,6 +78,7 @@ def _notify(hub: str, topics: Sequence[str], timeout: float) -> HubAnswer:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             status = response.status
     except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the answer's open connection
         return HubAnswer(hub, False, f"hub {hub}: not notified: it answered HTTP {exc.code} {exc.reason}")
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
