@@ -56,6 +56,7 @@ class FeedsConfig:
     archives: bool = False  # RFC 5005: older posts in archive documents (the site feed's)
     archive_size: int = 20  # posts in each archive document
     archive_tags: bool = False  # tag, category and author feeds get archives too
+    first_image: bool = False  # a post without `image` is shown in feeds by the first image in its text
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +292,7 @@ def _feeds(top: Table) -> FeedsConfig:
         archives=feeds_t.get("archives", bool, False, expected="true or false"),
         archive_size=feeds_t.number("archive_size", int, 20, 1, expected="a whole number of posts (at least 1)"),
         archive_tags=feeds_t.get("archive_tags", bool, False, expected="true or false"),
+        first_image=feeds_t.get("first_image", bool, False, expected="true or false"),
     )
     feeds_t.check_unknown()
     return feeds

@@ -206,3 +206,22 @@ def test_the_digest_and_its_issue_page_lead_with_the_image_and_its_alt_text(tmp_
         assert image.get("src") == "https://blog.example.org/2013/04/15/a/cover.jpg"
         assert image.get("alt") == "A rack of servers"
         assert image.get("width") == "552" and "max-width: 552px" in image.get("style")
+
+
+def test_first_image_stands_in_for_a_missing_image_when_configured(tmp_path: Path) -> None:
+    body = 'Intro.\n\n![a chart](charts/q1.png "Q1")\n\n![later](https://cdn.example.org/later.png)\n'
+    posts = {
+        "a.md": post_text("Charts", body=body),
+        "charts/q1.png": "x",
+        "b.md": post_text("No pictures", "2013-04-16"),
+    }
+    _, out, _ = built(tmp_path / "on", posts, feeds={"first_image": True})
+    first = "https://blog.example.org/2013/04/15/a/charts/q1.png"
+    for name in ("rss.xml", "atom.xml"):
+        by_title = {e.title: e for e in feedparser.parse((out / name).read_bytes()).entries}
+        assert by_title["Charts"].media_thumbnail[0]["url"] == first
+        assert "media_thumbnail" not in by_title["No pictures"]
+    assert [i.get("image") for i in json.loads((out / "feed.json").read_bytes())["items"]] == [None, first]
+    _, out, _ = built(tmp_path / "off", posts)
+    assert b"media:" not in (out / "rss.xml").read_bytes()
+    assert "image" not in json.loads((out / "feed.json").read_bytes())["items"][1]

@@ -16,10 +16,11 @@ feedgen 1.0.0):
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -79,6 +80,18 @@ class FeedMeta:
     hubs: tuple[str, ...] = ()  # WebSub hubs
     links: tuple[tuple[str, str], ...] = ()  # more (rel, href) links: RFC 5005 archive links
     archive: bool = False  # an RFC 5005 archive document (marked fh:archive)
+
+
+# the sanitizer writes every attribute double-quoted and every URL absolute, so this reads its output exactly
+_FIRST_IMG = re.compile(r'<img\b[^>]*?\ssrc="(https?://[^"]+)"')
+
+
+def with_first_image(entry: Entry) -> Entry:
+    """The entry, its image the first one in its text when it names none ([feeds] first_image)."""
+    if entry.image or not entry.content_html:
+        return entry
+    found = _FIRST_IMG.search(entry.content_html)
+    return replace(entry, image=html.unescape(found[1])) if found else entry
 
 
 def newest_update(entries: Sequence[Entry]) -> datetime:
