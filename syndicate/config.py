@@ -280,6 +280,7 @@ def _feeds(top: Table) -> FeedsConfig:
     max_items = feeds_t.get("max_items", int, 20, expected="a whole number")
     if max_items < 1:
         raise feeds_t.fail("max_items", "at least 1", max_items)
+    tag_url, hubs = _links(feeds_t)
     feeds = FeedsConfig(
         formats=tuple(dict.fromkeys(cast(list[FeedFormat], formats))),
         max_items=max_items,
@@ -287,8 +288,8 @@ def _feeds(top: Table) -> FeedsConfig:
         tags=feeds_t.get("tags", bool, True, expected="true or false"),
         categories=feeds_t.get("categories", bool, True, expected="true or false"),
         authors=feeds_t.get("authors", bool, True, expected="true or false"),
-        tag_url=_tag_url(feeds_t),
-        hubs=_hubs(feeds_t),
+        tag_url=tag_url,
+        hubs=hubs,
         archives=feeds_t.get("archives", bool, False, expected="true or false"),
         archive_size=feeds_t.number("archive_size", int, 20, 1, expected="a whole number of posts (at least 1)"),
         archive_tags=feeds_t.get("archive_tags", bool, False, expected="true or false"),
@@ -298,19 +299,16 @@ def _feeds(top: Table) -> FeedsConfig:
     return feeds
 
 
-def _tag_url(feeds_t: Table) -> str:
+def _links(feeds_t: Table) -> tuple[str, tuple[str, ...]]:
+    """[feeds] tag_url and hubs."""
     tag_url = feeds_t.text("tag_url", "")
     if tag_url and "{slug}" not in tag_url:
         raise feeds_t.fail("tag_url", 'a pattern containing {slug}, such as "/tags/{slug}/"', tag_url)
-    return tag_url
-
-
-def _hubs(feeds_t: Table) -> tuple[str, ...]:
     hubs = feeds_t.get("hubs", list, [], expected='a list of hub URLs, such as ["https://pubsubhubbub.appspot.com/"]')
     for hub in hubs:
         if not isinstance(hub, str) or split_checked(hub) is None or not is_absolute_http_url(hub):
             raise feeds_t.fail("hubs", "a list of absolute http(s) URLs", hub)
-    return tuple(dict.fromkeys(hubs))
+    return tag_url, tuple(dict.fromkeys(hubs))
 
 
 def _cadence(digest_t: Table) -> Cadence:
