@@ -225,3 +225,13 @@ def test_first_image_stands_in_for_a_missing_image_when_configured(tmp_path: Pat
     _, out, _ = built(tmp_path / "off", posts)
     assert b"media:" not in (out / "rss.xml").read_bytes()
     assert "image" not in json.loads((out / "feed.json").read_bytes())["items"][1]
+
+
+def test_an_empty_newsletter_feed_is_dated_by_the_newest_post_not_1970(tmp_path: Path) -> None:
+    # before the first issue is sent the newsletter's feeds hold no items; 1970 is a validator warning
+    _, out, _ = built(tmp_path, POSTS)
+    atom = strict((out / "newsletter" / "atom.xml").read_bytes())
+    assert atom.findall(f"{ATOM}entry") == []
+    assert atom.findtext(f"{ATOM}updated") == "2013-04-16T10:00:00-07:00"
+    rss = strict((out / "newsletter" / "rss.xml").read_bytes())
+    assert rss.findtext("channel/lastBuildDate") == "Tue, 16 Apr 2013 10:00:00 -0700"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from urllib.parse import urljoin
 
 from syndicate.config import Config, FeedFormat
@@ -80,6 +81,9 @@ class FeedGroup:
     home_url: str  # the page the feeds stand for
     entries: Sequence[Entry]  # the items, newest first
     pages: tuple[tuple[Entry, ...], ...] = ()  # RFC 5005 archive pages, oldest first (see feeds/archives.py)
+    # the date an empty feed gives (the newsletter's before its first issue): validators
+    # call 1970 implausible; the site's newest post is when anything last changed
+    updated_if_empty: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +96,12 @@ class GroupFeed:
     link: FeedLink
     entries: Sequence[Entry]
     archived: bool = False  # an archive page: not listed on the index page nor in the OPML
+    updated_if_empty: datetime | None = None
 
     def document(self, items: Sequence[bytes]) -> bytes:
         """The feed's bytes around its entries' serialized items (in the entries' order)."""
-        return DOCUMENTS[self.fmt](self.meta, items, newest_update(self.entries))
+        updated = self.updated_if_empty if not self.entries and self.updated_if_empty else newest_update(self.entries)
+        return DOCUMENTS[self.fmt](self.meta, items, updated)
 
 
 def group_feeds(
@@ -122,7 +128,7 @@ def group_feeds(
             links=(("prev-archive", page_url[len(group.pages)]),) if group.pages else (),
         )
         link = FeedLink(group.title, meta.self_url, MEDIA_TYPES[fmt], fmt, group.kind, group.name, len(group.entries))
-        feeds.append(GroupFeed(rel, fmt, meta, link, group.entries))
+        feeds.append(GroupFeed(rel, fmt, meta, link, group.entries, updated_if_empty=group.updated_if_empty))
         for k, page in enumerate(group.pages, 1):
             links = page_links(meta.self_url, page_url, k, len(group.pages))
             page_meta = replace(meta, self_url=page_url[k], hubs=(), links=links, archive=True)
