@@ -8,22 +8,35 @@ looked up beside the post's file.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from syndicate.errors import Warn
 from syndicate.model import Entry
 
+SHOWN = 10  # missing images named one by one; the rest are counted in one line
+
 
 def warn_missing_images(entries: Sequence[Entry], root: Path, warn: Warn) -> None:
-    """One warning per missing file, naming the post and the path as written."""
+    """A warning per missing file (the first SHOWN of them, then a count), naming the post and the path."""
+    missing = 0
+    known: dict[str, bool] = {}  # every path looked up once, however many posts name it
     for entry in entries:
         if not entry.local_images:
             continue
-        source = root / entry.post.source
-        if not source.is_file():  # read from a feed: its images are the feed's business
+        source = os.path.join(root, entry.post.source)
+        if not os.path.isfile(source):  # read from a feed: its images are the feed's business
             continue
-        folder = source.parent
+        folder = os.path.dirname(source)
         for ref in entry.local_images:
-            if not (folder / ref).is_file():
+            path = os.path.join(folder, ref)
+            if path not in known:
+                known[path] = os.path.isfile(path)
+            if known[path]:
+                continue
+            missing += 1
+            if missing <= SHOWN:
                 warn(f"{entry.post.source}: image {ref} not found (looked in {folder}); fix the path or add the file")
+    if missing > SHOWN:
+        warn(f"{missing - SHOWN} more references to local images that are not there (the first {SHOWN} are above)")
