@@ -19,6 +19,8 @@ from syndicate.toml_table import Table
 from syndicate.urls import DEFAULT_MAX_BYTES, names_http_url
 
 CONFIG_NAME = "syndicate.toml"
+MANIFEST = ".syndicate-manifest"  # in the output folder: every file a build wrote, under the line naming its site
+OWNER_LINE = "# syndicate site: "
 FeedFormat = Literal["rss", "atom", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "json")
 DEFAULT_SUBJECT = "{site}: {count} new {posts}, {period}"
@@ -231,21 +233,32 @@ def _output(top: Table, site: Site, output_dir: Path | None) -> tuple[Path, str]
     return out, output_url
 
 
-def _check_apart(out: Path, sources: list[SourceConfig], path: Path) -> None:
-    """The output folder may neither sit inside a posts folder nor contain one."""
-    for source in sources:
-        if source.kind == "markdown":
-            src = Path(source.location)
-            if out == src or src in out.parents:
-                raise ConfigError(
-                    f"[output] dir {out} is inside the posts directory {src}; choose a directory outside it",
-                    path=path,
-                )
-            if out in src.parents:  # the build would write (and clean up) among the posts
-                raise ConfigError(
-                    f"[output] dir {out} contains the posts directory {src}; choose a directory beside it",
-                    path=path,
-                )
+def _check_output(out: Path, watched: list[tuple[str, Path]], database: Path, path: Path) -> None:
+    """The output folder is syndicate's alone: it holds none of the site's own files, and no other site's output."""
+
+    def refuse(why: str) -> ConfigError:
+        return ConfigError(f"[output] dir {out} {why}; choose a folder of its own, such as public/", path=path)
+
+    if out == Path(out.anchor) or out == Path.home().resolve():
+        raise refuse("is the whole disk or your home folder")
+    if out.name.startswith("."):
+        raise refuse("is a hidden folder")
+    if out == path.resolve().parent or out in path.resolve().parents:  # syndicate.toml, the cache, dotfiles
+        raise refuse(f"contains the site's folder {path.resolve().parent}, which would be published")
+    for what, folder in watched:
+        if out == folder or folder in out.parents:
+            raise refuse(f"is inside the {what} {folder}")
+        if out in folder.parents:  # the build would write among them, and publish them
+            raise refuse(f"contains the {what} {folder}")
+    if out in database.parents:
+        raise refuse(f"contains the subscriber database {database}, which would be published")
+    try:
+        first = (out / MANIFEST).read_text(encoding="utf-8", errors="replace").partition("\n")[0]
+    except OSError:
+        return
+    owner = (out / first.removeprefix(OWNER_LINE)).resolve() if first.startswith(OWNER_LINE) else None
+    if owner is not None and owner != path.resolve() and owner.is_file():
+        raise refuse(f"holds the output of another site, {owner}")
 
 
 def _feeds(top: Table) -> FeedsConfig:
@@ -337,13 +350,16 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     sources, templates_dir = _content(top)
     sources += _sources(top)
     out, output_url = _output(top, site, output_dir)
-    _check_apart(out, sources, path)
     feeds = _feeds(top)
     digest = _digest(top, postal_address, root)
     smtp = _smtp(top)
     db = top.get("database", str, "", expected="a path")
     max_bytes = top.number("max_feed_bytes", int, DEFAULT_MAX_BYTES, 1, expected="a positive number of bytes")
     top.check_unknown()
+    database = (root / db).resolve() if db else root / "subscribers.sqlite3"
+    watched = [("posts directory", Path(s.location)) for s in sources if s.kind == "markdown"]
+    watched += [("templates folder", templates_dir)] if templates_dir else []
+    _check_output(out, watched, database.resolve(), path)
     return Config(
         path=path.resolve(),  # absolute, so posts can be shown relative to the site's folder from any cwd
         site=site,
@@ -354,6 +370,6 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         feeds=feeds,
         digest=digest,
         smtp=smtp,
-        database=(root / db).resolve() if db else root / "subscribers.sqlite3",
+        database=database,
         max_feed_bytes=max_bytes,
     )

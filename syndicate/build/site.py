@@ -152,11 +152,13 @@ def build(
     durable: bool = True,
     use_cache: bool = True,
     progress: Warn | None = None,
+    force: bool = False,
 ) -> BuildResult:
-    """Read, render and write the whole site; with the cache, only what changed is redone."""
+    """Read, render and write the whole site; with the cache, only what changed is redone.
+    `force` takes over files in the output folder that syndicate did not write."""
     # one pool of worker processes for posts, then newsletter issues (started only when needed)
     with build_lock(config.root, warn) as cache_usable, fewer_collections(), WorkerPool() as workers:
-        return _build(config, today, warn, keep_going, durable, use_cache, progress, workers, cache_usable)
+        return _build(config, today, warn, keep_going, durable, use_cache, progress, workers, cache_usable, force)
 
 
 def _inputs_fingerprint(config: Config, salt: str, scanned: Scanned) -> str:
@@ -177,6 +179,7 @@ def _build(
     progress: Warn | None,
     workers: WorkerPool,
     cache_usable: bool,
+    force: bool = False,
 ) -> BuildResult:
     started = time.perf_counter()
     salt = build_salt(config.path.read_bytes(), (config.templates_dir, builtin_templates()))
@@ -208,7 +211,7 @@ def _build(
         raise BuildFailed(tuple(errors))
     scanned = ([replace(f, data=None) for f in scanned[0]], scanned[1])  # the posts' bytes are not needed again
     record.invalidate()  # from here until the new record is saved, a crash means "regenerate everything"
-    plan = OutputPlan()
+    plan = OutputPlan(force=force, owner=config.path)
     plan.stream_to(config.output_dir, durable=durable)  # outputs go to disk as made: memory stays bounded
     if progress is not None and len(site.entries) >= 300:
         progress(f"writing the feeds and newsletter issues of {len(site.entries)} posts to {config.output_dir}")

@@ -66,7 +66,10 @@ def main() -> None:
 @click.option("--keep-going", is_flag=True, help="Build what can be built when some posts have errors (still exits 1).")
 @click.option("--no-cache", is_flag=True, help="Ignore the build cache: parse, render and write everything.")
 @click.option("--watch", is_flag=True, help="Rebuild on every change to posts, templates or the config.")
-def build(site: Path, out: Path | None, today_s: str | None, keep_going: bool, no_cache: bool, watch: bool) -> None:
+@click.option("--force", is_flag=True, help="Take over files in the output folder that syndicate did not write.")
+def build(
+    site: Path, out: Path | None, today_s: str | None, keep_going: bool, no_cache: bool, watch: bool, force: bool
+) -> None:
     """Build every feed, newsletter issue and index page.
 
     \b
@@ -76,7 +79,7 @@ def build(site: Path, out: Path | None, today_s: str | None, keep_going: bool, n
       syndicate build --watch
     """
     config = _config(site, out)
-    build_once(config, today_s, keep_going, no_cache, exit_on_error=not watch)
+    build_once(config, today_s, keep_going, no_cache, exit_on_error=not watch, force=force)
     if watch:
         from syndicate.cli.watch import watch_and_rebuild
 
