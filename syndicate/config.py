@@ -19,7 +19,7 @@ from syndicate.toml_table import Table
 from syndicate.urls import DEFAULT_MAX_BYTES, names_http_url
 
 CONFIG_NAME = "syndicate.toml"
-MANIFEST = ".syndicate-manifest"  # in the output folder: every file a build wrote, under the line naming its site
+MANIFEST = ".syndicate-manifest"  # in the output folder: every file a build wrote, under a line naming the site's URL
 OWNER_LINE = "# syndicate site: "
 FeedFormat = Literal["rss", "atom", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "json")
@@ -233,7 +233,7 @@ def _output(top: Table, site: Site, output_dir: Path | None) -> tuple[Path, str]
     return out, output_url
 
 
-def _check_output(out: Path, watched: list[tuple[str, Path]], database: Path, path: Path) -> None:
+def _check_output(out: Path, watched: list[tuple[str, Path]], database: Path, path: Path, site_url: str) -> None:
     """The output folder is syndicate's alone: it holds none of the site's own files, and no other site's output."""
 
     def refuse(why: str) -> ConfigError:
@@ -243,22 +243,26 @@ def _check_output(out: Path, watched: list[tuple[str, Path]], database: Path, pa
         raise refuse("is the whole disk or your home folder")
     if out.name.startswith("."):
         raise refuse("is a hidden folder")
-    if out == path.resolve().parent or out in path.resolve().parents:  # syndicate.toml, the cache, dotfiles
-        raise refuse(f"contains the site's folder {path.resolve().parent}, which would be published")
     for what, folder in watched:
         if out == folder or folder in out.parents:
             raise refuse(f"is inside the {what} {folder}")
         if out in folder.parents:  # the build would write among them, and publish them
             raise refuse(f"contains the {what} {folder}")
+    if out == path.resolve().parent or out in path.resolve().parents:  # syndicate.toml, the cache, dotfiles
+        raise refuse(f"contains the site's folder {path.resolve().parent}, which would be published")
     if out in database.parents:
         raise refuse(f"contains the subscriber database {database}, which would be published")
     try:
         first = (out / MANIFEST).read_text(encoding="utf-8", errors="replace").partition("\n")[0]
     except OSError:
         return
-    owner = (out / first.removeprefix(OWNER_LINE)).resolve() if first.startswith(OWNER_LINE) else None
-    if owner is not None and owner != path.resolve() and owner.is_file():
-        raise refuse(f"holds the output of another site, {owner}")
+    owner = first.removeprefix(OWNER_LINE) if first.startswith(OWNER_LINE) else site_url
+    if owner != site_url:
+        raise ConfigError(
+            f"[output] dir {out} holds the output of another site, {owner}; choose a folder of its own "
+            f"(or, if that site is gone or was this one under another URL, delete {out / MANIFEST})",
+            path=path,
+        )
 
 
 def _feeds(top: Table) -> FeedsConfig:
@@ -359,7 +363,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     database = (root / db).resolve() if db else root / "subscribers.sqlite3"
     watched = [("posts directory", Path(s.location)) for s in sources if s.kind == "markdown"]
     watched += [("templates folder", templates_dir)] if templates_dir else []
-    _check_output(out, watched, database.resolve(), path)
+    _check_output(out, watched, database.resolve(), path, site.url)
     return Config(
         path=path.resolve(),  # absolute, so posts can be shown relative to the site's folder from any cwd
         site=site,

@@ -87,7 +87,7 @@ class OutputPlan:
     streamed_unchanged: int = 0
     known: set[str] = field(default_factory=set)  # paths an earlier (maybe killed) build may have written
     force: bool = False  # adopt files found in the output folder that syndicate did not write
-    owner: Path | None = None  # the syndicate.toml whose output this is, recorded in the manifest
+    owner: str | None = None  # the URL of the site whose output this is, recorded in the manifest
     # durable streaming: fsync waits on the disk, so writes run in threads while this one goes on making files
     _writers: ThreadPoolExecutor | None = None
     _journal: int | None = None  # open file descriptor of the PENDING journal
@@ -240,8 +240,8 @@ def write_plan(out_dir: Path, plan: OutputPlan, *, durable: bool = True) -> Writ
         else:
             unchanged += 1
     removed = _remove_stale(out_dir, plan.paths(), durable)
-    # the site by its config's absolute path: the same wherever the output goes; a moved site's old path is gone
-    header = [OWNER_LINE + str(plan.owner.resolve())] if plan.owner is not None else []
+    # the site by its URL: the same wherever the site and its output live, and published anyway
+    header = [OWNER_LINE + plan.owner] if plan.owner is not None else []
     manifest = ("\n".join(header + sorted(plan.paths())) + "\n").encode("utf-8")
     manifest_path = out_dir / MANIFEST
     if not manifest_path.exists() or manifest_path.read_bytes() != manifest:

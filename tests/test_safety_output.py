@@ -98,8 +98,8 @@ def config_error(tmp_path: Path, out: str | Path, **extra: dict[str, object]) ->
     ("out", "expected"),
     [
         ("/", "whole disk or your home folder"),
-        (".", "contains the site's folder"),
-        ("..", "contains the site's folder"),
+        (".", "contains the posts directory"),
+        ("..", "contains the posts directory"),
         ("posts", "is inside the posts directory"),
         ("posts/public", "is inside the posts directory"),
         ("templates", "is inside the templates folder"),
@@ -112,6 +112,15 @@ def test_output_folders_that_are_not_syndicates_alone_are_config_errors(
 ) -> None:
     message = config_error(tmp_path, out, content={"templates": "templates" if out != "themes" else "themes/t"})
     assert expected in message and "[output] dir" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("out", [".", "..", "/"])
+def test_a_feed_only_site_cannot_publish_its_own_folder(tmp_path: Path, out: str) -> None:
+    path = write_site(tmp_path / "site", {}, output={"dir": out})
+    text = path.read_text().replace('posts = "posts"\n', "")
+    path.write_text(text + '\n[[sources]]\nfeed = "https://example.org/feed.xml"\n')
+    with pytest.raises(ConfigError, match=r"contains the site's folder|whole disk"):
+        load_config(path)
 
 
 def test_home_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,9 +140,13 @@ def test_two_sites_cannot_share_an_output_folder(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     first = load_config(write_site(tmp_path / "one", POSTS, output={"dir": str(shared)}))
     build_site(first)
-    second = write_site(tmp_path / "two", POSTS, output={"dir": str(shared)})
-    with pytest.raises(ConfigError, match=r"holds the output of another site, .*one/syndicate\.toml"):
+    site = {"url": "https://other.example.org/"}
+    second = write_site(tmp_path / "two", POSTS, output={"dir": str(shared)}, site=site)
+    with pytest.raises(ConfigError, match=r"holds the output of another site, https://blog\.example\.org/; "):
         load_config(second)
-    build_site(load_config(first.path))  # its own folder stays its own
-    (tmp_path / "one" / "syndicate.toml").unlink()  # a site that is gone (or moved) owns nothing
+    assert len(list(shared.iterdir())) > 10, "the other site's files are untouched"
+    moved = tmp_path / "moved"
+    (tmp_path / "one").rename(moved)
+    build_site(load_config(moved / "syndicate.toml"))  # the same site, moved: still its own folder
+    (shared / MANIFEST).unlink()  # the way out the message names
     assert load_config(second).output_dir == shared

@@ -211,7 +211,7 @@ def _build(
         raise BuildFailed(tuple(errors))
     scanned = ([replace(f, data=None) for f in scanned[0]], scanned[1])  # the posts' bytes are not needed again
     record.invalidate()  # from here until the new record is saved, a crash means "regenerate everything"
-    plan = OutputPlan(force=force, owner=config.path)
+    plan = OutputPlan(force=force, owner=config.site.url)
     plan.stream_to(config.output_dir, durable=durable)  # outputs go to disk as made: memory stays bounded
     if progress is not None and len(site.entries) >= 300:
         progress(f"writing the feeds and newsletter issues of {len(site.entries)} posts to {config.output_dir}")
