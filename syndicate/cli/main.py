@@ -6,6 +6,7 @@ what), 2 a usage error (click's own).
 
 from __future__ import annotations
 
+import errno
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +47,29 @@ class SyndicateGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except OSError as exc:  # the machine, not the site: a full disk, a read-only folder, no permission
+            raise click.ClickException(environment_failure(exc)) from None
+
+
+# what to do about each failure of the environment, by errno
+_ADVICE = {
+    errno.ENOSPC: "the disk is full; free some space and run it again",
+    errno.EDQUOT: "the disk quota is used up; free some space and run it again",
+    errno.EROFS: "the file system is read-only; choose a folder you can write to",
+    errno.EACCES: "permission denied; choose a folder you can write to, or fix its permissions",
+    errno.EPERM: "not permitted; choose a folder you can write to, or fix its permissions",
+    errno.EFBIG: "the file is too large for this file system or its limits",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another path",
+    errno.EMFILE: "too many open files; raise the limit (ulimit -n) and run it again",
+}
+
+
+def environment_failure(exc: OSError) -> str:
+    """One line: which file, what went wrong, what to do. Files are written atomically, so
+    whatever this run did not finish is left as it was."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    what = _ADVICE.get(exc.errno or 0, f"{exc.strerror or exc}; check the path and run it again")
+    return f"{where}{what}"
 
 
 @click.group(cls=SyndicateGroup, context_settings=CONTEXT)
