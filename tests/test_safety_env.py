@@ -29,7 +29,7 @@ def syndicate(*args: str | Path, file_limit: int | None = None) -> subprocess.Co
 
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     command = [sys.executable, "-c", "from syndicate.cli.main import main; main()", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, env=env, preexec_fn=limit, timeout=120)  # noqa: PLW1509
+    return subprocess.run(command, capture_output=True, text=True, env=env, preexec_fn=limit, timeout=120)
 
 
 def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
