@@ -881,7 +881,7 @@ def test_announcement_rules_holding_html_stay_text(tmp_path: Path) -> None:
             "ends": "2013-04-20",
             "prize": "<i>Five</i> books<script>x()</script>",
             "rules": RULES_WITH_HTML,
-            "cta": {"text": "<b>Enter</b>", "url": "javascript:alert(1)"},
+            "cta": {"text": "<b>Enter</b>", "url": "https://example.org/enter"},  # javascript: is refused
         },
     )
     config = load_config(write_site(site, {**GOOD, "promo.md": promo}))
