@@ -187,7 +187,7 @@ def _build(
     cache = EntryCache.open(config.root, salt, enabled=cache_usable, fresh=not use_cache)
     record = BuildRecord.open(config.root, salt, config.output_dir, enabled=cache_usable, fresh=not use_cache)
     # files modified less than 2 s before the last record was written are re-read ("racy" times)
-    scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000, workers)
+    scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000, workers, warn)
     fingerprint = _inputs_fingerprint(config, salt, scanned)
     if use_cache and record.still_current(config.output_dir, fingerprint, today.isoformat()):
         # nothing changed since the last build: every output is known to be exactly right

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syndicate.errors import SourceError
+from syndicate.errors import SourceError, Warn
 from syndicate.model import Post
 from syndicate.sources.front_matter_fields import (
     EARLIEST_YEAR,
@@ -52,14 +52,16 @@ def post_stem(path: Path | str) -> str:
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 
 
-def find_posts(root: Path) -> list[Path]:
+def find_posts(root: Path, warn: Warn | None = None) -> list[Path]:
     """Every Markdown file below root, in a stable order; hidden folders skipped.
 
     Only regular files count: reading a FIFO or a device named `x.md` (or a link to one,
-    such as /dev/zero) would block or never end.
+    such as /dev/zero) would block or never end. A link leading out of root is skipped
+    (with a warning): it could publish any file the user can read.
     """
     if not root.is_dir():
         raise SourceError("posts directory not found; check [content] posts in syndicate.toml", path=root)
+    inside = root.resolve()
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
@@ -67,6 +69,10 @@ def find_posts(root: Path) -> list[Path]:
             if name in SECTION_PAGES:  # Hugo's list pages (_index.md) describe a section, not a post
                 continue
             path = Path(dirpath) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(inside):
+                if warn is not None and name.endswith(MARKDOWN_SUFFIXES):
+                    warn(f"{path}: a link to {path.resolve()}, outside the posts folder; skipped")
+                continue
             special = path.exists() and not path.is_file()  # a dangling link stays, to be reported
             if name.endswith(MARKDOWN_SUFFIXES) and not name.startswith(".") and not special:
                 found.append(path)

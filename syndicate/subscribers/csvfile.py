@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TextIO
 
 from syndicate.addresses import InvalidAddress
-from syndicate.errors import DeliveryError
+from syndicate.errors import DeliveryError, SourceError
+from syndicate.sources.fetch import read_regular
 from syndicate.subscribers import consent
 from syndicate.subscribers.db import Connection, transaction, translated
 from syndicate.subscribers.store import (
@@ -34,6 +35,7 @@ from syndicate.subscribers.store import (
 )
 from syndicate.text import one_line
 
+MAX_CSV_BYTES = 2**30  # ten million subscribers fit in far less
 EXPORT_COLUMNS = ("email", "name", "tags", "status", "created", "updated", *consent.COLUMNS)
 
 
@@ -68,9 +70,13 @@ def import_csv(conn: Connection, path: Path, now: datetime) -> ImportReport:
     column); their status is never changed. An export can be imported back.
     """
     try:
-        data = path.read_bytes()
+        data = read_regular(path, str(path), MAX_CSV_BYTES, "CSV file")  # a FIFO would wait forever
+    except SourceError as exc:
+        raise DeliveryError(exc.message, path=path) from None
     except OSError as exc:
         raise DeliveryError(f"cannot read: {exc.strerror}", path=path) from None
+    if len(data) > MAX_CSV_BYTES:
+        raise DeliveryError(f"larger than {MAX_CSV_BYTES // 2**30} GB; split it into smaller files", path=path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
