@@ -239,7 +239,11 @@ def _check_output(out: Path, watched: list[tuple[str, Path]], database: Path, pa
     def refuse(why: str) -> ConfigError:
         return ConfigError(f"[output] dir {out} {why}; choose a folder of its own, such as public/", path=path)
 
-    if out == Path(out.anchor) or out == Path.home().resolve():
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):  # no home to be found: nothing to compare with
+        home = Path(out.anchor)
+    if out in (Path(out.anchor), home):
         raise refuse("is the whole disk or your home folder")
     if out.name.startswith("."):
         raise refuse("is a hidden folder")

@@ -69,7 +69,8 @@ def find_posts(root: Path, warn: Warn | None = None) -> list[Path]:
             if name in SECTION_PAGES:  # Hugo's list pages (_index.md) describe a section, not a post
                 continue
             path = Path(dirpath) / name
-            if path.is_symlink() and not path.resolve().is_relative_to(inside):
+            # (a dangling link stays, to be reported: it leaks nothing)
+            if path.is_symlink() and path.exists() and not path.resolve().is_relative_to(inside):
                 if warn is not None and name.endswith(MARKDOWN_SUFFIXES):
                     warn(f"{path}: a link to {path.resolve()}, outside the posts folder; skipped")
                 continue
