@@ -89,6 +89,7 @@ class OutputPlan:
     streamed_unchanged: int = 0
     known: set[str] = field(default_factory=set)  # paths an earlier (maybe killed) build may have written
     force: bool = False  # adopt files found in the output folder that syndicate did not write
+    whole_folder: bool = True  # a build takes the whole folder (a send adds one issue's files only)
     owner: str | None = None  # the URL of the site whose output this is, recorded in the manifest
     # durable streaming: fsync waits on the disk, so writes run in threads while this one goes on making files
     _writers: ThreadPoolExecutor | None = None
@@ -108,7 +109,8 @@ class OutputPlan:
         and a folder of someone else's files is refused (unless `force`)."""
         out_dir.mkdir(parents=True, exist_ok=True)
         self.known = written_before(out_dir)
-        if not self.force and not (out_dir / MANIFEST).exists() and not (out_dir / PENDING).exists():
+        first = not (out_dir / MANIFEST).exists() and not (out_dir / PENDING).exists()
+        if self.whole_folder and not self.force and first:
             foreign = next((name for name in sorted(os.listdir(out_dir)) if not is_temporary(name)), None)
             if foreign is not None:
                 raise BuildError(

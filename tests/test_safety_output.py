@@ -150,3 +150,18 @@ def test_two_sites_cannot_share_an_output_folder(tmp_path: Path) -> None:
     build_site(load_config(moved / "syndicate.toml"))  # the same site, moved: still its own folder
     (shared / MANIFEST).unlink()  # the way out the message names
     assert load_config(second).output_dir == shared
+
+
+def test_a_send_adds_its_issue_beside_foreign_files_but_never_over_one(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "newsletter" / "2013-W16").mkdir(parents=True)
+    (out / "CNAME").write_text("blog.example.org")
+    (out / "newsletter" / "2013-W16" / "index.html").write_text("mine")
+    plan = OutputPlan(whole_folder=False)  # as `send` publishes an issue's files
+    plan.stream_to(out, durable=False)
+    plan.add("newsletter/2013-W16/issue.txt", b"text", "issue")
+    with pytest.raises(BuildError, match=r"newsletter/2013-W16/index\.html was not written by syndicate"):
+        plan.add("newsletter/2013-W16/index.html", b"page", "issue")
+    plan.close_journal()
+    assert (out / "newsletter" / "2013-W16" / "index.html").read_text() == "mine"
+    assert (out / "newsletter" / "2013-W16" / "issue.txt").read_bytes() == b"text"
