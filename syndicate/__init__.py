@@ -31,6 +31,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "build_site": ("syndicate.build.site", "build"),
     "init_site": ("syndicate.build.scaffold", "init_site"),
     "new_post": ("syndicate.build.scaffold", "new_post"),
+    "placeholders_left": ("syndicate.build.scaffold", "placeholders_left"),
     "check_directory": ("syndicate.feeds.check", "check_directory"),
     "DigestFiles": ("syndicate.build.compose", "DigestFiles"),
     "compose_issue": ("syndicate.build.compose", "compose_issue"),
@@ -56,6 +57,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "import_subscribers": ("syndicate.build.subscribing", "import_subscribers"),
     "list_subscribers": ("syndicate.build.subscribing", "list_subscribers"),
     "remove_subscriber": ("syndicate.build.subscribing", "remove_subscriber"),
+    "InboxReport": ("syndicate.build.inbox", "InboxReport"),
+    "read_inbox": ("syndicate.build.inbox", "read_inbox"),
+    "IMAP_PASSWORD_ENV": ("syndicate.delivery.imap", "IMAP_PASSWORD_ENV"),
     "InvalidAddress": ("syndicate.addresses", "InvalidAddress"),
     "KEEP_TAGS": ("syndicate.subscribers.store", "KEEP"),
     "SUBSCRIBER_STATUSES": ("syndicate.subscribers.store", "STATUSES"),
@@ -73,6 +77,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 __all__ = [
     "CONFIG_NAME",
     "DEFAULT_MAX_BYTES",
+    "IMAP_PASSWORD_ENV",
     "KEEP_TAGS",
     "SMTP_PASSWORD_ENV",
     "SMTP_RETRY_DELAYS",
@@ -82,6 +87,7 @@ __all__ = [
     "DigestFiles",
     "ImportExtras",
     "ImportResult",
+    "InboxReport",
     "InvalidAddress",
     "IssueChoice",
     "IssueStatus",
@@ -114,6 +120,8 @@ __all__ = [
     "parse_period",
     "parse_tags",
     "parse_week",
+    "placeholders_left",
+    "read_inbox",
     "remove_subscriber",
     "secret_from_env",
     "send_issue",
@@ -143,6 +151,7 @@ if TYPE_CHECKING:
     from syndicate.addresses import InvalidAddress
     from syndicate.build.compose import DigestFiles, IssueChoice, compose_issue, write_digest
     from syndicate.build.importing import ImportExtras, ImportResult, import_feed
+    from syndicate.build.inbox import InboxReport, read_inbox
     from syndicate.build.scaffold import init_site, new_post
     from syndicate.build.sending import (
         IssueStatus,
@@ -172,6 +181,7 @@ if TYPE_CHECKING:
         find_config,
         load_config,
     )
+    from syndicate.delivery.imap import IMAP_PASSWORD_ENV
     from syndicate.delivery.send import SendOptions, SendReport
     from syndicate.errors import SyndicateError
     from syndicate.feeds.check import check_directory

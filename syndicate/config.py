@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from syndicate.addresses import InvalidAddress, stored_address
 from syndicate.errors import ConfigError, DeliveryError
+from syndicate.folders import check_output_folder
 from syndicate.model import Author, Site
 from syndicate.toml_table import Table
 from syndicate.urls import DEFAULT_MAX_BYTES, names_http_url
 
 CONFIG_NAME = "syndicate.toml"
-MANIFEST = ".syndicate-manifest"  # in the output folder: every file a build wrote, under a line naming the site's URL
-OWNER_LINE = "# syndicate site: "
 FeedFormat = Literal["rss", "atom", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "json")
 DEFAULT_SUBJECT = "{site}: {count} new {posts}, {period}"
@@ -30,7 +30,7 @@ CADENCES: tuple[Cadence, ...] = ("weekly", "daily", "monthly", "post")
 SmtpSecurity = Literal["starttls", "ssl", "none"]
 SMTP_PORTS: dict[SmtpSecurity, int] = {"starttls": 587, "ssl": 465, "none": 25}  # the standard port of each
 SMTP_TIMEOUT = 30.0  # seconds
-SMTP_CONNECTIONS = 8  # connections at once: a relay 20 ms away then takes 10,000 messages in under a minute
+SMTP_CONNECTIONS = 16  # at once: a relay 20 ms away takes 10,000 messages in under a minute; lower it for a strict one
 SMTP_RETRY_DELAYS = (1.0, 5.0, 20.0)  # seconds to wait before each retry of a 4xx answer, within one run
 SMTP_PASSWORD_ENV = "SYNDICATE_SMTP_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 
@@ -83,6 +83,16 @@ class SmtpConfig:
     connections: int = SMTP_CONNECTIONS
     max_per_hour: int = 0  # a run stops cleanly at this many messages in the last hour (0: no limit)
     max_per_day: int = 0  # likewise for the last 24 hours
+    bounce_address: str = ""  # envelope sender as local+TOKEN@domain (VERP); "" = the From address
+
+
+@dataclass(frozen=True, slots=True)
+class InboxConfig:
+    """`syndicate inbox`: how soft bounces add up (each counts 1 and halves every `half_life_days`)."""
+
+    soft_bounce_threshold: float = 3.0
+    half_life_days: float = 7.0
+    handled_folder: str = ""  # move handled reports here; "" = flag them where they are
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +106,7 @@ class Config:
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    inbox: InboxConfig = field(default_factory=InboxConfig)
     database: Path | None = None
     max_feed_bytes: int = DEFAULT_MAX_BYTES
 
@@ -233,42 +244,6 @@ def _output(top: Table, site: Site, output_dir: Path | None) -> tuple[Path, str]
     return out, output_url
 
 
-def _check_output(out: Path, watched: list[tuple[str, Path]], database: Path, path: Path, site_url: str) -> None:
-    """The output folder is syndicate's alone: it holds none of the site's own files, and no other site's output."""
-
-    def refuse(why: str) -> ConfigError:
-        return ConfigError(f"[output] dir {out} {why}; choose a folder of its own, such as public/", path=path)
-
-    try:
-        home = Path.home().resolve()
-    except (RuntimeError, KeyError, OSError):  # no home to be found: nothing to compare with
-        home = Path(out.anchor)
-    if out in (Path(out.anchor), home):
-        raise refuse("is the whole disk or your home folder")
-    if out.name.startswith("."):
-        raise refuse("is a hidden folder")
-    for what, folder in watched:
-        if out == folder or folder in out.parents:
-            raise refuse(f"is inside the {what} {folder}")
-        if out in folder.parents:  # the build would write among them, and publish them
-            raise refuse(f"contains the {what} {folder}")
-    if out == path.resolve().parent or out in path.resolve().parents:  # syndicate.toml, the cache, dotfiles
-        raise refuse(f"contains the site's folder {path.resolve().parent}, which would be published")
-    if out in database.parents:
-        raise refuse(f"contains the subscriber database {database}, which would be published")
-    try:
-        first = (out / MANIFEST).read_text(encoding="utf-8", errors="replace").partition("\n")[0]
-    except OSError:
-        return
-    owner = first.removeprefix(OWNER_LINE) if first.startswith(OWNER_LINE) else site_url
-    if owner != site_url:
-        raise ConfigError(
-            f"[output] dir {out} holds the output of another site, {owner}; choose a folder of its own "
-            f"(or, if that site is gone or was this one under another URL, delete {out / MANIFEST})",
-            path=path,
-        )
-
-
 def _feeds(top: Table) -> FeedsConfig:
     feeds_t = top.table("feeds")
     formats = feeds_t.get("formats", list, list(FEED_FORMATS), expected='a list such as ["rss", "atom", "json"]')
@@ -325,6 +300,14 @@ def _digest(top: Table, postal_address: str, root: Path) -> DigestConfig:
     return digest
 
 
+def _bounce_address(smtp_t: Table) -> str:
+    text = smtp_t.text("bounce_address", "")
+    try:
+        return stored_address(text) if text else ""
+    except InvalidAddress:
+        raise smtp_t.fail("bounce_address", "an address such as bounces@example.org", text) from None
+
+
 def _smtp(top: Table) -> SmtpConfig:
     smtp_t = top.table("smtp")
     security = smtp_t.text("security", "starttls")
@@ -341,6 +324,7 @@ def _smtp(top: Table) -> SmtpConfig:
         connections=smtp_t.number("connections", int, SMTP_CONNECTIONS, 1, 100, expected="1 to 100 connections"),
         max_per_hour=smtp_t.number("max_per_hour", int, 0, 0, expected="a whole number (0 for no limit)"),
         max_per_day=smtp_t.number("max_per_day", int, 0, 0, expected="a whole number (0 for no limit)"),
+        bounce_address=_bounce_address(smtp_t),
     )
     if "password" in smtp_t.data:
         raise ConfigError(
@@ -348,6 +332,19 @@ def _smtp(top: Table) -> SmtpConfig:
         )
     smtp_t.check_unknown()
     return smtp
+
+
+def _inbox(top: Table) -> InboxConfig:
+    inbox_t = top.table("inbox")
+    inbox = InboxConfig(
+        soft_bounce_threshold=inbox_t.number(
+            "soft_bounce_threshold", float, 3.0, 1.0, expected="a number of soft bounces, at least 1"
+        ),
+        half_life_days=inbox_t.number("half_life_days", float, 7.0, 0.01, expected="a positive number of days"),
+        handled_folder=inbox_t.text("handled_folder", ""),
+    )
+    inbox_t.check_unknown()
+    return inbox
 
 
 def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
@@ -361,13 +358,14 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     feeds = _feeds(top)
     digest = _digest(top, postal_address, root)
     smtp = _smtp(top)
+    inbox = _inbox(top)
     db = top.get("database", str, "", expected="a path")
     max_bytes = top.number("max_feed_bytes", int, DEFAULT_MAX_BYTES, 1, expected="a positive number of bytes")
     top.check_unknown()
     database = (root / db).resolve() if db else root / "subscribers.sqlite3"
     watched = [("posts directory", Path(s.location)) for s in sources if s.kind == "markdown"]
     watched += [("templates folder", templates_dir)] if templates_dir else []
-    _check_output(out, watched, database.resolve(), path, site.url)
+    check_output_folder(out, watched, database.resolve(), path, site.url)
     return Config(
         path=path.resolve(),  # absolute, so posts can be shown relative to the site's folder from any cwd
         site=site,
@@ -378,6 +376,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         feeds=feeds,
         digest=digest,
         smtp=smtp,
+        inbox=inbox,
         database=database,
         max_feed_bytes=max_bytes,
     )

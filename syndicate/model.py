@@ -81,6 +81,7 @@ class Post:
     image: str | None = None
     enclosures: tuple[Enclosure, ...] = ()
     announcement: Announcement | None = None
+    expires: datetime | None = None  # Hugo's expiryDate: out of every output from that day on
     extra: Mapping[str, ExtraValue] = field(default_factory=lambda: EMPTY_EXTRA)
     line: int | None = None  # line of the front matter's first key, for messages
 

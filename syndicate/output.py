@@ -16,8 +16,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from syndicate.config import MANIFEST, OWNER_LINE
 from syndicate.errors import BuildError
+from syndicate.folders import MANIFEST, OWNER_LINE
 
 # Every temporary file syndicate makes starts with this: only such files are ever cleaned up as
 # leftovers of a killed build (a user's own `.notes.tmp` is theirs).

@@ -101,22 +101,32 @@ def test_errors_name_posts_relative_to_the_site_when_run_inside_it(
     monkeypatch.chdir(site)
     result = run("build", "--today", "2013-04-30")
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[0].startswith("error: posts/x.md:2: YAML front matter: mapping values"), (
+    assert result.stderr.splitlines()[0].startswith("error: posts/x.md:2: YAML front matter: the value holds"), (
         result.stderr
     )
 
 
-def test_every_bad_post_is_reported_once(tmp_path: Path) -> None:
+def test_a_refusal_is_three_lines_at_most_and_keep_going_lists_every_bad_post(tmp_path: Path) -> None:
     site = three_posts(tmp_path)
     (site / "posts" / "a.md").write_bytes(b"")
     (site / "posts" / "b.md").write_bytes(b"---\ntitle: T\ndate: 2013-04-15\n---\ncaf\xe9\n")
     (site / "posts" / "c.md").write_text("---\ntitle: T\n---\n", encoding="utf-8")
+    for n in range(40):
+        (site / "posts" / f"more-{n:02d}.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
     result = run("build", "--site", site, "--today", "2013-04-30")
     assert result.exit_code == 1
     assert "Traceback" not in result.output
-    for expected in ("posts/a.md: empty file", "posts/b.md:5: not UTF-8", "posts/c.md:2: missing date"):
-        assert sum(expected in line for line in result.stderr.splitlines()) == 1, (expected, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) <= 3, result.stderr
+    assert lines[0] == "error: posts/a.md: empty file: add front matter with a title and a date"
+    assert "43 posts could not be read" in lines[1] and "--keep-going" in lines[1]
     assert not (site / "public").exists()
+    kept_going = run("build", "--site", site, "--today", "2013-04-30", "--keep-going")
+    assert kept_going.exit_code == 1
+    expected = ["posts/a.md: empty file", "posts/b.md:5: not UTF-8", "posts/c.md:2: missing date"]
+    expected += [f"posts/more-{n:02d}.md:3: YAML front matter" for n in range(40)]
+    for text in expected:
+        assert sum(text in line for line in kept_going.stderr.splitlines()) == 1, (text, kept_going.stderr)
 
 
 def test_build_without_a_site_says_how_to_start(tmp_path: Path) -> None:

@@ -701,7 +701,9 @@ FULL_CONFIG: dict[str, dict[str, Any]] = {
         "connections": 3,
         "max_per_hour": 100,
         "max_per_day": 1000,
+        "bounce_address": "bounces@example.org",
     },
+    "inbox": {"soft_bounce_threshold": 3, "half_life_days": 7.0, "handled_folder": "Handled"},
 }
 FULL_TOP: dict[str, Any] = {"database": "subscribers.sqlite3", "max_feed_bytes": 1000}
 FULL_SOURCE: dict[str, Any] = {"markdown": "more", "assume_date": False}
@@ -784,6 +786,10 @@ WRONG_VALUES = [
     ("smtp", "rate", -1),
     ("smtp", "connections", 0),
     ("smtp", "max_per_day", -5),
+    ("smtp", "bounce_address", "bounces"),
+    ("smtp", "bounce_address", "b@example.org\r\nBcc: x@example.org"),
+    ("inbox", "soft_bounce_threshold", 0.5),
+    ("inbox", "half_life_days", 0),
     ("", "max_feed_bytes", 0),
 ]
 

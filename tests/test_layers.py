@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "syndicate"
 
 # Shared ground first, then the stages in data-flow order. A module may import
 # shared ground and any stage before its own, never a stage after it.
-SHARED = ("errors", "model", "text", "urls", "addresses", "toml_table", "config", "templating", "output")
+SHARED = ("errors", "model", "text", "urls", "addresses", "toml_table", "folders", "config", "templating", "output")
 STAGES = (
     "sources",
     "render",
@@ -41,11 +41,16 @@ ADAPTERS: dict[str, frozenset[str]] = {
     "httpx": frozenset({"sources.fetch"}),
     "sqlite3": frozenset({"subscribers.db"}),
     "smtplib": frozenset({"delivery.smtp"}),
+    "imaplib": frozenset({"delivery.imap"}),
+    "mailbox": frozenset({"delivery.mailbox"}),
+    "flufl": frozenset({"delivery.bounces"}),
     "jinja2": frozenset({"templating"}),
     "email_validator": frozenset({"addresses"}),
     "dateutil": frozenset({"sources.front_matter_fields"}),
     "dateparser": frozenset({"sources.feed_dates"}),
     "slugify": frozenset({"text"}),
+    "pykakasi": frozenset({"text"}),  # Japanese romaji for slugs
+    "docutils": frozenset({"sources.rst"}),  # Pelican's reStructuredText posts
     "watchfiles": frozenset({"cli.watch"}),
     "tomli_w": frozenset({"newsletter.records"}),  # writing TOML; tomllib reads it
     # lxml parses only in sources/markup; feedgen and premailer build on lxml and hand

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from syndicate.errors import SourceError
 from syndicate.model import Post
+from syndicate.sources.front_matter_fields import day_only_time
 from syndicate.sources.markdown import read_markdown_dir, read_post_bytes
 from syndicate.text import MAX_SLUG, one_line, slugify
 
@@ -22,7 +23,9 @@ LA = ZoneInfo("America/Los_Angeles")
 
 def read(text: str | bytes, stem: str = "post", path: str = "posts/x.md") -> Post:
     data = text.encode("utf-8") if isinstance(text, str) else text
-    return read_post_bytes(data, path, LA, stem)
+    post = read_post_bytes(data, path, LA, stem)
+    assert post is not None
+    return post
 
 
 def error_of(text: str | bytes, stem: str = "post") -> SourceError:
@@ -115,7 +118,7 @@ def test_jekyll_file() -> None:
 def test_toml_dates_naive_and_local() -> None:
     post = read("+++\ntitle = 'T'\ndate = 2013-01-15T10:00:00\nupdated = 2013-07-15\n+++\nbody\n")
     assert post.published.utcoffset() == timedelta(hours=-8)
-    assert post.updated == datetime(2013, 7, 15, tzinfo=LA)
+    assert post.updated == day_only_time(datetime(2013, 7, 15, tzinfo=LA), "post")
 
 
 # ---------------------------------------------------------------- key spellings
@@ -194,7 +197,7 @@ def test_drafts(front: str, draft: bool) -> None:
 def test_jekyll_published_false_with_date_from_file_name() -> None:
     post = read(yaml_post("title: T\npublished: false"), stem="2013-04-15-hidden")
     assert post.draft is True
-    assert post.published == datetime(2013, 4, 15, tzinfo=LA)
+    assert post.published == day_only_time(datetime(2013, 4, 15, tzinfo=LA), post.slug)
 
 
 def test_author_spellings() -> None:
@@ -232,9 +235,10 @@ def test_naive_dates_take_the_site_zone_across_dst() -> None:
     assert after.astimezone(UTC) - before.astimezone(UTC) == timedelta(hours=1)  # same-zone subtraction is wall-clock
 
 
-def test_date_only_is_local_midnight() -> None:
+def test_date_only_is_that_local_day_at_a_time_made_from_the_slug() -> None:
     published = read(yaml_post("title: T\ndate: 2013-04-15")).published
-    assert published == datetime(2013, 4, 15, 0, 0, tzinfo=LA)
+    assert published == day_only_time(datetime(2013, 4, 15, 0, 0, tzinfo=LA), "post")
+    assert published.date() == date(2013, 4, 15) and published.time() != time()
     assert published.utcoffset() == timedelta(hours=-7)
 
 
@@ -256,7 +260,9 @@ def test_dates_with_offset_keep_it(value: str, offset: timedelta) -> None:
 
 def test_more_date_spellings() -> None:
     assert read(yaml_post('title: T\ndate: "April 15, 2013 2pm"')).published == datetime(2013, 4, 15, 14, tzinfo=LA)
-    assert read(yaml_post("title: T\npublished: 2013-04-15")).published == datetime(2013, 4, 15, tzinfo=LA)
+    assert read(yaml_post("title: T\npublished: 2013-04-15")).published == day_only_time(
+        datetime(2013, 4, 15, tzinfo=LA), "post"
+    )
     assert read(yaml_post("title: T\ndate: 2013-04-15 10:00:00.123456")).published.microsecond == 0
 
 
@@ -289,7 +295,7 @@ def test_unreadable_updated_names_its_line() -> None:
 
 def test_file_name_gives_date_and_slug() -> None:
     post = read(yaml_post("title: Getting From Grizzly to Havana"), stem="2013-04-15-grizzly-to-havana")
-    assert post.published == datetime(2013, 4, 15, tzinfo=LA)
+    assert post.published == day_only_time(datetime(2013, 4, 15, tzinfo=LA), post.slug)
     assert post.slug == "grizzly-to-havana"
 
 
@@ -363,8 +369,8 @@ def test_unsafe_yaml_tags_are_refused(front: str) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
-        ("---\ntitle: a: b\ndate: 2013-04-15\n---\n", 2, "mapping values"),
-        ("---\ntitle: T\ndate: 2013-04-15\n  tags: x\n---\n", 4, "mapping values"),
+        ("---\ntitle: a: b\ndate: 2013-04-15\n---\n", 2, 'put it in quotes: title: "a: b"'),
+        ("---\ntitle: T\ndate: 2013-04-15\n  tags: x\n---\n", 4, "remove the spaces"),
         ("---\ntitle: T\ndate: 2013-04-15\ntags: [a, b\nslug: s\n---\n", 4, ""),
         ("---\ntitle: 'unclosed\ndate: 2013-04-15\n---\n", 2, ""),
         ('---\ntitle: T\ndate: 2013-04-15\nsummary: "no end\n---\n', 4, ""),
@@ -493,8 +499,8 @@ def test_read_markdown_dir(tmp_path: Path) -> None:
     assert sorted(p.title for p in posts) == ["Good", "Other"]
     assert [p.source for p in posts if p.title == "Good"] == ["posts/2013/04/2013-04-15-good.md"]
     assert [str(e) for e in errors] == [
-        "posts/bad.md:2: YAML front matter: mapping values are not allowed in this context; "
-        "check quoting and indentation"
+        "posts/bad.md:2: YAML front matter: the value holds a colon and a space, which YAML reads as a new key; "
+        'put it in quotes: title: "a: b"'
     ]
 
 

@@ -479,3 +479,23 @@ def test_the_fast_copy_is_byte_for_byte_the_email_packages(
             personal_bytes(config, rendered, recipient, when)
         return
     assert personal_bytes(config, rendered, recipient, when) == reference
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    local=st.from_regex(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,10}(\.[A-Za-z0-9_-]{1,8}){0,2}", fullmatch=True),
+    domain=st.from_regex(r"([a-z0-9]([a-z0-9-]{0,5}[a-z0-9])?\.){1,3}[a-z]{2,6}", fullmatch=True),
+)
+def test_the_plain_address_shortcut_agrees_with_email_validator(local: str, domain: str) -> None:
+    """header_address answers plain addresses without email-validator; where the library takes the
+    address, both must give the same parts."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from syndicate.addresses import header_address
+
+    address = f"{local}@{domain}"
+    try:
+        valid = validate_email(address, check_deliverability=False, allow_display_name=False)
+    except EmailNotValidError:
+        return  # e.g. a special-use domain; stored addresses never are (they are validated when stored)
+    assert header_address(address) == tuple(valid.normalized.rsplit("@", 1))

@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from syndicate.build.feed_source import read_configured_feed
@@ -20,8 +21,8 @@ from syndicate.config import Config
 from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.model import Entry, Site
 from syndicate.render.entry import render_entry
-from syndicate.render.select import check_unique, is_visible, newest_first
-from syndicate.sources.markdown import post_stem, read_post_bytes
+from syndicate.render.select import check_unique, is_future, is_visible, newest_first
+from syndicate.sources.markdown import DataFiles, PostPlace, post_stem, read_post_bytes
 from syndicate.store.digests import digest_of
 from syndicate.store.entries import EntryCache
 from syndicate.store.fetched import SourceMemory
@@ -51,6 +52,7 @@ class LoadedSite:
     valid_from: date = date.min
     valid_until: date = date.max
     loaded: Mapping[str, LoadedEntry] = field(default_factory=dict)  # every visible entry's, by entry id
+    future: int = 0  # posts that wait for their day (no drafts)
 
     def key_of(self, entry: Entry) -> str:
         """The hash of what a visible entry was made from: its part of an output's recipe."""
@@ -68,29 +70,39 @@ def visibility_window(
     from the calendar, so no week's end changes a build)."""
     valid_from, valid_until = date.min, date.max
     for entry in entries:
-        day = entry.published.astimezone(tz).date()
         if entry.post.draft:
             continue
-        if day > today:
-            valid_until = min(valid_until, day)
-        else:
-            valid_from = max(valid_from, day)
+        expires = entry.post.expires
+        for moment in (entry.published, *([expires] if expires is not None else [])):
+            day = moment.astimezone(tz).date()  # a day on which the post comes in (or goes out)
+            if day > today:
+                valid_until = min(valid_until, day)
+            else:
+                valid_from = max(valid_from, day)
     return valid_from, valid_until
 
 
-RenderJob = tuple[str, str, bytes]  # key, shown path, bytes of one Markdown file
+RenderJob = tuple[str, str, bytes, PostPlace]  # key, shown path, bytes of one post file, its place
 
 
 def _render_files(
     jobs: Sequence[RenderJob], site: Site, spec: ItemSpec | None = None
-) -> list[LoadedEntry | SourceError]:
-    """Parse and render Markdown files; their feed items too, with a spec (runs in workers)."""
+) -> list[LoadedEntry | SourceError | None]:
+    """Parse and render post files; their feed items too, with a spec (runs in workers).
+    None for a file that is no post (an HTML page without front matter)."""
     rendered: list[Entry] = []
     keys: list[str] = []
-    failed: dict[int, SourceError] = {}
-    for index, (key, shown, data) in enumerate(jobs):
+    failed: dict[int, SourceError | None] = {}
+    for index, (key, shown, data, place) in enumerate(jobs):
         try:
-            post = read_post_bytes(data, shown, site.timezone, post_stem(shown))
+            post = read_post_bytes(data, shown, site.timezone, place, language=site.language)
+        except SourceError as exc:
+            failed[index] = exc
+            continue
+        if post is None:
+            failed[index] = None
+            continue
+        try:
             rendered.append(render_entry(post, site))
             keys.append(key)
         except SourceError as exc:
@@ -101,23 +113,35 @@ def _render_files(
 
 def _render_all(
     jobs: list[RenderJob], site: Site, spec: ItemSpec | None, workers: WorkerPool | None
-) -> list[LoadedEntry | SourceError]:
+) -> list[LoadedEntry | SourceError | None]:
     pool = workers.get() if workers is not None and len(jobs) >= PARALLEL_MIN else None
     if pool is None or workers is None:
         return _render_files(jobs, site, spec)
     size = max(25, min(CHUNK, -(-len(jobs) // (workers.workers * 6))))
     chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     try:
-        results: list[LoadedEntry | SourceError] = []
+        results: list[LoadedEntry | SourceError | None] = []
         for part in pool.map(_render_files, chunks, [site] * len(chunks), [spec] * len(chunks)):
             results.extend(part)
         return results
-    except (OSError, RuntimeError):  # the processes could not start (sandbox): do it in this one
+    except (OSError, RuntimeError):  # the processes could not start (sandbox), or broke: do it in this one
+        workers.give_up()  # and later stages (the newsletter) too, rather than meet a broken pool
         return _render_files(jobs, site, spec)
 
 
+def _place_of(file: SourceFile, site_root: Path) -> PostPlace:
+    """The place of a file scan did not read (known unchanged): its data files unchanged too."""
+    if file.root is None:
+        return PostPlace(post_stem(file.shown))
+    return PostPlace.of(file.path, DataFiles(file.root), site_root)
+
+
 def _cached_or_to_render(
-    files: list[SourceFile], cache: EntryCache, spec: ItemSpec | None, errors: list[SyndicateError]
+    files: list[SourceFile],
+    cache: EntryCache,
+    spec: ItemSpec | None,
+    errors: list[SyndicateError],
+    site_root: Path,
 ) -> tuple[list[LoadedEntry], list[RenderJob]]:
     """Markdown posts found in the cache, and the render jobs of the others."""
     loaded: list[LoadedEntry] = []
@@ -127,17 +151,18 @@ def _cached_or_to_render(
         if cached is not None:
             loaded.append(LoadedEntry(cached[0], file.key, cached[1]))
             continue
-        data = file.data
-        if data is None:  # unchanged since the last build, but not in the cache: read it after all
+        data, place = file.data, file.place
+        if data is None or place is None:  # unchanged since the last build, but not in the cache: read it after all
             try:
                 data = file.path.read_bytes()
+                place = _place_of(file, site_root)
             except OSError as exc:
                 errors.append(SourceError(f"cannot read: {exc.strerror}", path=file.shown))
                 continue
             if digest_of(file.shown, data) != file.key:  # changed after all: render what is there now
                 errors.append(SourceError("changed while being read; build again", path=file.shown))
                 continue
-        todo.append((file.key, file.shown, data))
+        todo.append((file.key, file.shown, data, place))
     return loaded, todo
 
 
@@ -189,7 +214,7 @@ def read_entries(
     """
     files, read_errors = scanned if scanned is not None else scan_markdown(config, warn=warn)
     errors: list[SyndicateError] = list(read_errors)
-    loaded, todo = _cached_or_to_render(files, cache, spec, errors)
+    loaded, todo = _cached_or_to_render(files, cache, spec, errors, config.root)
     loaded += _read_feeds(config, warn, cache, spec, memory, errors)
     if progress is not None and len(todo) >= PROGRESS_MIN:
         progress(f"rendering {len(todo)} new or changed posts ({len(loaded)} from the cache)")
@@ -198,6 +223,8 @@ def read_entries(
             workers = own.enter_context(WorkerPool())
         results = _render_all(todo, config.site, spec, workers)
     for result in results:
+        if result is None:
+            continue
         if isinstance(result, SourceError):
             errors.append(result)
         else:
@@ -229,4 +256,5 @@ def load_site(
     check_unique(visible)
     valid_from, valid_until = visibility_window([item.entry for item in loaded], visible, today, tz)
     by_id = {item.entry.id: item for item in shown}
-    return LoadedSite(config, tuple(visible), today, valid_from, valid_until, by_id), errors
+    future = sum(1 for item in loaded if is_future(item.entry.post, today, tz))
+    return LoadedSite(config, tuple(visible), today, valid_from, valid_until, by_id, future), errors

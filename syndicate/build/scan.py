@@ -1,4 +1,5 @@
-"""Finding every Markdown post and its key (a hash of its path and bytes), before anything is parsed."""
+"""Finding every post file and its key (a hash of its path and bytes, and of the Eleventy data
+files that apply to it), before anything is parsed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from syndicate.build.workers import PARALLEL_MIN, WorkerPool
 from syndicate.config import Config
 from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.sources.fetch import read_regular
-from syndicate.sources.markdown import MAX_POST_BYTES, find_posts, shown_path
+from syndicate.sources.markdown import MAX_POST_BYTES, DataFiles, PostPlace, find_posts, shown_path
 from syndicate.store.digests import digest_of
 
 
@@ -21,6 +22,12 @@ class SourceFile:
     data: bytes | None  # None: known unchanged from the last build (its key came from there)
     size: int = 0
     mtime_ns: int = 0
+    place: PostPlace | None = None  # its stem, Jekyll folders and Eleventy data; None when not read
+    root: Path | None = None  # the posts folder it was found in (its place is worked out from there)
+
+
+def _key(shown: str, data: bytes, place: PostPlace) -> str:
+    return digest_of(shown, data, *(part for item in place.data for part in item))
 
 
 # shown path → (size, mtime_ns, key) from the last build
@@ -36,7 +43,7 @@ def scan_markdown(
     workers: WorkerPool | None = None,
     warn: Warn | None = None,
 ) -> Scanned:
-    """Every Markdown post's key (a hash of its path and bytes), without parsing anything.
+    """Every post's key (a hash of its path and bytes), without parsing anything.
 
     A file whose size and modification time are what the last build recorded keeps
     that build's key without being read again (git's trick); a file modified too
@@ -50,7 +57,9 @@ def scan_markdown(
     for source in config.sources:
         if source.kind != "markdown":
             continue
-        for path in find_posts(Path(source.location), warn):
+        root = Path(source.location)
+        data_files = DataFiles(root)
+        for path in find_posts(root, warn):
             shown = shown_path(path, config.root)
             try:
                 st = path.stat()
@@ -59,9 +68,16 @@ def scan_markdown(
                         f"file is over {MAX_POST_BYTES // (1024 * 1024)} MB; is it really a post?", path=shown
                     )
                 seen = known.get(shown)
-                if seen is not None and seen[:2] == (st.st_size, st.st_mtime_ns) and st.st_mtime_ns < settled_before_ns:
-                    files.append(SourceFile(seen[2], shown, path, None, st.st_size, st.st_mtime_ns))
+                # a post with data files is always hashed again: a data file's change shows in no time of its own
+                if (
+                    seen is not None
+                    and seen[:2] == (st.st_size, st.st_mtime_ns)
+                    and st.st_mtime_ns < settled_before_ns
+                    and not data_files.of(path)
+                ):
+                    files.append(SourceFile(seen[2], shown, path, None, st.st_size, st.st_mtime_ns, None, root))
                     continue
+                place = PostPlace.of(path, data_files, config.root)
                 data = read_regular(path, shown, MAX_POST_BYTES, "post")  # never a FIFO swapped in since the walk
                 to_read += 1
                 if to_read == PARALLEL_MIN and workers is not None:
@@ -72,5 +88,6 @@ def scan_markdown(
             except OSError as exc:
                 errors.append(SourceError(f"cannot read: {exc.strerror}", path=shown))
                 continue
-            files.append(SourceFile(digest_of(shown, data), shown, path, data, st.st_size, st.st_mtime_ns))
+            key = _key(shown, data, place)
+            files.append(SourceFile(key, shown, path, data, st.st_size, st.st_mtime_ns, place, root))
     return files, errors

@@ -139,7 +139,13 @@ def write_dry_run(
     """Write the personalised messages of the issue `digest` would show, as .eml files (nothing is sent,
     logged or recorded): the issue, and the files."""
     conn = subs.open_site_database(config)
-    head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config), manage_page(config))
+    head = delivery.Letterhead(
+        config.sender_address(),
+        secret,
+        unsubscribe_base(config),
+        manage_base=manage_page(config),
+        bounce_address=config.smtp.bounce_address,
+    )
     compose = IssueComposer(config, _next_to_send(config, conn, choice, warn))
     written = proofs.write_dry_run(conn, compose, functools.partial(personal_bytes, config), head, folder, choice.now)
     return compose.issue.key, written
@@ -248,7 +254,13 @@ def send_issue(
     """
     database = subs.database_path(config.database)
     conn = subs.connect(database)  # not open_site_database: the send lock needs the path as well
-    head = delivery.Letterhead(config.sender_address(), secret, unsubscribe_base(config), manage_page(config))
+    head = delivery.Letterhead(
+        config.sender_address(),
+        secret,
+        unsubscribe_base(config),
+        manage_base=manage_page(config),
+        bounce_address=config.smtp.bounce_address,
+    )
     target = smtp_target(config.smtp, host=smtp.host, port=smtp.port, security=smtp.security, password=smtp.password)
     entries = SiteEntries(config, choice.today, warn)
     outcome = SendOutcome()

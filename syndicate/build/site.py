@@ -40,6 +40,7 @@ class BuildResult:
     seconds: float
     errors: tuple[SyndicateError, ...] = ()
     regenerated: int = 0  # outputs whose inputs changed (the rest came straight from the build record)
+    future: int = 0  # posts dated after today, left out until their day (drafts not counted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +193,9 @@ def _build(
     if use_cache and record.still_current(config.output_dir, fingerprint, today.isoformat()):
         # nothing changed since the last build: every output is known to be exactly right
         report = WriteReport((), len(record.outputs), ())
-        return BuildResult(record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0)
+        return BuildResult(
+            record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0, record.future
+        )
     spec = ItemSpec.of(config, cache.packs.folder) if cache.packs is not None else None
     memory = SourceMemory.open(config.root, enabled=cache_usable, fresh=not use_cache)
     site, errors = load_site(
@@ -221,10 +224,23 @@ def _build(
     finally:
         cache.close()
     report = write_plan(config.output_dir, plan, durable=durable)
-    valid = (site.valid_from.isoformat(), site.valid_until.isoformat()) if not errors else ("", "")
+    _save_record(record, site, plan, scanned, fingerprint, bool(errors))
+    seconds = time.perf_counter() - started
+    return BuildResult(len(site.entries), len(plan), report, seconds, tuple(errors), len(plan.files), site.future)
+
+
+def _save_record(
+    record: BuildRecord, site: LoadedSite, plan: OutputPlan, scanned: Scanned, fingerprint: str, failed: bool
+) -> None:
+    """What this build wrote and what it was made of, for the next build to reuse."""
+    valid = (site.valid_from.isoformat(), site.valid_until.isoformat()) if not failed else ("", "")
     sources = {f.shown: (f.size, f.mtime_ns, f.key) for f in scanned[0]}
     record.save(
-        config.output_dir, plan.recipes, fingerprint=fingerprint, valid=valid, posts=len(site.entries), sources=sources
+        site.config.output_dir,
+        plan.recipes,
+        fingerprint=fingerprint,
+        valid=valid,
+        posts=len(site.entries),
+        sources=sources,
+        future=site.future,
     )
-    seconds = time.perf_counter() - started
-    return BuildResult(len(site.entries), len(plan), report, seconds, tuple(errors), len(plan.files))

@@ -71,6 +71,11 @@ class WorkerPool:
                 for _ in range(self.workers):
                     pool.submit(_ready)
 
+    def give_up(self) -> None:
+        """No worker processes for the rest of this build (they could not start, or a pool broke)."""
+        self._failed = True
+        self.close()
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)

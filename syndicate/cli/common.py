@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from syndicate import Config, SyndicateError, find_config, load_config
+from syndicate import CONFIG_NAME, Config, SyndicateError, find_config, load_config
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -59,14 +62,72 @@ def now_in(config: Config) -> datetime:
     return datetime.now(config.site.timezone).replace(microsecond=0)
 
 
+def discover_site(site: Path) -> Path:
+    """The folder (or syndicate.toml) to use: `site` itself, else the nearest folder above it
+    that holds syndicate.toml, as git finds .git; `site` unchanged when there is none."""
+    if site.suffix == ".toml" or (site / CONFIG_NAME).is_file():
+        return site
+    for folder in site.resolve().parents:
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return site
+
+
 def site_config(site: Path, out: Path | None = None) -> Config:
-    return load_config(find_config(site), output_dir=out)
+    return load_config(find_config(discover_site(site)), output_dir=out)
 
 
-def print_errors(exc: SyndicateError) -> None:
-    """The problems an error gathers (each post that could not be read), one line each."""
-    for line in getattr(exc, "errors", ()):
-        click.echo(f"error: {line}", err=True)
+def refuse_placeholders(config: Config, *, sending: bool = True) -> None:
+    """Stop before sending (real mail: test copies too) while syndicate.toml still holds what
+    `init` wrote for the user to replace."""
+    from syndicate import placeholders_left
+
+    left = placeholders_left(config) if sending else []
+    if left:
+        raise click.ClickException(
+            f"{config.path}: still the placeholders 'syndicate init' wrote; set {', '.join(left)} before sending"
+        )
+
+
+def machine_language() -> str:
+    """The machine's language as a BCP 47 tag (LC_ALL, LC_MESSAGES or LANG: en_GB.UTF-8 is en-GB),
+    else en: what `init` writes, read at the edge. Its country decides how 03/04/2026 reads."""
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable, "").split(".")[0].split("@")[0]
+        if value and value not in ("C", "POSIX") and value.replace("_", "").isalpha():
+            return value.replace("_", "-")
+    return "en"
+
+
+def machine_timezone() -> str:
+    """The machine's IANA time zone name (TZ, /etc/timezone, or where /etc/localtime points), else UTC:
+    what `init` writes, read at the edge."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    with contextlib.suppress(OSError):
+        target = os.readlink("/etc/localtime")
+        candidates.append(target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else "")
+    for name in candidates:
+        if name and not name.startswith("/"):
+            try:
+                ZoneInfo(name)
+            except (ValueError, ZoneInfoNotFoundError):
+                continue
+            return name
+    return "UTC"
+
+
+def print_errors(exc: SyndicateError) -> str:
+    """The first problem an error gathers (the posts that could not be read), on one line; returns
+    the error's own message with the count, and how to see them all. A refusal is at most three
+    lines however many posts fail: `--keep-going` lists every one."""
+    gathered = getattr(exc, "errors", ())
+    if gathered:
+        click.echo(f"error: {gathered[0]}", err=True)
+    if len(gathered) > 1:
+        return f"{exc}; the first of them is above: 'syndicate build --keep-going' lists them all and builds the rest"
+    return str(exc)
 
 
 def _progress(message: str) -> None:
@@ -93,16 +154,17 @@ def build_once(
     except SyndicateError as exc:
         if exit_on_error:
             raise
-        print_errors(exc)
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {print_errors(exc)}", err=True)
         return
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
     changed = len(result.report.written)
     posts = "post" if result.posts == 1 else "posts"
+    waiting = "post" if result.future == 1 else "posts"
+    future = f"; {result.future} future {waiting} left out until their day" if result.future else ""
     click.echo(
         f"built {result.files} files from {result.posts} {posts} in {result.seconds:.2f} s "
-        f"({changed} written, {result.report.unchanged} unchanged, {len(result.report.removed)} removed)"
+        f"({changed} written, {result.report.unchanged} unchanged, {len(result.report.removed)} removed{future})"
         f" → {config.output_dir}"
     )
     if result.errors and exit_on_error:

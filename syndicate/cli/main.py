@@ -18,6 +18,8 @@ from syndicate.cli.common import (
     CONTEXT,
     build_once,
     clock_from,
+    machine_language,
+    machine_timezone,
     now_in,
     print_errors,
     site_option,
@@ -42,8 +44,7 @@ class SyndicateGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SyndicateError as exc:
-            print_errors(exc)
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(print_errors(exc)) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -128,11 +129,15 @@ def check(directory: Path | None, site: Path) -> None:
     from syndicate import check_directory
 
     folder = directory if directory is not None else _config(site).output_dir
-    problems, count = check_directory(folder)
+    problems, count = check_directory(folder) if folder.is_dir() else ([], 0)
     for problem in problems:
         click.echo(problem)
     if problems:
         raise click.ClickException(f"{len(problems)} problems in {count} feeds")
+    if count == 0:  # nothing checked is no proof of anything
+        raise click.ClickException(
+            f"no feeds in {folder}: run 'syndicate build' first, or name the folder that holds them"
+        )
     click.echo(f"checked {count} feeds in {folder}: no problems")
 
 
@@ -140,24 +145,53 @@ def check(directory: Path | None, site: Path) -> None:
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--title", default="My Blog", show_default=True, help="The site's title.")
 @click.option("--url", default="https://blog.example.org/", show_default=True, help="Where the blog lives.")
-def init(directory: Path, title: str, url: str) -> None:
-    """Create a new site: syndicate.toml, a posts folder and a first post.
+@click.option("--author", help="Your name, as readers and subscribers see it.")
+@click.option("--email", help="Your address: the newsletter comes from it.")
+@click.option("--timezone", metavar="ZONE", help="Where your dates are written (default: this machine's).")
+@click.option("--postal-address", help="Your postal address, for the foot of every newsletter.")
+@click.option("--language", metavar="TAG", help="The blog's language, such as en-GB (default: this machine's).")
+def init(
+    directory: Path,
+    title: str,
+    url: str,
+    author: str | None,
+    email: str | None,
+    timezone: str | None,
+    postal_address: str | None,
+    language: str | None,
+) -> None:
+    """Create a new site: syndicate.toml, .gitignore, a posts folder and a first post.
+
+    What is not given is a placeholder, and `syndicate send` refuses to send until it is set.
 
     \b
     Example:
-      syndicate init myblog --title "My Blog" --url https://me.example.org/
+      syndicate init myblog --title "My Blog" --author "Ann Lee" --email ann@example.org
     """
     from syndicate import init_site
 
-    created = init_site(directory, title, url)
+    zone = timezone or machine_timezone()
+    created = init_site(
+        directory,
+        title,
+        url,
+        author=author,
+        email=email,
+        timezone=zone,
+        postal_address=postal_address,
+        language=language or machine_language(),
+    )
     for path in created:
         click.echo(f"created {path}")
+    left = [what for what, given in (("author", author and email), ("postal_address", postal_address)) if not given]
+    if left:
+        click.echo(f"before sending a newsletter, set [site] {' and '.join(left)} in {created[0]}")
 
 
 @main.command(context_settings=CONTEXT)
 @click.argument("title")
-@click.option("--tag", "tags", multiple=True, help="A tag (repeat for more).")
-@click.option("--category", "categories", multiple=True, help="A category (repeat for more).")
+@click.option("--tag", "tags", multiple=True, help='A tag (repeat for more, or "A, B").')
+@click.option("--category", "categories", multiple=True, help='A category (repeat for more, or "A, B").')
 @click.option("--date", "when", metavar="DATETIME", help="Publication date (default: now).")
 @click.option("--draft", is_flag=True, help="Mark it as a draft.")
 @site_option
@@ -233,6 +267,7 @@ def digest(
 
 # the other commands live in modules of their own; they are registered once `main` exists
 from syndicate.cli.imports import import_command  # noqa: E402
+from syndicate.cli.inbox import inbox  # noqa: E402
 from syndicate.cli.send import send  # noqa: E402
 from syndicate.cli.serve import serve  # noqa: E402
 from syndicate.cli.subscribers import subscribers  # noqa: E402
@@ -241,3 +276,4 @@ main.add_command(subscribers)
 main.add_command(send)
 main.add_command(serve)
 main.add_command(import_command)
+main.add_command(inbox)

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any, cast, get_args
 import click
 
 from syndicate import SMTP_RETRY_DELAYS, SmtpSecurity, SyndicateError
-from syndicate.cli.common import CONTEXT, clock_from, now_in, site_config, site_option, warn, with_issue_options
+from syndicate.cli.common import (
+    CONTEXT,
+    clock_from,
+    now_in,
+    refuse_placeholders,
+    site_config,
+    site_option,
+    warn,
+    with_issue_options,
+)
 
 if TYPE_CHECKING:  # the library is imported when a command runs: `syndicate --version` stays fast
     from syndicate import Config, IssueChoice, SendOptions, SendReport, SmtpOverrides
@@ -60,7 +69,7 @@ def _delays_option(_ctx: click.Context, _param: click.Parameter, text: str) -> t
 )
 @click.option("--rate", type=click.FloatRange(min=0), help="Messages per second (default: [smtp] rate; 0: no limit).")
 @click.option(
-    "--connections", type=click.IntRange(1, 100), help="SMTP connections at once (default: [smtp] connections, 8)."
+    "--connections", type=click.IntRange(1, 100), help="SMTP connections at once (default: [smtp] connections, 16)."
 )
 @click.option("--smtp-host", metavar="HOST", help="Override [smtp] host.")
 @click.option("--smtp-port", type=click.IntRange(1, 65535), help="Override [smtp] port.")
@@ -131,6 +140,7 @@ def send(
     from syndicate import SMTP_PASSWORD_ENV, IssueChoice, SendOptions, SmtpOverrides
 
     config = site_config(site)
+    refuse_placeholders(config, sending=not (show_status or mark_sent or dry_run is not None))
     rate = config.smtp.rate if rate is None else rate
     now = clock_from(now_s, today_s, config)
     choice = IssueChoice(now, week, since, until, max_posts)

@@ -50,6 +50,7 @@ def import_command(file: Path, site: Path) -> None:
     click.echo(
         f"imported {file}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{len(report.errors)} rows skipped"
+        + (f", {report.suppressed} suppressed (erased or complained earlier; not added)" if report.suppressed else "")
     )
     if report.errors:
         raise SyndicateError(f"{len(report.errors)} rows skipped; fix them and import the file again", path=file)
@@ -117,7 +118,7 @@ def add_command(email: str, name: str | None, tags: TagUpdate, resubscribe: bool
 @click.option(
     "--forget",
     is_flag=True,
-    help="Erase the record and its send-log rows instead (a later import could add them back).",
+    help="Erase the address everywhere instead, keeping only a salted hash so no later import adds it back.",
 )
 @site_option
 def remove_command(email: str, forget: bool, site: Path) -> None:

@@ -24,6 +24,7 @@ from syndicate.delivery.send import (
     Personalizer,
     SendOptions,
     SendReport,
+    envelope_sender,
     recipient_for,
     wire_bytes,
 )
@@ -36,6 +37,7 @@ from syndicate.subscribers.sendlog import State
 
 BREAKER = 10  # the same refusal for this many recipients in a row stops the run
 INTERRUPT_GRACE = 1.5  # seconds Ctrl+C waits for answers to messages already ended
+GATHER = 0.001  # seconds a commit of `sending` marks waits for more lanes to reach their final dot
 
 
 class Dispatch:
@@ -61,12 +63,20 @@ class Dispatch:
         self._streak: tuple[str, int, str] | None = None
         self._streak_count = 0
         self._next_at = 0.0
+        self._changes: list[sendlog.StateChange] = []
 
     def _stamp(self) -> str:
         return self.clock().isoformat(timespec="seconds")
 
     def _set(self, sid: int, state: State, detail: str, *, count_attempt: bool) -> None:
-        sendlog.set_state(self.conn, self.key, sid, state, detail, self._stamp(), count_attempt=count_attempt)
+        """A change of a recipient's row, written with the next commit (`_flush`), which comes before
+        any lane may send another final dot."""
+        self._changes.append((sid, state, detail, count_attempt))
+
+    def _flush(self, sending: list[int]) -> None:
+        if self._changes or sending:
+            sendlog.record_states(self.conn, self.key, self._changes, sending, self._stamp())
+            self._changes = []
 
     def plan(self) -> list[int]:
         """Add a pending row for every current subscriber (once per issue); return the rows to try."""
@@ -114,7 +124,7 @@ class Dispatch:
             self.report.no_match += 1
             return None
         data = wire_bytes(self.personalize(issue, recipient_for(sub, self.head), self.clock()))
-        return Job(sid, self.head.sender, sub.email, data, tries)
+        return Job(sid, envelope_sender(self.head, sid, self.key), sub.email, data, tries)
 
     def _next(self, todo: deque[int]) -> tuple[int, int] | None:
         if self.retries and self.retries[0][0] <= time.monotonic():
@@ -164,10 +174,11 @@ class Dispatch:
                 self._dispatch(todo, budget, progress)
                 if self.in_flight == 0 and (self.halt is not None or not (todo or self.retries)):
                     break
-                self._handle(self.lanes.events_within(self._wait()), progress)
+                self._handle(self._gathered(self.lanes.events_within(self._wait())), progress)
         except KeyboardInterrupt:
             self._interrupt()
         finally:
+            self._flush([])
             self.lanes.close(wait=INTERRUPT_GRACE if self.interrupted else 10.0)
         self.report.waiting += len(todo) + len(self.retries)
         if self.interrupted:
@@ -179,15 +190,15 @@ class Dispatch:
             raise self.halt
         return self.report
 
+    def _gathered(self, events: list[Mark | Done | Broken]) -> list[Mark | Done | Broken]:
+        """Group commit: when a lane waits at its final dot, give the others a moment (GATHER) to reach
+        theirs, so one fsync covers them all."""
+        marks = sum(isinstance(e, Mark) for e in events)
+        if marks and marks < self.in_flight - sum(isinstance(e, Done) for e in events):
+            events += self.lanes.events_within(GATHER)
+        return events
+
     def _handle(self, events: list[Mark | Done | Broken], progress: Callable[[int], None] | None) -> None:
-        marks = [e for e in events if isinstance(e, Mark)]
-        if marks:
-            go = not self.interrupted
-            if go:
-                sendlog.mark_sending(self.conn, self.key, [m.job.subscriber_id for m in marks], self._stamp())
-                self.marked.update(m.job.subscriber_id for m in marks)
-            for mark in marks:
-                mark.answer.put(go)
         for event in events:
             if isinstance(event, Done):
                 self.in_flight -= 1
@@ -197,6 +208,13 @@ class Dispatch:
             elif isinstance(event, Broken):
                 self.in_flight -= 1
                 self.halt = self.halt or event.error
+        marks = [e for e in events if isinstance(e, Mark)]
+        go = not self.interrupted
+        sending = [m.job.subscriber_id for m in marks] if go else []
+        self._flush(sending)  # the answers, and the marks, in one commit before any dot goes out
+        self.marked.update(sending)
+        for mark in marks:
+            mark.answer.put(go)
 
     def _done(self, job: Job, reply: Reply) -> None:
         sid, counted = job.subscriber_id, job.subscriber_id in self.marked

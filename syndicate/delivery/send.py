@@ -37,7 +37,7 @@ from syndicate.newsletter.message import Recipient, message_bytes
 from syndicate.subscribers import sendlog
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.db import Connection
-from syndicate.subscribers.tokens import make_token, unsubscribe_url
+from syndicate.subscribers.tokens import make_bounce_token, make_token, unsubscribe_url, verp_address
 
 Composer = Callable[[frozenset[str] | None], Rendered | None]
 # one recipient's message (or its wire bytes already); the datetime is its Date: header
@@ -130,6 +130,14 @@ class Letterhead:
     secret: bytes
     unsubscribe_base: str
     manage_base: str = ""  # the manage page; each recipient's link carries their unsubscribe token
+    bounce_address: str = ""  # [smtp] bounce_address: each message's envelope sender is local+TOKEN@domain
+
+
+def envelope_sender(head: Letterhead, subscriber_id: int, issue: str) -> str:
+    """The sender address a bounce of this message goes back to: one per recipient and issue (VERP)."""
+    if not head.bounce_address:
+        return head.sender
+    return verp_address(head.bounce_address, make_bounce_token(head.secret, subscriber_id, issue))
 
 
 def base_issue(issues: IssueCache) -> Rendered:
@@ -141,8 +149,9 @@ def base_issue(issues: IssueCache) -> Rendered:
 
 def recipient_for(sub: subs.Subscriber, head: Letterhead) -> Recipient:
     token = make_token(head.secret, sub.id, sub.nonce)
+    token_url = unsubscribe_url(head.unsubscribe_base, token)
     manage = unsubscribe_url(head.manage_base, token) if head.manage_base else ""
-    return Recipient(sub.email, sub.name, unsubscribe_url(head.unsubscribe_base, token), manage)
+    return Recipient(sub.email, sub.name, token_url, manage_url=manage, unsubscribe_token=token)
 
 
 def send_issue(

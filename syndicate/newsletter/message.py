@@ -42,6 +42,7 @@ class Recipient:
     name: str = ""
     unsubscribe_url: str = ""  # https URL carrying this recipient's signed token
     manage_url: str = ""  # the manage page with the same token
+    unsubscribe_token: str = ""  # the same token, in the mailto's subject (read back by `syndicate inbox`)
 
 
 def _domain(config: Config) -> str:
@@ -113,6 +114,8 @@ def build_message(
     domain = _domain(config)
     list_unsubscribe = (recipient.unsubscribe_url if recipient else "") or unsubscribe_base(config)
     mailto = config.digest.unsubscribe_mailto or sender_address
+    token = recipient.unsubscribe_token if recipient else ""
+    mailto_subject = f"unsubscribe%20{token}" if token else "unsubscribe"  # token characters need no escaping
     greeting = greeting_for(recipient.name if recipient else "")
     manage = (recipient.manage_url if recipient else "") or manage_page(config)
 
@@ -128,7 +131,7 @@ def build_message(
     msg["Date"] = format_datetime(date or issue.issue.date)
     msg["List-Id"] = _header("List-Id", config.digest.list_id or f"{one_line(config.site.title)} <digest.{domain}>")
     msg["List-Unsubscribe"] = _header(
-        "List-Unsubscribe", f"<{list_unsubscribe}>, <mailto:{mailto}?subject=unsubscribe>"
+        "List-Unsubscribe", f"<{list_unsubscribe}>, <mailto:{mailto}?subject={mailto_subject}>"
     )
     msg["List-Unsubscribe-Post"] = _header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     msg["List-Archive"] = f"<{issue.web_url}>"
@@ -229,6 +232,8 @@ def personal_bytes(config: Config, issue: Rendered, recipient: Recipient, date: 
     list_unsubscribe = recipient.unsubscribe_url or unsubscribe_base(config)
     greeting = greeting_for(recipient.name)
     manage = recipient.manage_url or manage_page(config)
+    token = recipient.unsubscribe_token
+    mailto_subject = f"unsubscribe%20{token}" if token else "unsubscribe"
     text = fill_text(issue.email_text, greeting, list_unsubscribe, manage)
     body = fill_html(issue.email_html, greeting, list_unsubscribe, manage)
     message_id = _message_id(issue.issue.key, recipient.email, frame.domain)
@@ -241,7 +246,7 @@ def personal_bytes(config: Config, issue: Rendered, recipient: Recipient, date: 
             frame.subject,
             _plain_line("Date", format_datetime(date)),
             frame.list_id,
-            _plain_line("List-Unsubscribe", f"<{list_unsubscribe}>, <mailto:{frame.mailto}?subject=unsubscribe>"),
+            _plain_line("List-Unsubscribe", f"<{list_unsubscribe}>, <mailto:{frame.mailto}?subject={mailto_subject}>"),
             frame.after_unsubscribe,
             b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\n\r\n',
         )

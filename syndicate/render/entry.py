@@ -23,6 +23,7 @@ RENDERER_VERSION = f"cmarkgfm-{CMARKGFM_VERSION};nh3-{NH3_VERSION}"
 
 _MORE = re.compile(r"<!--\s*more\s*-->", re.I)
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
+_HEADING = re.compile(r"<h[1-6]\b.*?</h[1-6]>", re.S | re.I)
 
 
 def whole_minute_offset(moment: datetime) -> datetime:
@@ -76,10 +77,12 @@ def render_entry(post: Post, site: Site) -> Entry:
 
 
 def _first_paragraph(content: str) -> str:
-    match = _FIRST_PARAGRAPH.search(content)
-    if match:
-        return f"<p>{match.group(1)}</p>"
-    text = html_to_text(content)
+    """The first paragraph that holds text (one holding only an image is skipped), else the
+    text of the post without its headings, shortened."""
+    for match in _FIRST_PARAGRAPH.finditer(content):
+        if html_to_text(match.group(1)).strip():
+            return f"<p>{match.group(1)}</p>"
+    text = html_to_text(_HEADING.sub(" ", content))
     if len(text) > 300:
         text = text[:300].rsplit(" ", 1)[0] + "…"
     return html.escape(text, quote=False)

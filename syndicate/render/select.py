@@ -11,8 +11,15 @@ from syndicate.model import Entry, Post
 
 
 def is_visible(post: Post, today: date, tz: ZoneInfo) -> bool:
-    """Drafts and posts dated after `today` (in the site's time zone) stay out."""
-    return not post.draft and post.published.astimezone(tz).date() <= today
+    """Drafts, posts dated after `today` (in the site's time zone) and expired posts stay out."""
+    if post.draft or post.published.astimezone(tz).date() > today:
+        return False
+    return post.expires is None or post.expires.astimezone(tz).date() > today
+
+
+def is_future(post: Post, today: date, tz: ZoneInfo) -> bool:
+    """A post that is no draft and waits for its day."""
+    return not post.draft and post.published.astimezone(tz).date() > today
 
 
 def newest_first(entries: Iterable[Entry]) -> list[Entry]:

@@ -7,10 +7,11 @@ date) but must fit in a feed.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -37,10 +38,11 @@ class UnusableDate(ValueError):
     """A date that reads, but that no feed can carry; the message says what to write instead."""
 
 
-# front-matter key → the Post field it feeds; first spelling found wins
+# front-matter key (lower case: Hugo and Pelican read keys in any case) → the Post field it
+# feeds; first spelling found wins. Hugo's publishDate is the date its feeds give a post.
 ALIASES: dict[str, tuple[str, ...]] = {
     "title": ("title",),
-    "date": ("date", "published", "pubDate"),
+    "date": ("publishdate", "date", "published", "pubdate"),
     "updated": ("updated", "lastmod", "last_modified_at", "modified"),
     "slug": ("slug",),
     "tags": ("tags", "tag", "keywords"),
@@ -53,8 +55,17 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "image": ("image", "cover", "featured_image"),
     "announcement": ("announcement",),
     "enclosures": ("enclosures", "enclosure"),
+    "expires": ("expirydate", "unpublishdate", "expires"),
 }
 KNOWN_KEYS = {key for keys in ALIASES.values() for key in keys} | {"layout", "published", "format", "permalink"}
+
+
+def lowered(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The front matter with its keys in lower case, the first spelling of each kept."""
+    result: dict[str, Any] = {}
+    for key, value in meta.items():
+        result.setdefault(key.lower(), value)
+    return result
 
 
 def pick(meta: Mapping[str, Any], field: str) -> tuple[str | None, Any]:
@@ -71,33 +82,130 @@ def fail(msg: str, path: str, front: str, key: str | None, first_line: int) -> S
     return SourceError(msg, path=path, line=line)
 
 
-def to_datetime(value: object, tz: ZoneInfo) -> datetime:
+# A date whose day and month are both written as numbers: 03/04/2026, 3.4.26, 03-04-2026
+_NUMERIC_DAY_MONTH = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b")
+# Jekyll (Ruby's Time.parse) reads an ISO day and time and ignores what it does not know, such
+# as the stray year in "2023-01-29 18:30:22 2023 -0800"; the offset still counts.
+_JEKYLL_LENIENT = re.compile(
+    r"^(\d{4}-\d{1,2}-\d{1,2})(?:[ T](\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?)?\b.*?"
+    r"(?:\s(Z|UTC|GMT|[+-]\d{2}:?\d{2}))?$"
+)
+MONTH_FIRST_LANGUAGES = frozenset({"en-us", "en-ph", "en-as", "en-gu", "en-um", "en-vi", "en-pr", "en-mh", "en-fm"})
+AMBIGUOUS_LANGUAGES = frozenset({"", "en", "en-ca"})  # English without a country (or Canada) writes either way
+
+
+def day_first_for(language: str) -> bool | None:
+    """Whether 03/04/2026 is 3 April in this [site] language: False in the United States' English,
+    None (refuse: ask for an ISO date) in English without a country, True everywhere else."""
+    tag = language.strip().lower().replace("_", "-")
+    if tag in MONTH_FIRST_LANGUAGES:
+        return False
+    return None if tag in AMBIGUOUS_LANGUAGES else True
+
+
+def _day_first(text: str, day_first: bool | None) -> bool:
+    match = _NUMERIC_DAY_MONTH.match(text)
+    if match is None:
+        return False
+    first, second = int(match[1]), int(match[2])
+    if first > 12 or second > 12 or first == second or day_first is not None:
+        return bool(first > 12 or (second <= 12 and day_first))
+    raise UnusableDate(
+        f"it could be {first} {_MONTHS[second - 1]} or {second} {_MONTHS[first - 1]}; write it as year-month-day "
+        f"({match[0].strip()} in en-GB is {_iso(first, second, match[0])}), or set [site] language with a country"
+    )
+
+
+def _iso(day: int, month: int, written: str) -> str:
+    year = int(re.split(r"[/.-]", written.strip())[2])
+    return f"{year + 2000 if year < 100 else year:04d}-{month:02d}-{day:02d}"
+
+
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def _parse_text(text: str, day_first: bool | None, lenient: bool = True) -> datetime:
+    """A date written as text, in any spelling dateutil knows with a full date (or Jekyll's)."""
+    if text.lower() in ("last modified", "created", "git last modified", "git created"):
+        raise UnusableDate(
+            f"Eleventy's {text!r} is the file's own time, which every checkout changes; "
+            "write the date, such as 2013-04-15"
+        )
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    first = _day_first(text, day_first)
+    try:
+        # dateutil fills whatever the text lacks from a default (today, unless told):
+        # parse against two different defaults and refuse text without a full date.
+        # A zone name it does not know ("10:00 XYZ") is a warning there; here it is an error.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", dateparser.UnknownTimezoneWarning)
+            result = dateparser.parse(text, default=_FILL_A, dayfirst=first)
+            if result.date() != dateparser.parse(text, default=_FILL_B, dayfirst=first).date():
+                raise ValueError(f"{text!r} is not a full date with year, month and day")
+            return result
+    except dateparser.UnknownTimezoneWarning:
+        raise UnusableDate("its time zone name is not known; write an offset such as +02:00 instead") from None
+    except dateparser.ParserError as exc:
+        jekyll = _JEKYLL_LENIENT.match(text) if lenient else None
+        if jekyll is None:
+            raise ValueError(str(exc)) from None
+        zone = jekyll[3] or ""
+        zone = "+00:00" if zone in ("Z", "UTC", "GMT") else zone
+        return _parse_text(f"{jekyll[1]}T{jekyll[2] or '00:00'}{zone}", None, lenient=False)
+    except (ValueError, ArithmeticError) as exc:  # decimal errors on huge numbers
+        raise ValueError(str(exc)) from None
+
+
+def day_only_time(day: datetime, slug: str) -> datetime:
+    """A post dated with a day alone, placed at a time of that day made from its slug.
+
+    Posts of one day must not share a timestamp (the W3C validator warns when two Atom
+    entries have the same updated) and their order must be the same on every build:
+    the seconds after midnight are a hash of the slug, which the build keeps unique.
+    """
+    # aware + timedelta is wall-clock arithmetic: the same time of day on a day when clocks change
+    return day + _seconds_into_the_day(slug)
+
+
+@lru_cache(maxsize=1 << 14)
+def _seconds_into_the_day(slug: str) -> timedelta:
+    digest = hashlib.sha256(slug.encode("utf-8", "surrogatepass")).digest()
+    return timedelta(seconds=int.from_bytes(digest[:8], "big") % 86_400)
+
+
+def names_a_time(value: object) -> bool:
+    """Whether a front-matter date says the time of day (2013-04-15 alone does not)."""
+    return isinstance(value, datetime) or (isinstance(value, str) and ":" in value)
+
+
+def to_datetime(value: object, tz: ZoneInfo, day_first: bool | None = True) -> datetime:
     """A front-matter date (YAML/TOML value or string) as an aware datetime.
 
-    Naive values are wall-clock time in the site's time zone. Raises ValueError.
+    Naive values are wall-clock time in the site's time zone; `day_first` says how to read
+    03/04/2026 (None: refuse it as ambiguous). Raises ValueError.
     """
     if isinstance(value, datetime):
         result = value
     elif isinstance(value, date):
         result = datetime.combine(value, time())
     elif isinstance(value, str) and value.strip():
-        text = value.strip()
-        try:
-            result = datetime.fromisoformat(text)
-        except ValueError:
-            try:
-                # dateutil fills whatever the text lacks from a default (today, unless told):
-                # parse against two different defaults and refuse text without a full date.
-                # A zone name it does not know ("10:00 XYZ") is a warning there; here it is an error.
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error", dateparser.UnknownTimezoneWarning)
-                    result = dateparser.parse(text, default=_FILL_A)
-                    if result.date() != dateparser.parse(text, default=_FILL_B).date():
-                        raise ValueError(f"{text!r} is not a full date with year, month and day")
-            except dateparser.UnknownTimezoneWarning:
-                raise UnusableDate("its time zone name is not known; write an offset such as +02:00 instead") from None
-            except (ValueError, ArithmeticError, dateparser.ParserError) as exc:  # decimal errors on huge numbers
-                raise ValueError(str(exc)) from None
+        result = _parse_text(value.strip(), day_first)
     else:
         raise ValueError(f"{value!r} is not a date")
     if not EARLIEST_YEAR <= result.year <= LATEST_YEAR:
@@ -107,12 +215,14 @@ def to_datetime(value: object, tz: ZoneInfo) -> datetime:
     return result.replace(microsecond=0)
 
 
-def date_field(meta: Mapping[str, Any], field: str, tz: ZoneInfo, where: Where) -> datetime | None:
+def date_field(
+    meta: Mapping[str, Any], field: str, tz: ZoneInfo, where: Where, day_first: bool | None = True
+) -> datetime | None:
     key, value = pick(meta, field)
     if key is None or value in (None, ""):
         return None
     try:
-        return to_datetime(value, tz)
+        return to_datetime(value, tz, day_first)
     except ValueError as exc:
         path, front, first = where
         problem = str(exc) if isinstance(exc, UnusableDate) else "write it as 2013-04-15 or 2013-04-15 14:00:00"
@@ -181,9 +291,13 @@ def freeze(value: Any) -> ExtraValue:
         return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
         return tuple(freeze(v) for v in value)
+    if isinstance(value, set | frozenset):  # YAML's !!set: sorted, so every build writes it alike
+        return tuple(sorted((freeze(v) for v in value), key=str))
+    if isinstance(value, bytes):  # YAML's !!binary
+        return value.decode("utf-8", "replace")
     if isinstance(value, str | int | float | bool | date | datetime) or value is None:
         return value
-    return str(value)
+    return str(value)  # a TOML local time, for one
 
 
 def announcement(value: object, tz: ZoneInfo, where: Where) -> Announcement:

@@ -1,10 +1,12 @@
-"""Front matter (YAML between ``---`` or TOML between ``+++``) → a plain dict.
+"""Front matter → a plain dict: YAML between ``---``, TOML between ``+++``, a JSON object
+(Hugo), or Pelican's ``Key: value`` lines up to the first blank line.
 
 YAML is read by sources/yaml_text.py (its rules are there), TOML by tomllib.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from typing import Any
@@ -16,29 +18,78 @@ MAX_NODES = 10_000  # more values than any real front matter; stops alias bombs
 MAX_DEPTH = 50  # deeper nesting would exhaust Python's recursion limit further on
 
 
+# Pelican's own metadata (Python-Markdown's "meta" extension): `Key: value` lines up to the first blank line.
+_NATIVE_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):(?:[ \t]+(.*?))?[ \t]*$")
+NO_FRONT_MATTER = "no front matter: start the file with a '---' line, a title: and a date:, then '---'"
+
+
 def split_front_matter(text: str, path: str) -> tuple[str, str, str, int]:
     """Return (kind, front matter, body, line of the first front-matter line).
 
-    kind is "yaml" or "toml"; the body starts after the closing fence.
+    kind is "yaml", "toml", "json" (Hugo's JSON object) or "native" (Pelican's
+    `Key: value` lines); the body starts after the closing fence. Blank lines
+    before the opening fence are skipped, as Hugo does.
     """
-    if text.startswith("---"):
+    stripped = text.lstrip("\n \t")
+    skipped = text[: len(text) - len(stripped)].count("\n")
+    if stripped.startswith("{"):
+        return _split_json(stripped, path, skipped + 1)
+    if stripped.startswith("---"):
         kind, fence = "yaml", re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
-    elif text.startswith("+++"):
+    elif stripped.startswith("+++"):
         kind, fence = "toml", re.compile(r"^\+\+\+[ \t]*$", re.M)
+    elif _native_header(stripped):
+        head, _, body = stripped.partition("\n\n")
+        return "native", head, body, skipped + 1
     else:
-        raise SourceError(
-            "no front matter: start the file with a '---' line, a title: and a date:, then '---'", path=path, line=1
-        )
+        raise SourceError(NO_FRONT_MATTER, path=path, line=skipped + 1)
+    text = stripped
     first_nl = text.find("\n")
     if first_nl < 0 or text[:first_nl].strip() not in ("---", "+++"):
-        raise SourceError("the opening front-matter fence must be alone on its line", path=path, line=1)
+        raise SourceError("the opening front-matter fence must be alone on its line", path=path, line=skipped + 1)
     close = fence.search(text, first_nl + 1)
     if close is None:
-        raise SourceError(f"front matter never closes: add a line '{text[:3]}' after the last key", path=path, line=1)
+        raise SourceError(
+            f"front matter never closes: add a line '{text[:3]}' after the last key", path=path, line=skipped + 1
+        )
     front = text[first_nl + 1 : close.start()]
     end = text.find("\n", close.end())
     body = "" if end < 0 else text[end + 1 :]
-    return kind, front, body, 2
+    return kind, front, body, skipped + 2
+
+
+def _native_header(text: str) -> bool:
+    """Whether the text opens with Pelican-style metadata that names a title or a date."""
+    head = text.partition("\n\n")[0].split("\n")
+    keys = [m[1].lower() for m in map(_NATIVE_KEY.match, head) if m]
+    return bool(keys) and _NATIVE_KEY.match(head[0]) is not None and bool({"title", "date"} & set(keys))
+
+
+def _split_json(text: str, path: str, line: int) -> tuple[str, str, str, int]:
+    """Hugo's JSON front matter: one object at the top of the file, the body after it."""
+    try:
+        _, end = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(
+            f"JSON front matter: {exc.msg}; check the commas and quotes", path=path, line=line + exc.lineno - 1
+        ) from None
+    rest = text[end:]
+    return "json", text[:end], rest[rest.find("\n") + 1 :] if "\n" in rest else "", line
+
+
+def _native_meta(front: str) -> dict[str, Any]:
+    """Pelican's `Key: value` lines as a dict (keys lower-cased, as Pelican reads them);
+    an indented line continues the value above it."""
+    meta: dict[str, Any] = {}
+    last = None
+    for raw in front.split("\n"):
+        match = _NATIVE_KEY.match(raw)
+        if match and not raw[:1].isspace():
+            last = match[1].lower()
+            meta[last] = match[2] or ""
+        elif last is not None and raw.strip():
+            meta[last] = f"{meta[last]} {raw.strip()}".strip()
+    return meta
 
 
 def _count_nodes(value: Any, budget: list[int], path: str, line: int, depth: int = 0) -> None:
@@ -61,9 +112,16 @@ def _count_nodes(value: Any, budget: list[int], path: str, line: int, depth: int
 
 
 def parse_front_matter(kind: str, front: str, path: str, first_line: int) -> dict[str, Any]:
-    if kind == "toml":
+    if kind == "native":
+        return _native_meta(front)
+    if kind == "json":
         try:
-            data: Any = tomllib.loads(front)
+            data: Any = json.loads(front)
+        except json.JSONDecodeError as exc:  # pragma: no cover - split_front_matter decoded it already
+            raise SourceError(f"JSON front matter: {exc.msg}", path=path, line=first_line) from None
+    elif kind == "toml":
+        try:
+            data = tomllib.loads(front)
         except tomllib.TOMLDecodeError as exc:
             line = re.search(r"line (\d+)", str(exc))
             raise SourceError(
@@ -83,5 +141,5 @@ def parse_front_matter(kind: str, front: str, path: str, first_line: int) -> dic
 
 def key_line(front: str, key: str, first_line: int) -> int:
     """The line where a top-level key appears, for messages about its value."""
-    m = re.search(rf"^[\"']?{re.escape(key)}[\"']?\s*[:=]", front, re.M)
+    m = re.search(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?\s*[:=]", front, re.M | re.I)
     return first_line + front.count("\n", 0, m.start()) if m else first_line

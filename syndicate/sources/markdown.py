@@ -1,6 +1,7 @@
-"""A directory tree of Markdown files with front matter → Posts.
+"""A directory tree of posts (Markdown, HTML or reStructuredText, with front matter) → Posts.
 
-Reads the keys Jekyll and Hugo users already write; anything else lands in
+Reads the keys Jekyll, Hugo, Eleventy and Pelican users already write (each
+generator's own habits are in sources/generators.py); anything else lands in
 `Post.extra` for templates. Only reading happens here: rendering, URLs and
 drafts are decided later.
 """
@@ -10,13 +11,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, time
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syndicate.errors import SourceError, Warn
+from syndicate.errors import SourceError
 from syndicate.model import Post
 from syndicate.sources.front_matter_fields import (
     EARLIEST_YEAR,
@@ -26,70 +28,81 @@ from syndicate.sources.front_matter_fields import (
     announcement,
     authors,
     date_field,
+    day_first_for,
+    day_only_time,
     enclosures,
     fail,
     freeze,
     jekyll_permalink,
     limited_names,
+    lowered,
+    names_a_time,
     pick,
 )
-from syndicate.sources.frontmatter import parse_front_matter, split_front_matter
+from syndicate.sources.frontmatter import NO_FRONT_MATTER, parse_front_matter, split_front_matter
+from syndicate.sources.generators import (
+    HTML_SUFFIXES,
+    RST_SUFFIXES,
+    eleventy_permalink,
+    is_hidden,
+    is_html_page,
+    jekyll_categories,
+    merged_data,
+    native_authors,
+    semicolon_lists,
+)
+from syndicate.sources.generators import DataFiles as DataFiles  # re-exported: build/ reads posts through here
+from syndicate.sources.generators import find_posts as find_posts
+from syndicate.sources.generators import post_stem as post_stem
+from syndicate.sources.rst import read_rst
 from syndicate.text import one_line, slugify
 from syndicate.urls import is_usable_link
 
-MARKDOWN_SUFFIXES = (".md", ".markdown")
 MAX_POST_BYTES = 8 * 1024 * 1024
-SECTION_PAGES = {"_index.md", "_index.markdown"}
-BUNDLE_PAGES = {"index.md", "index.markdown"}  # a Hugo page bundle: the post is named by its folder
-
-
-def post_stem(path: Path | str) -> str:
-    """The name a post's date and slug come from: the file's stem, or its folder's for index.md."""
-    pure = Path(path)
-    return pure.parent.name if pure.name in BUNDLE_PAGES and pure.parent.name else pure.stem
-
-
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 
 
-def find_posts(root: Path, warn: Warn | None = None) -> list[Path]:
-    """Every Markdown file below root, in a stable order; hidden folders skipped.
+@dataclass(frozen=True, slots=True)
+class PostPlace:
+    """What a post's place tells about it: the name its date and slug come from, Jekyll's
+    categories from the folders above `_posts`, and Eleventy's directory data (shown path, bytes)."""
 
-    Only regular files count: reading a FIFO or a device named `x.md` (or a link to one,
-    such as /dev/zero) would block or never end. A link leading out of root is skipped
-    (with a warning): it could publish any file the user can read.
-    """
-    if not root.is_dir():
-        raise SourceError("posts directory not found; check [content] posts in syndicate.toml", path=root)
-    inside = root.resolve()
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-        for name in sorted(filenames):
-            if name in SECTION_PAGES:  # Hugo's list pages (_index.md) describe a section, not a post
-                continue
-            path = Path(dirpath) / name
-            # (a dangling link stays, to be reported: it leaks nothing)
-            if path.is_symlink() and path.exists() and not path.resolve().is_relative_to(inside):
-                if warn is not None and name.endswith(MARKDOWN_SUFFIXES):
-                    warn(f"{path}: a link to {path.resolve()}, outside the posts folder; skipped")
-                continue
-            special = path.exists() and not path.is_file()  # a dangling link stays, to be reported
-            if name.endswith(MARKDOWN_SUFFIXES) and not name.startswith(".") and not special:
-                found.append(path)
-    return found
+    stem: str
+    folders: tuple[str, ...] = ()
+    data: tuple[tuple[str, bytes], ...] = ()
+    folder: str = ""  # the folder it is in, below the posts folder ("" at the top): Pelican's category
+
+    @classmethod
+    def of(cls, path: Path, data_files: DataFiles, relative_to: Path | None = None) -> PostPlace:
+        """The place of a file below the data files' root; they are read here (OSError when one cannot be)."""
+        text, root = str(path), str(data_files.root)
+        # string work, not pathlib: this runs for every post of every build
+        rel = text[len(root) + 1 :] if text.startswith(root + os.sep) else path.name
+        rel = rel.replace(os.sep, "/")
+        found = data_files.of(path)
+        data = tuple((shown_path(p, relative_to), raw) for p, raw in found) if found else ()
+        folder = rel.rsplit("/", 2)[-2] if "/" in rel else ""
+        return cls(post_stem(rel), jekyll_categories(rel), data, folder)
 
 
-def read_markdown_dir(root: Path, tz: ZoneInfo, *, relative_to: Path | None = None) -> Iterator[Post | SourceError]:
-    """Yield a Post, or the error that kept a file out, for every file below root."""
+def read_markdown_dir(
+    root: Path, tz: ZoneInfo, *, relative_to: Path | None = None, language: str = ""
+) -> Iterator[Post | SourceError]:
+    """Yield a Post, or the error that kept a file out, for every post file below root."""
+    data_files = DataFiles(root)
     for path in find_posts(root):
         shown = shown_path(path, relative_to)
         try:
-            yield read_post_bytes(path.read_bytes(), shown, tz, post_stem(path))
+            post = read_post_bytes(
+                path.read_bytes(), shown, tz, PostPlace.of(path, data_files, relative_to), language=language
+            )
         except SourceError as exc:
             yield exc
         except OSError as exc:
             yield SourceError(f"cannot read: {exc.strerror}", path=shown)
+        else:
+            if post is not None:
+                yield post
 
 
 def shown_path(path: Path, relative_to: Path | None) -> str:
@@ -119,33 +132,81 @@ def decode_post(data: bytes, path: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def read_post_bytes(data: bytes, path: str, tz: ZoneInfo, stem: str) -> Post:
+def read_post_bytes(data: bytes, path: str, tz: ZoneInfo, place: PostPlace | str, *, language: str = "") -> Post | None:
+    """The post in one file's bytes; None for an HTML file without front matter (a page
+    Jekyll copies as it is, not a post). `place` is a PostPlace, or only the stem."""
+    place = place if isinstance(place, PostPlace) else PostPlace(place)
     text = decode_post(data, path)
-    kind, front, body, first_line = split_front_matter(text, path)
-    meta = parse_front_matter(kind, front, path, first_line)
-    return post_from_meta(meta, body, path, tz, stem, front, first_line)
+    if path.endswith(RST_SUFFIXES):
+        meta, body = read_rst(text, path)
+        meta = pelican_meta(meta, place.folder)
+        front, first_line = "", 1
+    else:
+        try:
+            kind, front, body, first_line = split_front_matter(text, path)
+        except SourceError as exc:
+            if path.endswith(HTML_SUFFIXES) and exc.message == NO_FRONT_MATTER:
+                return None
+            raise
+        meta = parse_front_matter(kind, front, path, first_line)
+        if kind == "native":
+            meta = pelican_meta(meta, place.folder)
+        if path.endswith(HTML_SUFFIXES):
+            if is_html_page(meta, place.stem):
+                return None
+            meta.setdefault("format", "html")
+    if place.data:
+        meta = {**merged_data(place.data), **meta}
+    if place.folders:
+        meta = {**meta, "categories": [*place.folders, *_listed(meta.get("categories", meta.get("category")))]}
+    return post_from_meta(meta, body, path, tz, place.stem, front, first_line, language=language)
+
+
+def pelican_meta(meta: dict[str, Any], folder: str) -> dict[str, Any]:
+    """Pelican's metadata as Pelican reads it: lists split at semicolons when there are any, and
+    the folder a post is in as its category when it names none (USE_FOLDER_AS_CATEGORY)."""
+    meta = semicolon_lists(meta)
+    if folder and "category" not in meta and "categories" not in meta:
+        meta["category"] = folder
+    return meta
+
+
+def _listed(value: object) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in (value.split(",") if "," in value else value.split()) if v.strip()]
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def post_from_meta(
-    meta: Mapping[str, Any], body: str, path: str, tz: ZoneInfo, stem: str, front: str = "", first_line: int = 1
+    meta: Mapping[str, Any],
+    body: str,
+    path: str,
+    tz: ZoneInfo,
+    stem: str,
+    front: str = "",
+    first_line: int = 1,
+    *,
+    language: str = "",
 ) -> Post:
     where = (path, front, first_line)
+    original, meta = meta, lowered(meta)
     title_key, title = pick(meta, "title")
     if title is None or isinstance(title, dict | list) or not one_line(str(title)):
         raise fail("missing title: add 'title: …' to the front matter", path, front, title_key, first_line)
     dated = _DATED_NAME.match(stem)
-    published = _published(meta, dated, tz, where)
-    updated = date_field(meta, "updated", tz, where)
+    _, slug_value = pick(meta, "slug")
+    slug = slugify(str(slug_value) if slug_value not in (None, "") else (dated[4] if dated else stem), language)
+    day_first = day_first_for(language)
+    published = _published(meta, dated, tz, where, slug, day_first)
+    updated = _dated(meta, "updated", tz, where, slug, day_first)
     if updated is not None and updated < published:
         updated = None  # an "update" before publication is noise; the published date stands
-    _, slug_value = pick(meta, "slug")
-    slug = slugify(str(slug_value) if slug_value not in (None, "") else (dated[4] if dated else stem))
     _, draft = pick(meta, "draft")
-    if meta.get("published") is False:  # Jekyll's way of saying draft
+    if meta.get("published") is False or is_hidden(meta):  # Jekyll's, Pelican's and Eleventy's drafts
         draft = True
-    _, summary = pick(meta, "summary")
     _, ident = pick(meta, "id")
-    url = _url(meta, published.astimezone(tz), slug, where)
     _, image = pick(meta, "image")
     _, author = pick(meta, "author")
     _, announced = pick(meta, "announcement")
@@ -156,32 +217,59 @@ def post_from_meta(
         published=published,
         slug=slug,
         body=body,
-        # `format: html` (written by `syndicate import`): the body is HTML already, not Markdown
+        # `format: html` (written by `syndicate import`, or an .html or .rst post): the body is HTML already
         body_format="html" if str(meta.get("format", "")).strip().lower() == "html" else "markdown",
         id=str(ident).strip() if ident not in (None, "") else None,
-        url=url,
+        url=_url(meta, published.astimezone(tz), slug, where),
         updated=updated,
         tags=limited_names(meta, "tags", where),
         categories=limited_names(meta, "categories", where),
-        authors=authors(author),
-        summary=str(summary) if summary not in (None, "") and not isinstance(summary, dict | list) else None,
+        authors=authors(native_authors(author)),
+        summary=_summary(meta, body),
         draft=draft is True or (isinstance(draft, str) and draft.strip().lower() in ("true", "yes")),
         image=str(image).strip() if image not in (None, "") and not isinstance(image, dict | list) else None,
         enclosures=enclosures(enclosed) if enclosed else (),
         announcement=announcement(announced, tz, where) if announced is not None else None,
-        extra=MappingProxyType({k: freeze(v) for k, v in meta.items() if k not in KNOWN_KEYS}),
+        expires=_dated(meta, "expires", tz, where, slug, day_first),
+        extra=MappingProxyType({k: freeze(v) for k, v in original.items() if k.lower() not in KNOWN_KEYS}),
         line=first_line,
     )
 
 
-def _published(meta: Mapping[str, Any], dated: re.Match[str] | None, tz: ZoneInfo, where: Where) -> datetime:
-    """The date of the front matter, else of a dated file name (2013-04-15-slug.md)."""
-    published = date_field(meta, "date", tz, where)
+def _summary(meta: Mapping[str, Any], body: str) -> str | None:
+    """The front matter's summary, else the text before Jekyll's `excerpt_separator` when the post sets one."""
+    _, summary = pick(meta, "summary")
+    if summary not in (None, "") and not isinstance(summary, dict | list):
+        return str(summary)
+    separator = meta.get("excerpt_separator")
+    if isinstance(separator, str) and separator and separator in body:
+        return body[: body.index(separator)].strip() or None
+    return None
+
+
+def _dated(
+    meta: Mapping[str, Any], field: str, tz: ZoneInfo, where: Where, slug: str, day_first: bool | None
+) -> datetime | None:
+    """A date field; a day without a time gets its time of day from the slug (see day_only_time)."""
+    value = date_field(meta, field, tz, where, day_first)
+    if value is None or names_a_time(pick(meta, field)[1]) or value.time() != time():
+        return value
+    return day_only_time(value, slug)
+
+
+def _published(
+    meta: Mapping[str, Any], dated: re.Match[str] | None, tz: ZoneInfo, where: Where, slug: str, day_first: bool | None
+) -> datetime:
+    """The date of the front matter, else of a dated file name (2013-04-15-slug.md), else the
+    last modification the front matter gives (Hugo's own fallback for `date`)."""
+    published = _dated(meta, "date", tz, where, slug, day_first)
     if published is None and dated and EARLIEST_YEAR <= int(dated[1]) <= LATEST_YEAR:
         try:
-            published = datetime(int(dated[1]), int(dated[2]), int(dated[3]), tzinfo=tz)
+            published = day_only_time(datetime(int(dated[1]), int(dated[2]), int(dated[3]), tzinfo=tz), slug)
         except ValueError:
             published = None
+    if published is None:
+        published = _dated(meta, "updated", tz, where, slug, day_first)
     if published is None:
         path, front, first_line = where
         raise fail(
@@ -197,9 +285,15 @@ def _published(meta: Mapping[str, Any], dated: re.Match[str] | None, tz: ZoneInf
 def _url(meta: Mapping[str, Any], local: datetime, slug: str, where: Where) -> str | None:
     """The post's url (or link), else its Jekyll permalink; None to let the site's pattern decide."""
     url_key, url = pick(meta, "url")
-    if url in (None, "") and isinstance(meta.get("permalink"), str) and meta["permalink"].strip():
-        # Jekyll's per-post permalink: where that post's page lives
-        url_key, url = "permalink", jekyll_permalink(meta["permalink"].strip(), local, slug, meta)
+    permalink = meta.get("permalink")
+    if url in (None, "") and isinstance(permalink, str) and permalink.strip():
+        # Jekyll's or Eleventy's per-post permalink: where that post's page lives
+        pattern = permalink.strip()
+        url_key = "permalink"
+        if "{{" in pattern or "{%" in pattern:
+            url = eleventy_permalink(pattern, slug)
+        else:
+            url = jekyll_permalink(pattern, local, slug, meta)
     if url not in (None, "") and not is_usable_link(str(url).strip()):
         path, front, first_line = where
         raise fail(

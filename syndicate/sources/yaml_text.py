@@ -61,6 +61,10 @@ class SourceFloat(float):
     def __str__(self) -> str:
         return self.source
 
+    def __reduce__(self) -> tuple[type[SourceFloat], tuple[float, str]]:
+        # Posts cross into worker processes by pickle, which would call __new__ without `source`
+        return (SourceFloat, (float(self), self.source))
+
 
 def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
     return SourceFloat(yaml.SafeLoader.construct_yaml_float(loader, node), str(node.value))
@@ -98,7 +102,9 @@ def load_yaml_front_matter(front: str, path: str, first_line: int) -> Any:
         if "could not determine a constructor" in str(exc):
             problem = "YAML tags such as '!!python/object' are not allowed in front matter"
         elif not isinstance(exc, yaml.constructor.ConstructorError):  # a syntax error
-            problem += "; check quoting and indentation"
+            lines = front.split("\n")
+            text = lines[mark.line] if mark and mark.line < len(lines) else ""
+            problem = in_plain_words(problem, exc.context or "", text)
         raise SourceError(
             f"YAML front matter: {problem}",
             path=path,
@@ -114,6 +120,37 @@ def load_yaml_front_matter(front: str, path: str, first_line: int) -> Any:
     except RecursionError:
         raise SourceError("YAML front matter is nested too deeply", path=path, line=first_line) from None
     return data
+
+
+_KEY_VALUE = re.compile(r"^(\s*)([^\s:#][^:]*?):[ \t]+(.*?)\s*$")
+
+
+def _quoted(key: str, value: str) -> str:
+    """`key: "value"`, the way to write a value YAML would otherwise misread."""
+    return f'{key}: "{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+
+
+def in_plain_words(problem: str, context: str, line: str) -> str:
+    """A YAML syntax error as a blogger can act on it: what is wrong with the line, and the fix,
+    written out from the line itself where that is possible."""
+    pair = _KEY_VALUE.match(line)
+    key, value = (pair[2], pair[3]) if pair else ("", "")
+    if line[:1] == "\t" or "tab character" in problem:
+        return "a tab indents this line; YAML wants spaces"
+    if context.startswith("while scanning a quoted"):
+        return "a quote opened on this line never closes; add the closing quote (or quote with the other kind)"
+    if context.startswith("while parsing a flow"):
+        return "a list or table opened with [ or { on this line never closes; close it, or quote the value"
+    if "mapping values are not allowed" in problem and line[:1] in (" ", "\t") and pair:
+        return "this line is indented, but the line above holds a value, not a table; remove the spaces before it"
+    if "mapping values are not allowed" in problem and pair:
+        fix = _quoted(key, value)
+        return f"the value holds a colon and a space, which YAML reads as a new key; put it in quotes: {fix}"
+    if ("cannot start any token" in problem or "undefined alias" in problem) and pair:
+        return f"a value cannot start with {value[:1]!r} in YAML; put it in quotes: {_quoted(key, value)}"
+    if "expected key" in problem and pair:
+        return f"text follows the closing quote; quote the whole value: {key}: '{value.replace(chr(39), chr(39) * 2)}'"
+    return f"{problem}; check the quotes and the indentation of this line"
 
 
 # ---------------------------------------------------------------- writing

@@ -34,12 +34,26 @@ def folder_digest(folders: Iterable[Path | None], pattern: str = "*") -> str:
     return digest_of(*parts)
 
 
+# libraries that read posts: a new version may read the same bytes into another post
+READERS = ("docutils", "pykakasi", "pyyaml", "python-dateutil")
+
+
 def build_salt(config_bytes: bytes, templates: Iterable[Path | None]) -> str:
     """Everything besides the posts that changes outputs: versions, config, templates."""
     from importlib.metadata import PackageNotFoundError, version
 
     parts = [f"syndicate {__version__}", RENDERER_VERSION]
-    for package in ("cmarkgfm", "nh3", "feedgen", "jinja2", "premailer", "cssutils", "lxml", "python-slugify"):
+    for package in (
+        "cmarkgfm",
+        "nh3",
+        "feedgen",
+        "jinja2",
+        "premailer",
+        "cssutils",
+        "lxml",
+        "python-slugify",
+        *READERS,
+    ):
         try:
             parts.append(f"{package} {version(package)}")
         except PackageNotFoundError:

@@ -32,6 +32,7 @@ class BuildRecord:
     valid_from: str = ""  # ISO dates: the `today` values that gave this very build
     valid_until: str = ""
     posts: int = 0
+    future: int = 0  # posts waiting for their day (constant while the record is valid)
     sources: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # shown path → size, mtime_ns, key
     saved_ns: int = 0  # when this record was written (files modified later than ~that are always re-read)
 
@@ -55,6 +56,7 @@ class BuildRecord:
                 self.valid_from = str(data.get("valid_from", ""))
                 self.valid_until = str(data.get("valid_until", ""))
                 self.posts = int(data.get("posts", 0))
+                self.future = int(data.get("future", 0))
                 self.sources = {k: (int(v[0]), int(v[1]), str(v[2])) for k, v in data.get("sources", {}).items()}
                 self.saved_ns = int(data.get("saved_ns", 0))
         except Exception:
@@ -93,6 +95,7 @@ class BuildRecord:
         valid: tuple[str, str],
         posts: int,
         sources: dict[str, tuple[int, int, str]] | None = None,
+        future: int = 0,
     ) -> None:
         if self.path is None:
             return
@@ -111,6 +114,7 @@ class BuildRecord:
             "valid_from": valid[0],
             "valid_until": valid[1],
             "posts": posts,
+            "future": future,
             "outputs": outputs,
             "sources": sources or {},
             "saved_ns": time.time_ns(),

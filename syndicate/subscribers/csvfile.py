@@ -33,6 +33,7 @@ from syndicate.subscribers.store import (
     timestamp,
     upsert,
 )
+from syndicate.subscribers.suppression import Checker
 from syndicate.text import one_line
 
 MAX_CSV_BYTES = 2**30  # ten million subscribers fit in far less
@@ -44,6 +45,7 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    suppressed: int = 0  # on the suppression list (erased with --forget, or complained): not added
     errors: list[str] = field(default_factory=list)  # "FILE:LINE: what is wrong", one per skipped row
 
 
@@ -109,6 +111,7 @@ def _import_row(
     stamp: str,
     seen: dict[str, int],
     report: ImportReport,
+    suppressed: Checker,
 ) -> None:
     """One CSV row into the database (inside the caller's transaction), or its problem into the report."""
     if not any(cell.strip() for cell in row):
@@ -131,8 +134,10 @@ def _import_row(
         return
     seen[key] = line
     name = _from_csv(clean_name(cells[at["name"]])) if "name" in at else ""
-    outcome, _ = upsert(conn, address, name, tags, stamp, resubscribe=False)
-    if outcome == "added":
+    outcome, _ = upsert(conn, address, name, tags, stamp, resubscribe=False, suppressed=suppressed)
+    if outcome == "suppressed":
+        report.suppressed += 1
+    elif outcome == "added":
         report.added += 1
     elif outcome == "updated":
         report.updated += 1
@@ -160,10 +165,11 @@ def import_rows(conn: Connection, handle: TextIO, label: str, now: datetime) -> 
     at = {name: columns.index(name) for name in columns}
     stamp = timestamp(now)
     seen: dict[str, int] = {}
+    suppressed = Checker(conn)
     for chunk in _chunks(rows, BATCH):
         with transaction(conn):  # short write transactions: an unsubscribe or a send never waits long
             for line, row in chunk:
-                _import_row(conn, label, line, row, len(columns), at, stamp, seen, report)
+                _import_row(conn, label, line, row, len(columns), at, stamp, seen, report, suppressed)
     return report
 
 

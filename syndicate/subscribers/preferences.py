@@ -19,7 +19,7 @@ def change(
         done = action
         if action == "tags" and (current.status == "subscribed" or pauses.paused_since(conn, current)):
             _, after = subs.upsert(conn, current.email, current.name, tags, subs.timestamp(now), resubscribe=False)
-            pauses.restamp(conn, current, after)
+            pauses.restamp(conn, current, after or current)  # None only with a suppression check, not given here
         elif action == "pause":
             pauses.pause(conn, current, now)
         elif action == "resume":

@@ -185,16 +185,27 @@ def set_state(
     )
 
 
+StateChange = tuple[int, State, str, bool]  # subscriber id, new state, detail, whether it counts an attempt
+
+
 @translated
-def mark_sending(conn: Connection, issue: str, subscriber_ids: list[int], stamp: str) -> None:
-    """Commit these recipients as `sending`, in one durable transaction: their final dots go out next.
-    One fsync covers every connection waiting at its dot."""
-    conn.execute("PRAGMA synchronous = FULL")
+def record_states(conn: Connection, issue: str, changes: list[StateChange], sending: list[int], stamp: str) -> None:
+    """A run's pending changes and the recipients about to get their final dot, in one transaction.
+
+    With marks in it the commit waits for fsync (were it lost to a power cut, a row could fall back to
+    `pending` after its dot went out); without, the WAL has it before this returns, which a killed
+    process cannot lose. Either way one commit covers every connection of the run."""
+    conn.execute(f"PRAGMA synchronous = {'FULL' if sending or any(c[1] == 'sending' for c in changes) else 'NORMAL'}")
     with transaction(conn):
+        conn.executemany(
+            "UPDATE send_log SET state = ?, detail = ?, updated = ?, attempts = attempts + ? "
+            "WHERE issue = ? AND subscriber_id = ?",
+            [(state, detail, stamp, int(counted), issue, sid) for sid, state, detail, counted in changes],
+        )
         conn.executemany(
             "UPDATE send_log SET state = 'sending', detail = '', updated = ?, attempts = attempts + 1 "
             "WHERE issue = ? AND subscriber_id = ?",
-            [(stamp, issue, sid) for sid in subscriber_ids],
+            [(stamp, issue, sid) for sid in sending],
         )
 
 

@@ -155,6 +155,8 @@ def confirm(conn: Connection, claim: ConfirmClaim, now: datetime) -> tuple[Confi
             name = existing.name  # a request without a name keeps the one we had
         stamp = subs.timestamp(now)
         _, sub = subs.upsert(conn, request.email, name, request.tags, stamp, resubscribe=True)
+        if sub is None:  # only an import passes a suppression check; a confirmed request is fresh consent
+            return "unknown", None
         pauses.clear(conn, sub)
         consent.record(conn, subs.email_key(sub.email), consent.Consent(requested, form, stamp))
         # this request and any other still open for the address are used up

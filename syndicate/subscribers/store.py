@@ -23,7 +23,7 @@ from typing import Literal, cast
 from syndicate.addresses import InvalidAddress, stored_address
 from syndicate.config import Config
 from syndicate.errors import DeliveryError
-from syndicate.subscribers import sendlog
+from syndicate.subscribers import inbox_log, sendlog, suppression
 from syndicate.subscribers.db import Connection, open_database, transaction, translated
 from syndicate.text import one_line
 
@@ -36,9 +36,11 @@ _TAG_SPLIT = re.compile(r"[;,]")
 # change, and passed in like every other "now" so that tests can fix it
 Clock = Callable[[], datetime]
 
-_SCHEMA = """
+# AUTOINCREMENT: a row id is never given out twice, so nothing recorded against a deleted
+# subscriber's id (a send-log row, a bounce) can ever be taken for a later subscriber's
+_SUBSCRIBERS_TABLE = """
 CREATE TABLE IF NOT EXISTS subscribers (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     email TEXT NOT NULL,
     email_key TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL DEFAULT '',
@@ -49,6 +51,7 @@ CREATE TABLE IF NOT EXISTS subscribers (
     updated TEXT NOT NULL
 );
 """
+_SCHEMA = _SUBSCRIBERS_TABLE + suppression.SCHEMA + inbox_log.SCHEMA
 _SELECT = "SELECT id, email, name, status, tags, nonce, created, updated FROM subscribers"
 
 
@@ -66,7 +69,46 @@ class Subscriber:
 
 def connect(path: Path) -> Connection:
     """Open (creating if needed) the database with its subscriber table."""
-    return open_database(path, _SCHEMA)
+    conn = open_database(path, _SCHEMA)
+    _never_reuse_ids(conn)
+    return conn
+
+
+@translated
+def _never_reuse_ids(conn: Connection) -> None:
+    """Rebuild a subscriber table made before ids were AUTOINCREMENT (SQLite cannot alter that in place).
+
+    The documented way (sqlite.org/lang_altertable.html, "other kinds of table schema changes"):
+    foreign keys off outside the transaction, copy into a new table, drop, rename, check. The
+    sequence starts above every id the send log has seen, so ids of subscribers deleted before
+    the upgrade are not given out again either.
+    """
+    if _autoincrement(conn):
+        return
+    conn.execute("PRAGMA foreign_keys=OFF")
+    try:
+        with transaction(conn):
+            if _autoincrement(conn):
+                return  # another process upgraded it first
+            conn.execute(_SUBSCRIBERS_TABLE.replace("subscribers (", "subscribers_upgraded (", 1))
+            conn.execute("INSERT INTO subscribers_upgraded SELECT * FROM subscribers")
+            conn.execute("DROP TABLE subscribers")
+            conn.execute("ALTER TABLE subscribers_upgraded RENAME TO subscribers")
+            highest = [row[0] for row in conn.execute("SELECT MAX(id) FROM subscribers")]
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'send_log'").fetchone():
+                highest += [row[0] for row in conn.execute("SELECT MAX(subscriber_id) FROM send_log")]
+            top = max((int(h) for h in highest if h is not None), default=0)
+            conn.execute("DELETE FROM sqlite_sequence WHERE name = 'subscribers'")
+            conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('subscribers', ?)", (top,))
+            if conn.execute("PRAGMA foreign_key_check").fetchone():
+                raise DeliveryError("cannot upgrade the subscriber table: another table's rows would lose it")
+    finally:
+        conn.execute("PRAGMA foreign_keys=ON")
+
+
+def _autoincrement(conn: Connection) -> bool:
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'subscribers'").fetchone()
+    return row is None or "AUTOINCREMENT" in str(row[0]).upper()
 
 
 def database_path(database: Path | None) -> Path:
@@ -172,7 +214,7 @@ def counts(conn: Connection) -> dict[Status, int]:
     return result
 
 
-AddOutcome = Literal["added", "updated", "unchanged", "resubscribed"]
+AddOutcome = Literal["added", "updated", "unchanged", "resubscribed", "suppressed"]
 
 
 class _Keep(Enum):
@@ -191,10 +233,15 @@ def upsert(
     stamp: str,
     *,
     resubscribe: bool,
-) -> tuple[AddOutcome, Subscriber]:
-    """Insert or update one subscriber inside the caller's transaction."""
+    suppressed: Callable[[str], bool] | None = None,
+) -> tuple[AddOutcome, Subscriber | None]:
+    """Insert or update one subscriber inside the caller's transaction; ("suppressed", None) for an
+    address that was erased with --forget (or complained) and must not come back."""
     key = email_key(email)
     row = conn.execute(_SELECT + " WHERE email_key = ?", (key,)).fetchone()
+    is_suppressed = suppressed or suppression.Checker(conn)
+    if (row is None or resubscribe) and is_suppressed(key):
+        return "suppressed", None
     if row is None:
         tag_set = None if tags is KEEP else tags
         cur = conn.execute(
@@ -245,13 +292,20 @@ def add(
         if name is None:
             existing = find(conn, address)
             name = existing.name if existing else ""
-        return upsert(conn, address, clean_name(name), tags, timestamp(now), resubscribe=resubscribe)
+        outcome, sub = upsert(conn, address, clean_name(name), tags, timestamp(now), resubscribe=resubscribe)
+    if sub is None:
+        raise DeliveryError(
+            f"{address} is on the suppression list (erased with `subscribers remove --forget`, or it sent a "
+            "complaint), so it is not added"
+        )
+    return outcome, sub
 
 
 @translated
 def remove(conn: Connection, email: str, now: datetime, *, forget: bool = False) -> Subscriber:
-    """Unsubscribe (the record stays, so a re-import cannot bring them back), or erase with `forget`
-    (the subscriber and their rows in the send log)."""
+    """Unsubscribe (the record stays, so a re-import cannot bring them back), or erase with `forget`:
+    the subscriber, their rows in the send log and the inbox, leaving only a salted hash of the
+    address on the suppression list so that no later import or add brings it back."""
     found = find(conn, email)
     if found is None:
         raise DeliveryError(f"{email.strip()} is not in the subscriber list")
@@ -261,6 +315,8 @@ def remove(conn: Connection, email: str, now: datetime, *, forget: bool = False)
         if forget:
             conn.execute("DELETE FROM subscribers WHERE id = ?", (found.id,))
             sendlog.forget_subscriber(conn, found.id)
+            inbox_log.forget_subscriber(conn, found.id, found.email)
+            suppression.suppress(conn, email_key(found.email), "forgotten", timestamp(now))
         else:
             conn.execute(
                 "UPDATE subscribers SET status = 'unsubscribed', updated = ? WHERE id = ?", (timestamp(now), found.id)

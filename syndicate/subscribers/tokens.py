@@ -21,6 +21,12 @@ What each kind of bad token means:
 
 The database lookup that tells current from stale lives with the subscribers;
 this module only signs and checks signatures.
+
+Two more uses of the same secret, each with a purpose string of its own so no
+signature can stand in for another: the unsubscribe token again in the
+List-Unsubscribe mailto's subject (read back by `syndicate inbox`), and bounce
+tokens, ``ID.TAG.MAC`` in the envelope sender ``local+TOKEN@domain`` (VERP),
+which say whose copy of which issue came back.
 """
 
 from __future__ import annotations
@@ -110,3 +116,82 @@ def unsubscribe_url(base: str, token: str) -> str:
     parts = urlsplit(base)
     query = (parts.query + "&" if parts.query else "") + urlencode({"token": token})
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+# --- bounce tokens (VERP) -------------------------------------------------------------------------
+# A bounce comes back to the envelope sender, `local+TOKEN@domain`, and the token says which
+# subscriber and which issue the bounced message was: ID.TAG.MAC, where TAG is a short hash of the
+# issue key (a key may be a post's slug, of any length; `syndicate inbox` finds the key among the
+# subscriber's send-log rows). It is lower case only, because some mail servers fold the case of the
+# local part, and short, because a local part holds 64 octets at most (RFC 5321 4.5.3.1.1): an
+# 80-bit MAC in base32. Forging one could only mark one address bounced, and 2^80 guesses sent as
+# mail are out of reach.
+_BOUNCE_PURPOSE = b"syndicate-bounce-v1\x00"
+_BOUNCE_TOKEN = re.compile(r"^([1-9][0-9]{0,17})\.([a-z2-7]{8})\.([a-z2-7]{16})$")
+BOUNCE_MAC_BYTES = 10
+MAX_LOCAL_PART = 64
+
+
+@dataclass(frozen=True, slots=True)
+class BounceClaim:
+    """What a correctly signed bounce token says: this subscriber's copy of the issue with this tag came back."""
+
+    subscriber_id: int
+    issue_tag: str
+
+
+def issue_tag(issue: str) -> str:
+    """The 8 characters that stand for an issue key in a bounce token."""
+    return base64.b32encode(hashlib.sha256(issue.encode("utf-8")).digest()[:5]).decode("ascii").lower()
+
+
+def _bounce_signature(secret: bytes, subscriber_id: int, tag: str) -> str:
+    mac = hmac.new(secret, _BOUNCE_PURPOSE + f"{subscriber_id}.{tag}".encode("ascii"), hashlib.sha256)
+    return base64.b32encode(mac.digest()[:BOUNCE_MAC_BYTES]).decode("ascii").lower()
+
+
+def make_bounce_token(secret: bytes, subscriber_id: int, issue: str) -> str:
+    if subscriber_id < 1:
+        raise ValueError("a bounce token needs a positive subscriber id")
+    tag = issue_tag(issue)
+    return f"{subscriber_id}.{tag}.{_bounce_signature(secret, subscriber_id, tag)}"
+
+
+def read_bounce_token(secret: bytes, token: str) -> BounceClaim:
+    """The claim of a correctly signed bounce token (any case); ForgedToken otherwise."""
+    match = _BOUNCE_TOKEN.match(token.lower())
+    if match is None:
+        raise ForgedToken("not a bounce token")
+    subscriber_id, tag, given = int(match[1]), match[2], match[3]
+    if not hmac.compare_digest(_bounce_signature(secret, subscriber_id, tag).encode(), given.encode()):
+        raise ForgedToken("not a bounce token of ours")
+    return BounceClaim(subscriber_id, tag)
+
+
+def verp_address(bounce_address: str, token: str) -> str:
+    """`bounces@example.org` + token → `bounces+TOKEN@example.org` (the envelope sender of one message)."""
+    local, _, domain = bounce_address.rpartition("@")
+    address = f"{local}+{token}@{domain}"
+    if len(local) + 1 + len(token) > MAX_LOCAL_PART:
+        raise DeliveryError(
+            f"[smtp] bounce_address {bounce_address!r} leaves too little room for a bounce token "
+            f"(a local part holds {MAX_LOCAL_PART} characters); use a shorter name before the @"
+        )
+    return address
+
+
+def token_in_address(address: str) -> str:
+    """The text after the last '+' of an address's local part ('' when there is none)."""
+    local = address.strip().strip("<>").rpartition("@")[0]
+    return local.rpartition("+")[2] if "+" in local else ""
+
+
+_MAILTO_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9_.-])([1-9][0-9]{0,17}\.[0-9a-f]{16,64}\.[A-Za-z0-9_-]{22})(?![A-Za-z0-9_-])"
+)
+
+
+def find_unsubscribe_token(text: str) -> str:
+    """An unsubscribe token written anywhere in `text` (a mailto's subject or address); '' when none."""
+    match = _MAILTO_TOKEN.search(text)
+    return match[1] if match else ""
