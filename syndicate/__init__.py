@@ -30,6 +30,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "BuildResult": ("syndicate.build.site", "BuildResult"),
     "build_site": ("syndicate.build.site", "build"),
     "init_site": ("syndicate.build.scaffold", "init_site"),
+    "ping_last_build": ("syndicate.build.ping", "ping_last_build"),
+    "PING_TIMEOUT": ("syndicate.build.ping", "PING_TIMEOUT"),
     "new_post": ("syndicate.build.scaffold", "new_post"),
     "placeholders_left": ("syndicate.build.scaffold", "placeholders_left"),
     "check_directory": ("syndicate.feeds.check", "check_directory"),
@@ -79,6 +81,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "IMAP_PASSWORD_ENV",
     "KEEP_TAGS",
+    "PING_TIMEOUT",
     "SMTP_PASSWORD_ENV",
     "SMTP_RETRY_DELAYS",
     "SUBSCRIBER_STATUSES",
@@ -120,6 +123,7 @@ __all__ = [
     "parse_period",
     "parse_tags",
     "parse_week",
+    "ping_last_build",
     "placeholders_left",
     "read_inbox",
     "remove_subscriber",
@@ -152,6 +156,7 @@ if TYPE_CHECKING:
     from syndicate.build.compose import DigestFiles, IssueChoice, compose_issue, write_digest
     from syndicate.build.importing import ImportExtras, ImportResult, import_feed
     from syndicate.build.inbox import InboxReport, read_inbox
+    from syndicate.build.ping import PING_TIMEOUT, ping_last_build
     from syndicate.build.scaffold import init_site, new_post
     from syndicate.build.sending import (
         IssueStatus,

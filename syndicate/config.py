@@ -8,31 +8,61 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from syndicate.addresses import InvalidAddress, stored_address
 from syndicate.errors import ConfigError, DeliveryError
 from syndicate.folders import check_output_folder
+from syndicate.mail_settings import (
+    CADENCES,
+    SMTP_CONNECTIONS,
+    SMTP_PASSWORD_ENV,
+    SMTP_PORTS,
+    SMTP_RETRY_DELAYS,
+    SMTP_TIMEOUT,
+    Cadence,
+    DigestConfig,
+    InboxConfig,
+    SmtpConfig,
+    SmtpSecurity,
+    digest_settings,
+    inbox_settings,
+    smtp_settings,
+)
 from syndicate.model import Author, Site
 from syndicate.toml_table import Table
-from syndicate.urls import DEFAULT_MAX_BYTES, names_http_url
+from syndicate.urls import DEFAULT_MAX_BYTES, is_absolute_http_url, names_http_url, split_checked
+
+# the newsletter's settings live in mail_settings.py; importers find them here too, beside `Config`
+__all__ = [
+    "CADENCES",
+    "CONFIG_NAME",
+    "FEED_FORMATS",
+    "SENDER_MISSING",
+    "SMTP_CONNECTIONS",
+    "SMTP_PASSWORD_ENV",
+    "SMTP_PORTS",
+    "SMTP_RETRY_DELAYS",
+    "SMTP_TIMEOUT",
+    "Cadence",
+    "Config",
+    "DigestConfig",
+    "FeedFormat",
+    "FeedsConfig",
+    "InboxConfig",
+    "SmtpConfig",
+    "SmtpSecurity",
+    "SourceConfig",
+    "find_config",
+    "load_config",
+]
 
 CONFIG_NAME = "syndicate.toml"
+SENDER_MISSING = "the digest needs a sender address: set [site] author email or [digest] sender"
 FeedFormat = Literal["rss", "atom", "json"]
 FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "json")
-DEFAULT_SUBJECT = "{site}: {count} new {posts}, {period}"
-SENDER_MISSING = "the digest needs a sender address: set [site] author email or [digest] sender"
-Cadence = Literal["weekly", "daily", "monthly", "post"]  # how often the newsletter goes out
-CADENCES: tuple[Cadence, ...] = ("weekly", "daily", "monthly", "post")
-SmtpSecurity = Literal["starttls", "ssl", "none"]
-SMTP_PORTS: dict[SmtpSecurity, int] = {"starttls": 587, "ssl": 465, "none": 25}  # the standard port of each
-SMTP_TIMEOUT = 30.0  # seconds
-SMTP_CONNECTIONS = 16  # at once: a relay 20 ms away takes 10,000 messages in under a minute; lower it for a strict one
-SMTP_RETRY_DELAYS = (1.0, 5.0, 20.0)  # seconds to wait before each retry of a 4xx answer, within one run
-SMTP_PASSWORD_ENV = "SYNDICATE_SMTP_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,48 +81,13 @@ class FeedsConfig:
     full_content: bool = True
     tags: bool = True
     categories: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class DigestConfig:
-    enabled: bool = True
-    sender: Author | None = None  # From:; defaults to the site author
-    postal_address: str = ""
-    subject: str = DEFAULT_SUBJECT
-    unsubscribe_url: str = ""  # https URL of the unsubscribe endpoint; default <site>/unsubscribe
-    unsubscribe_mailto: str = ""  # defaults to the sender's address
-    list_id: str = ""  # defaults to "<site title> <digest.<domain>>"
-    max_items: int = 0  # issues in the digest's own feed; 0 = all
-    since: date | None = None  # the first issue carries posts from this day; None: the last period's only
-    cadence: Cadence = "weekly"  # one issue per ISO week, day, month, or new post
-    records: Path | None = None  # the folder of sent-issue records; None: newsletter/ beside syndicate.toml
-    max_posts: int = 50  # an issue that would carry more stops with a message (0: no limit)
-    reminders: bool = True  # a period with no posts but an announcement ending soon gets a reminder issue
-    subscribe_url: str = ""  # the app's subscribe form (confirm and manage are its siblings); default <site>/subscribe
-    confirm_hours: int = 48  # how long a confirmation link works
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpConfig:
-    host: str = "localhost"
-    port: int = SMTP_PORTS["starttls"]
-    security: SmtpSecurity = "starttls"
-    username: str = ""  # the password comes from the environment only (SMTP_PASSWORD_ENV)
-    timeout: float = SMTP_TIMEOUT
-    rate: float = 0.0  # messages per second, 0 = unlimited
-    connections: int = SMTP_CONNECTIONS
-    max_per_hour: int = 0  # a run stops cleanly at this many messages in the last hour (0: no limit)
-    max_per_day: int = 0  # likewise for the last 24 hours
-    bounce_address: str = ""  # envelope sender as local+TOKEN@domain (VERP); "" = the From address
-
-
-@dataclass(frozen=True, slots=True)
-class InboxConfig:
-    """`syndicate inbox`: how soft bounces add up (each counts 1 and halves every `half_life_days`)."""
-
-    soft_bounce_threshold: float = 3.0
-    half_life_days: float = 7.0
-    handled_folder: str = ""  # move handled reports here; "" = flag them where they are
+    authors: bool = True  # per-author feeds, when the posts have more than one author
+    tag_url: str = ""  # the blog's page for a tag, "{slug}" in it: "/tags/{slug}/"; "" for the feed index
+    hubs: tuple[str, ...] = ()  # WebSub hubs, announced in every feed and pinged by `syndicate ping`
+    archives: bool = False  # RFC 5005: older posts in archive documents (the site feed's)
+    archive_size: int = 20  # posts in each archive document
+    archive_tags: bool = False  # tag, category and author feeds get archives too
+    first_image: bool = False  # a post without `image` is shown in feeds by the first image in its text
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,10 +175,23 @@ def _site(top: Table) -> tuple[Site, str]:
         timezone=tz,
         author=author,
         permalink=permalink,
+        icon=_image_url(site_t, "icon", site_url),
+        logo=_image_url(site_t, "logo", site_url),
     )
     postal_address = site_t.text("postal_address", "", multiline=True)
     site_t.check_unknown()
     return site, postal_address
+
+
+def _image_url(table: Table, key: str, site_url: str) -> str:
+    """An image's URL as written (absolute, or relative to the site's URL), made absolute; "" when absent."""
+    value = table.text(key, "")
+    if not value:
+        return ""
+    absolute = urljoin(site_url, value)
+    if split_checked(absolute) is None or not is_absolute_http_url(absolute):
+        raise table.fail(key, "an image URL, absolute or relative to [site] url", value)
+    return absolute
 
 
 def _content(top: Table) -> tuple[list[SourceConfig], Path | None]:
@@ -255,96 +263,35 @@ def _feeds(top: Table) -> FeedsConfig:
     max_items = feeds_t.get("max_items", int, 20, expected="a whole number")
     if max_items < 1:
         raise feeds_t.fail("max_items", "at least 1", max_items)
+    tag_url, hubs = _links(feeds_t)
     feeds = FeedsConfig(
         formats=tuple(dict.fromkeys(cast(list[FeedFormat], formats))),
         max_items=max_items,
         full_content=feeds_t.get("full_content", bool, True, expected="true or false"),
         tags=feeds_t.get("tags", bool, True, expected="true or false"),
         categories=feeds_t.get("categories", bool, True, expected="true or false"),
+        authors=feeds_t.get("authors", bool, True, expected="true or false"),
+        tag_url=tag_url,
+        hubs=hubs,
+        archives=feeds_t.get("archives", bool, False, expected="true or false"),
+        archive_size=feeds_t.number("archive_size", int, 20, 1, expected="a whole number of posts (at least 1)"),
+        archive_tags=feeds_t.get("archive_tags", bool, False, expected="true or false"),
+        first_image=feeds_t.get("first_image", bool, False, expected="true or false"),
     )
     feeds_t.check_unknown()
     return feeds
 
 
-def _cadence(digest_t: Table) -> Cadence:
-    cadence = digest_t.text("cadence", "weekly")
-    if cadence not in CADENCES:
-        raise digest_t.fail("cadence", f"one of {', '.join(CADENCES)}", cadence)
-    return cadence
-
-
-def _digest(top: Table, postal_address: str, root: Path) -> DigestConfig:
-    digest_t = top.table("digest")
-    sender = digest_t.author("sender")
-    digest = DigestConfig(
-        enabled=digest_t.get("enabled", bool, True, expected="true or false"),
-        sender=sender,
-        postal_address=digest_t.text("postal_address", postal_address, multiline=True),
-        subject=digest_t.text("subject", DEFAULT_SUBJECT),
-        unsubscribe_url=digest_t.text("unsubscribe_url", ""),
-        unsubscribe_mailto=digest_t.text("unsubscribe_mailto", ""),
-        list_id=digest_t.text("list_id", ""),
-        max_items=digest_t.number("max_items", int, 0, 0, expected="a whole number (0 for all issues)"),
-        since=digest_t.day("since"),
-        cadence=_cadence(digest_t),
-        records=(root / digest_t.text("records")).resolve() if "records" in digest_t.data else None,
-        max_posts=digest_t.number("max_posts", int, 50, 0, expected="a whole number (0 for no limit)"),
-        reminders=digest_t.get("reminders", bool, True, expected="true or false"),
-        subscribe_url=digest_t.text("subscribe_url", ""),
-        confirm_hours=digest_t.number("confirm_hours", int, 48, 1, expected="a whole number of hours (at least 1)"),
-    )
-    for key in ("unsubscribe_url", "subscribe_url"):
-        if getattr(digest, key):
-            digest_t.url(key, getattr(digest, key))
-    digest_t.check_unknown()
-    return digest
-
-
-def _bounce_address(smtp_t: Table) -> str:
-    text = smtp_t.text("bounce_address", "")
-    try:
-        return stored_address(text) if text else ""
-    except InvalidAddress:
-        raise smtp_t.fail("bounce_address", "an address such as bounces@example.org", text) from None
-
-
-def _smtp(top: Table) -> SmtpConfig:
-    smtp_t = top.table("smtp")
-    security = smtp_t.text("security", "starttls")
-    if security not in SMTP_PORTS:
-        raise smtp_t.fail("security", f"one of {', '.join(SMTP_PORTS)}", security)
-    port = smtp_t.number("port", int, 0, 0, 65535, expected="a port number (1 to 65535)")
-    smtp = SmtpConfig(
-        host=smtp_t.text("host", "localhost"),
-        port=port or SMTP_PORTS[security],
-        security=security,
-        username=smtp_t.text("username", ""),
-        timeout=smtp_t.number("timeout", float, SMTP_TIMEOUT, 0.001, expected="a positive number of seconds"),
-        rate=smtp_t.number("rate", float, 0.0, 0.0, expected="messages per second (0 for no limit)"),
-        connections=smtp_t.number("connections", int, SMTP_CONNECTIONS, 1, 100, expected="1 to 100 connections"),
-        max_per_hour=smtp_t.number("max_per_hour", int, 0, 0, expected="a whole number (0 for no limit)"),
-        max_per_day=smtp_t.number("max_per_day", int, 0, 0, expected="a whole number (0 for no limit)"),
-        bounce_address=_bounce_address(smtp_t),
-    )
-    if "password" in smtp_t.data:
-        raise ConfigError(
-            f"[smtp] password must not be stored in the config file; set {SMTP_PASSWORD_ENV} instead", path=top.path
-        )
-    smtp_t.check_unknown()
-    return smtp
-
-
-def _inbox(top: Table) -> InboxConfig:
-    inbox_t = top.table("inbox")
-    inbox = InboxConfig(
-        soft_bounce_threshold=inbox_t.number(
-            "soft_bounce_threshold", float, 3.0, 1.0, expected="a number of soft bounces, at least 1"
-        ),
-        half_life_days=inbox_t.number("half_life_days", float, 7.0, 0.01, expected="a positive number of days"),
-        handled_folder=inbox_t.text("handled_folder", ""),
-    )
-    inbox_t.check_unknown()
-    return inbox
+def _links(feeds_t: Table) -> tuple[str, tuple[str, ...]]:
+    """[feeds] tag_url and hubs."""
+    tag_url = feeds_t.text("tag_url", "")
+    if tag_url and "{slug}" not in tag_url:
+        raise feeds_t.fail("tag_url", 'a pattern containing {slug}, such as "/tags/{slug}/"', tag_url)
+    hubs = feeds_t.get("hubs", list, [], expected='a list of hub URLs, such as ["https://pubsubhubbub.appspot.com/"]')
+    for hub in hubs:
+        if not isinstance(hub, str) or split_checked(hub) is None or not is_absolute_http_url(hub):
+            raise feeds_t.fail("hubs", "a list of absolute http(s) URLs", hub)
+    return tag_url, tuple(dict.fromkeys(hubs))
 
 
 def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
@@ -356,9 +303,9 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     sources += _sources(top)
     out, output_url = _output(top, site, output_dir)
     feeds = _feeds(top)
-    digest = _digest(top, postal_address, root)
-    smtp = _smtp(top)
-    inbox = _inbox(top)
+    digest = digest_settings(top, postal_address, root)
+    smtp = smtp_settings(top)
+    inbox = inbox_settings(top)
     db = top.get("database", str, "", expected="a path")
     max_bytes = top.number("max_feed_bytes", int, DEFAULT_MAX_BYTES, 1, expected="a positive number of bytes")
     top.check_unknown()

@@ -95,6 +95,8 @@ class Site:
     timezone: ZoneInfo
     author: Author
     permalink: str = "/{year}/{month}/{day}/{slug}/"
+    icon: str = ""  # absolute URL of a small square image (favicon-like); "" for none
+    logo: str = ""  # absolute URL of a larger image, wider than tall; "" for none
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,7 @@ class Entry:
     summary_text: str
     updated: datetime  # post.updated or post.published
     image: str | None = None  # absolute
+    local_images: tuple[str, ...] = ()  # images a Markdown post names relative to its file, as written
 
     @property
     def published(self) -> datetime:

@@ -13,7 +13,19 @@ PACKAGE = Path(__file__).resolve().parent.parent / "syndicate"
 
 # Shared ground first, then the stages in data-flow order. A module may import
 # shared ground and any stage before its own, never a stage after it.
-SHARED = ("errors", "model", "text", "urls", "addresses", "toml_table", "folders", "config", "templating", "output")
+SHARED = (
+    "errors",
+    "model",
+    "text",
+    "urls",
+    "addresses",
+    "toml_table",
+    "mail_settings",
+    "folders",
+    "config",
+    "templating",
+    "output",
+)
 STAGES = (
     "sources",
     "render",
@@ -32,7 +44,7 @@ SHARED_ORDER = {name: i for i, name in enumerate(SHARED)}
 # Every third-party library (and the two standard ones that speak a protocol of
 # their own) is imported by its adapter only: one module, named here.
 ADAPTERS: dict[str, frozenset[str]] = {
-    "feedgen": frozenset({"feeds.formats"}),
+    "feedgen": frozenset({"feeds.formats", "feeds.feedgen_ext"}),
     "feedparser": frozenset({"sources.rss_atom"}),
     "premailer": frozenset({"newsletter.inline"}),
     "cmarkgfm": frozenset({"render.markdown_html"}),
@@ -55,7 +67,7 @@ ADAPTERS: dict[str, frozenset[str]] = {
     "tomli_w": frozenset({"newsletter.records"}),  # writing TOML; tomllib reads it
     # lxml parses only in sources/markup; feedgen and premailer build on lxml and hand
     # out its trees, so their adapters touch those trees (and parse nothing)
-    "lxml": frozenset({"sources.markup", "feeds.formats", "newsletter.inline"}),
+    "lxml": frozenset({"sources.markup", "feeds.formats", "feeds.feedgen_ext", "newsletter.inline"}),
 }
 # click is the command line's own library: every module of cli/ uses it, nothing else may.
 THIRD_PARTY_OUTSIDE_ADAPTERS = frozenset({"click"})

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from syndicate.config import Config
-from syndicate.feeds.formats import FRAGMENTERS
+from syndicate.feeds.formats import FRAGMENTERS, with_first_image
 from syndicate.model import Author, Entry
 from syndicate.store.entries import Cached
 from syndicate.store.packs import write_pack
@@ -25,13 +25,16 @@ class ItemStyle:
     full_content: bool
     fallback: Author
     category_base: str
+    first_image: bool = False
 
     @classmethod
     def of(cls, config: Config) -> ItemStyle:
-        return cls(config.feeds.full_content, config.site.author, config.output_url)
+        return cls(config.feeds.full_content, config.site.author, config.output_url, config.feeds.first_image)
 
     def items(self, fmt: str, entries: Sequence[Entry]) -> list[bytes]:
         """One serialized item per entry, in the given order."""
+        if self.first_image:
+            entries = [with_first_image(entry) for entry in entries]
         return FRAGMENTERS[fmt](
             entries, full_content=self.full_content, fallback=self.fallback, category_base=self.category_base
         )

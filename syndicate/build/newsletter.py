@@ -6,6 +6,7 @@ import dataclasses
 import html
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from syndicate.build.compose import ISSUE_FILES, issue_files
 from syndicate.build.items import without_html
@@ -13,7 +14,7 @@ from syndicate.build.ledger import entries_by_id, recorded_issue
 from syndicate.build.workers import WorkerPool
 from syndicate.config import Config
 from syndicate.errors import Warn
-from syndicate.feeds.formats import FRAGMENTERS
+from syndicate.feeds.formats import FRAGMENTERS, newest_update
 from syndicate.feeds.groups import FeedGroup, group_feeds
 from syndicate.feeds.index import FeedLink
 from syndicate.model import Entry, Post
@@ -104,7 +105,8 @@ def start_digest(
                 plan.keep(base + name, origin, recipe)
             continue
         stale.append((_light(issue), recipe))
-    return DigestWork(config, issues, _render_many(config, stale, workers))
+    quiet = newest_update(entries) if entries else None
+    return DigestWork(config, issues, _render_many(config, stale, workers), quiet)
 
 
 @dataclass
@@ -114,6 +116,7 @@ class DigestWork:
     config: Config
     issues: list[tuple[Issue, str]]
     results: Iterator[tuple[str, str, list[bytes], tuple[str, ...]]]
+    quiet: datetime | None = None  # the newsletter feed's date before the first issue
 
     def finish(self, plan: OutputPlan, warn: Warn) -> list[FeedLink]:
         """Collect the rendered issues, then write the archive page and the issues' feeds."""
@@ -122,10 +125,12 @@ class DigestWork:
                 warn(message)
             for name, data in zip(ISSUE_FILES, files, strict=True):
                 plan.add(f"newsletter/{key}/{name}", data, f"newsletter issue {key}", recipe)
-        return _plan_archive(self.config, self.issues, plan)
+        return _plan_archive(self.config, self.issues, plan, self.quiet)
 
 
-def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputPlan) -> list[FeedLink]:
+def _plan_archive(
+    config: Config, issues: list[tuple[Issue, str]], plan: OutputPlan, quiet: datetime | None = None
+) -> list[FeedLink]:
     archive = [ArchiveItem(issue, subject, issue_url(config, issue.key)) for issue, subject in reversed(issues)]
     cadence = config.digest.cadence
     page = render(
@@ -150,9 +155,10 @@ def _plan_archive(config: Config, issues: list[tuple[Issue, str]], plan: OutputP
         folder="newsletter/",
         home_url=archive_url(config),
         entries=issue_entries,
+        updated_if_empty=quiet,
     )
     links = []
-    for feed in group_feeds(group, config.feeds.formats, config.output_url, config.site):
+    for feed in group_feeds(group, config.feeds.formats, config.output_url, config.site, config.feeds.hubs):
         fragments = FRAGMENTERS[feed.fmt](issue_entries, full_content=True, fallback=config.site.author)
         plan.add(feed.rel, feed.document(fragments), "the newsletter feed")
         links.append(feed.link)

@@ -13,6 +13,8 @@ from datetime import date
 from syndicate.build.items import ItemSpec, ItemStyle
 from syndicate.build.ledger import read_ledger, record_files
 from syndicate.build.loading import LoadedSite, load_site
+from syndicate.build.local_images import warn_missing_images
+from syndicate.build.ping import record_changed_feeds
 from syndicate.build.scan import Scanned, scan_markdown
 from syndicate.build.subscribe_pages import plan_subscribe_pages
 from syndicate.build.workers import WorkerPool, fewer_collections
@@ -62,22 +64,24 @@ def plan_feeds(
     work grows with posts plus tag memberships, never posts × tags.
     """
     config = site.config
-    per_group = [
-        group_feeds(group, config.feeds.formats, config.output_url, config.site)
+    every = [
+        feed
         for group in site_groups(config, site.entries)
+        for feed in group_feeds(group, config.feeds.formats, config.output_url, config.site, config.feeds.hubs)
     ]
+    order = {fmt: n for n, fmt in enumerate(config.feeds.formats)}
     links: list[FeedLink] = []
     stale: list[StaleFeed] = []
-    for same_format in zip(*per_group, strict=True):  # formats first, as the index page lists them
-        for feed in same_format:
-            origin = f"the {feed.link.group} feed {feed.meta.title!r}"
-            keys = (site.key_of(e) for e in feed.entries)
-            recipe = digest_of(repr(feed.meta), str(config.feeds.full_content), *keys)
-            if reuse.unchanged(feed.rel, recipe):
-                plan.keep(feed.rel, origin, recipe)
-            else:
-                plan.recipes[feed.rel] = recipe
-                stale.append(StaleFeed(feed, origin))
+    for feed in sorted(every, key=lambda f: order[f.fmt]):  # formats first, as the index page lists them
+        origin = f"the {feed.link.group} feed {feed.meta.title!r}" + (" (archive)" if feed.archived else "")
+        keys = (site.key_of(e) for e in feed.entries)
+        recipe = digest_of(repr(feed.meta), str(config.feeds.full_content), *keys)
+        if reuse.unchanged(feed.rel, recipe):
+            plan.keep(feed.rel, origin, recipe)
+        else:
+            plan.recipes[feed.rel] = recipe
+            stale.append(StaleFeed(feed, origin))
+        if not feed.archived:
             links.append(feed.link)
     for fmt in config.feeds.formats:
         _write_feeds(site, plan, [job for job in stale if job.feed.fmt == fmt], fmt, packs)
@@ -135,6 +139,7 @@ def plan_site(
         digest = start_digest(config, site.entries, plan, ledger, reuse, workers, key_of=site.key_of)
     if meanwhile is not None:
         meanwhile()
+    warn_missing_images(site.entries, config.root, warn)
     links = plan_feeds(site, plan, reuse, packs)
     if digest is not None:
         links.extend(digest.finish(plan, warn))
@@ -193,6 +198,7 @@ def _build(
     if use_cache and record.still_current(config.output_dir, fingerprint, today.isoformat()):
         # nothing changed since the last build: every output is known to be exactly right
         report = WriteReport((), len(record.outputs), ())
+        record_changed_feeds(config, report.written, warn, durable=durable)
         return BuildResult(
             record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0, record.future
         )
@@ -224,6 +230,7 @@ def _build(
     finally:
         cache.close()
     report = write_plan(config.output_dir, plan, durable=durable)
+    record_changed_feeds(config, report.written, warn, durable=durable)
     _save_record(record, site, plan, scanned, fingerprint, bool(errors))
     seconds = time.perf_counter() - started
     return BuildResult(len(site.entries), len(plan), report, seconds, tuple(errors), len(plan.files), site.future)

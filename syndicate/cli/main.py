@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from syndicate import SyndicateError, __version__
+from syndicate import Config, SyndicateError, __version__
 from syndicate.cli.common import (
     CONTEXT,
     build_once,
@@ -91,9 +91,17 @@ def main() -> None:
 @click.option("--keep-going", is_flag=True, help="Build what can be built when some posts have errors (still exits 1).")
 @click.option("--no-cache", is_flag=True, help="Ignore the build cache: parse, render and write everything.")
 @click.option("--watch", is_flag=True, help="Rebuild on every change to posts, templates or the config.")
+@click.option("--ping", "ping_hubs", is_flag=True, help="Then tell the [feeds] hubs which feeds changed (WebSub).")
 @click.option("--force", is_flag=True, help="Take over files in the output folder that syndicate did not write.")
 def build(
-    site: Path, out: Path | None, today_s: str | None, keep_going: bool, no_cache: bool, watch: bool, force: bool
+    site: Path,
+    out: Path | None,
+    today_s: str | None,
+    keep_going: bool,
+    no_cache: bool,
+    watch: bool,
+    ping_hubs: bool,
+    force: bool,
 ) -> None:
     """Build every feed, newsletter issue and index page.
 
@@ -102,15 +110,52 @@ def build(
       syndicate build
       syndicate build --site samples --out /tmp/feeds --today 2013-04-30
       syndicate build --watch
+      syndicate build --ping
     """
     config = _config(site, out)
     build_once(config, today_s, keep_going, no_cache, exit_on_error=not watch, force=force)
+    if ping_hubs:
+        _ping(config, None, exit_on_error=not watch)
     if watch:
         from syndicate.cli.watch import watch_and_rebuild
 
-        watch_and_rebuild(
-            config, lambda: build_once(_config(site, out), today_s, keep_going, False, exit_on_error=False)
-        )
+        def again() -> None:
+            fresh = _config(site, out)
+            build_once(fresh, today_s, keep_going, False, exit_on_error=False)
+            if ping_hubs:
+                _ping(fresh, None, exit_on_error=False)
+
+        watch_and_rebuild(config, again)
+
+
+def _ping(config: Config, timeout: float | None, *, exit_on_error: bool) -> None:
+    from syndicate import PING_TIMEOUT, ping_last_build
+
+    topics, answers = ping_last_build(config, PING_TIMEOUT if timeout is None else timeout)
+    if not config.feeds.hubs:
+        click.echo("no hubs to notify: list them in [feeds] hubs")
+    elif not topics:
+        click.echo("the last build changed no feed: no hub notified")
+    for answer in answers:
+        click.echo(answer.line, err=not answer.ok)
+    failed = sum(not answer.ok for answer in answers)
+    if failed and exit_on_error:
+        raise click.ClickException(f"{failed} of {len(answers)} hubs not notified; run 'syndicate ping' to try again")
+
+
+@main.command(context_settings=CONTEXT)
+@site_option
+@click.option("--timeout", type=click.FloatRange(min=0.1, max=120), help="Seconds to wait for each hub (default 10).")
+def ping(site: Path, timeout: float | None) -> None:
+    """Tell each WebSub hub of [feeds] hubs which feeds the last build changed.
+
+    One line per hub. Exits 1 when a hub could not be notified.
+
+    \b
+    Example:
+      syndicate build && syndicate ping
+    """
+    _ping(_config(site), timeout, exit_on_error=True)
 
 
 @main.command(context_settings=CONTEXT)

@@ -16,19 +16,19 @@ feedgen 1.0.0):
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from feedgen.entry import FeedEntry
-from feedgen.ext.base import BaseEntryExtension
 from feedgen.feed import FeedGenerator
-from lxml import etree
 
+from syndicate.feeds.feedgen_ext import ArchiveMark, AtomEnclosures, RssAtomLinks, add_media
 from syndicate.model import Author, Entry
 from syndicate.sources.feed_item import EPOCH
 from syndicate.urls import host_of, is_full_uri, tag_uri
@@ -75,6 +75,23 @@ class FeedMeta:
     home_url: str
     language: str
     author: Author
+    icon: str = ""  # small and square: Atom icon, JSON Feed icon and favicon
+    logo: str = ""  # wider: Atom logo and RSS image (the icon stands in for it in RSS)
+    hubs: tuple[str, ...] = ()  # WebSub hubs
+    links: tuple[tuple[str, str], ...] = ()  # more (rel, href) links: RFC 5005 archive links
+    archive: bool = False  # an RFC 5005 archive document (marked fh:archive)
+
+
+# the sanitizer writes every attribute double-quoted and every URL absolute, so this reads its output exactly
+_FIRST_IMG = re.compile(r'<img\b[^>]*?\ssrc="(https?://[^"]+)"')
+
+
+def with_first_image(entry: Entry) -> Entry:
+    """The entry, its image the first one in its text when it names none ([feeds] first_image)."""
+    if entry.image or not entry.content_html:
+        return entry
+    found = _FIRST_IMG.search(entry.content_html)
+    return replace(entry, image=html.unescape(found[1])) if found else entry
 
 
 def newest_update(entries: Sequence[Entry]) -> datetime:
@@ -124,16 +141,30 @@ def _authors(entry: Entry, fallback: Author) -> tuple[Author, ...]:
     return entry.post.authors or (fallback,)
 
 
-def _shell(meta: FeedMeta, updated: datetime) -> FeedGenerator:
+def _shell(meta: FeedMeta, updated: datetime, *, media: bool = False) -> FeedGenerator:
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
+    if media:  # declares the media: prefix its items use
+        fg.load_extension("media", atom=True, rss=True)
     fg.id(meta.self_url)
     fg.title(meta.title)
     fg.description(meta.description)
     fg.language(meta.language)
     fg.author({"name": meta.author.name, **({"email": meta.author.email} if meta.author.email else {})})
     fg.link(href=meta.self_url, rel="self")
+    more = [("hub", hub) for hub in meta.hubs] + list(meta.links)
+    for rel, href in more:
+        fg.link(href=href, rel=rel)
+    if more:
+        fg.register_extension("rsslinks", RssAtomLinks, None, atom=False, rss=True)
+        fg.rsslinks.links.extend(more)
     fg.link(href=meta.home_url, rel="alternate")  # last: feedgen 1.0.0 makes the last link the RSS channel link
+    if meta.icon:
+        fg.icon(meta.icon)
+    if meta.logo or meta.icon:  # feedgen's logo is also the RSS <image>, titled and linked as the channel
+        fg.logo(meta.logo or meta.icon)
+    if meta.archive:
+        fg.register_extension("fh", ArchiveMark, None, atom=True, rss=True)
     fg.generator(GENERATOR)
     fg.updated(updated)
     return fg
@@ -155,23 +186,7 @@ def _rss_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author
     if entry.post.enclosures:  # RSS allows one enclosure per item
         enc = entry.post.enclosures[0]
         fe.enclosure(enc.url, str(enc.length), enc.type)
-
-
-class _AtomEnclosures(BaseEntryExtension):  # type: ignore[misc]
-    """Atom enclosure links. feedgen 1.0 drops rel/type/length of entry links
-    (its atom_entry rebinds `link` to the new element before reading them), so an
-    enclosure would come out as a second alternate link."""
-
-    def __init__(self) -> None:
-        self.links: list[tuple[str, str, int]] = []
-
-    def extend_atom(self, entry: Any) -> Any:
-        for url, media_type, length in self.links:
-            attrs = {"href": url, "rel": "enclosure", "type": media_type}
-            if length:
-                attrs["length"] = str(length)
-            etree.SubElement(entry, "link", attrs)  # feedgen writes Atom elements unqualified under a literal xmlns
-        return entry
+    add_media(fe, entry)
 
 
 def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author, category_base: str) -> None:
@@ -181,7 +196,7 @@ def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Autho
     fe.published(entry.published)
     fe.link(href=entry.link, rel="alternate")
     if entry.post.enclosures:
-        fe.register_extension("enclosures", _AtomEnclosures, atom=True, rss=False)
+        fe.register_extension("enclosures", AtomEnclosures, atom=True, rss=False)
         fe.enclosures.links.extend((e.url, e.type, e.length) for e in entry.post.enclosures)
     for author in _authors(entry, fallback):
         fe.author(
@@ -197,6 +212,7 @@ def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Autho
     content = _full_html(entry, full_content)
     if content:
         fe.content(content, type="html")
+    add_media(fe, entry)
 
 
 _PLACEHOLDER = FeedMeta("x", "x", "https://invalid.example/", "https://invalid.example/", "en", Author("x"))
@@ -216,7 +232,7 @@ def _fragments(
     fragments: list[bytes] = []
     for start in range(0, len(entries), FRAGMENT_CHUNK):
         chunk = entries[start : start + FRAGMENT_CHUNK]
-        fg = _shell(_PLACEHOLDER, EPOCH)
+        fg = _shell(_PLACEHOLDER, EPOCH, media=True)
         for entry in chunk:
             add(fg.add_entry(order="append"), entry, full_content, fallback, category_base)
         cut = _cut(serialize(fg).decode("utf-8"), marks)
@@ -314,13 +330,18 @@ def _splice(document: str, closing: str, fragments: Sequence[bytes]) -> bytes:
     return document[:at].encode("utf-8") + b"".join(fragments) + document[at:].encode("utf-8")
 
 
+def _uses_media(fragments: Sequence[bytes]) -> bool:
+    # content is escaped in the items, so "<media:" can only be an element
+    return any(b"<media:" in fragment for fragment in fragments)
+
+
 def rss_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime) -> bytes:
-    shell = _rss_str(_shell(meta, updated)).decode("utf-8")
+    shell = _rss_str(_shell(meta, updated, media=_uses_media(fragments))).decode("utf-8")
     return _splice(shell, "  </channel>\n", fragments)
 
 
 def atom_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime) -> bytes:
-    shell = _shell(meta, updated).atom_str(pretty=True).decode("utf-8")
+    shell = _shell(meta, updated, media=_uses_media(fragments)).atom_str(pretty=True).decode("utf-8")
     return _splice(shell, "</feed>", fragments)
 
 
@@ -335,6 +356,12 @@ def json_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime)
         "language": meta.language,
         "authors": [{"name": meta.author.name}],
     }
+    if meta.icon:  # JSON Feed's icon and favicon are both square; the wide logo fits neither
+        head["icon"] = meta.icon
+        head["favicon"] = meta.icon
+    if meta.hubs:
+        head["hubs"] = [{"type": "WebSub", "url": hub} for hub in meta.hubs]
+    head.update({"next_url": href for rel, href in meta.links if rel == "prev-archive"})  # the older items
     text = _html_safe(json.dumps(head, indent=2, ensure_ascii=False))
     items = b",\n".join(fragments)
     head_text = (text[: text.rindex("\n}")] + ',\n  "items": [').encode("utf-8")

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
+from urllib.parse import urljoin
 
 from syndicate.config import Config, FeedFormat
 from syndicate.errors import BuildError
+from syndicate.feeds.archives import archive_rel, page_links, split_archive
 from syndicate.feeds.formats import DOCUMENTS, FILE_NAMES, MEDIA_TYPES, FeedMeta, newest_update
 from syndicate.feeds.index import FeedLink
 from syndicate.model import Entry, Site
@@ -19,25 +22,32 @@ from syndicate.text import slugify
 class Group:
     """The entries of one tag or category, newest first."""
 
-    kind: str  # "tags" or "categories"
+    kind: str  # "tags", "categories" or "authors"
     name: str  # display name
     slug: str
     entries: tuple[Entry, ...]
 
 
-def group_by(entries: Sequence[Entry], kind: str) -> list[Group]:
+def _names_of(entry: Entry, kind: str, fallback: str) -> Sequence[str]:
+    if kind == "tags":
+        return entry.post.tags
+    if kind == "categories":
+        return entry.post.categories
+    return [author.name for author in entry.post.authors] or [fallback]
+
+
+def group_by(entries: Sequence[Entry], kind: str, fallback: str = "") -> list[Group]:
     """One group per tag (or category) name, in slug order; `entries` must be newest first.
 
     Names that differ only in case are one group (shown in their most common
     spelling); different names that would share a slug are an error naming both.
-    Work grows with posts plus tag memberships.
+    Work grows with posts plus tag memberships. Authors: a post without any is the site author's (`fallback`).
     """
     members: dict[str, list[Entry]] = {}
     spellings: dict[str, Counter[str]] = {}
     by_slug: dict[str, str] = {}
     for entry in entries:
-        names = entry.post.tags if kind == "tags" else entry.post.categories
-        for name in names:
+        for name in _names_of(entry, kind, fallback):
             folded = name.casefold()
             slug = slugify(name)
             owner = by_slug.setdefault(slug, folded)
@@ -63,13 +73,17 @@ def group_by(entries: Sequence[Entry], kind: str) -> list[Group]:
 class FeedGroup:
     """What one group's feeds list and say about themselves, in any format."""
 
-    kind: str  # "site", "categories", "tags" or "newsletter"
+    kind: str  # "site", "categories", "tags", "authors" or "newsletter"
     name: str  # as the index page and the OPML list show it: the site's title, a tag or category name
     title: str
     description: str
     folder: str  # below the output folder, ending with "/": "" for the site, "tags/<slug>/"
     home_url: str  # the page the feeds stand for
     entries: Sequence[Entry]  # the items, newest first
+    pages: tuple[tuple[Entry, ...], ...] = ()  # RFC 5005 archive pages, oldest first (see feeds/archives.py)
+    # the date an empty feed gives (the newsletter's before its first issue): validators
+    # call 1970 implausible; the site's newest post is when anything last changed
+    updated_if_empty: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +95,26 @@ class GroupFeed:
     meta: FeedMeta
     link: FeedLink
     entries: Sequence[Entry]
+    archived: bool = False  # an archive page: not listed on the index page nor in the OPML
+    updated_if_empty: datetime | None = None
 
     def document(self, items: Sequence[bytes]) -> bytes:
         """The feed's bytes around its entries' serialized items (in the entries' order)."""
-        return DOCUMENTS[self.fmt](self.meta, items, newest_update(self.entries))
+        updated = self.updated_if_empty if not self.entries and self.updated_if_empty else newest_update(self.entries)
+        return DOCUMENTS[self.fmt](self.meta, items, updated)
 
 
-def group_feeds(group: FeedGroup, formats: Sequence[FeedFormat], output_url: str, site: Site) -> list[GroupFeed]:
-    """The group's feed in every given format, in that order; `output_url` is where the output folder is served."""
+def group_feeds(
+    group: FeedGroup, formats: Sequence[FeedFormat], output_url: str, site: Site, hubs: Sequence[str] = ()
+) -> list[GroupFeed]:
+    """The group's feed in every given format, in that order, each followed by its archive pages;
+    `output_url` is where the output folder is served."""
     feeds = []
     for fmt in formats:
         rel = group.folder + FILE_NAMES[fmt]
+        page_url = {
+            k: output_url + archive_rel(group.folder, k, FILE_NAMES[fmt]) for k in range(1, len(group.pages) + 1)
+        }
         meta = FeedMeta(
             title=group.title,
             description=group.description,
@@ -99,32 +122,66 @@ def group_feeds(group: FeedGroup, formats: Sequence[FeedFormat], output_url: str
             home_url=group.home_url,
             language=site.language,
             author=site.author,
+            icon=site.icon,
+            logo=site.logo,
+            hubs=tuple(hubs),
+            links=(("prev-archive", page_url[len(group.pages)]),) if group.pages else (),
         )
         link = FeedLink(group.title, meta.self_url, MEDIA_TYPES[fmt], fmt, group.kind, group.name, len(group.entries))
-        feeds.append(GroupFeed(rel, fmt, meta, link, group.entries))
+        feeds.append(GroupFeed(rel, fmt, meta, link, group.entries, updated_if_empty=group.updated_if_empty))
+        for k, page in enumerate(group.pages, 1):
+            links = page_links(meta.self_url, page_url, k, len(group.pages))
+            page_meta = replace(meta, self_url=page_url[k], hubs=(), links=links, archive=True)
+            page_link = replace(link, url=page_url[k], count=len(page))
+            feeds.append(
+                GroupFeed(page_url[k].removeprefix(output_url), fmt, page_meta, page_link, page, archived=True)
+            )
     return feeds
 
 
+def _home_of(config: Config, kind: str, slug: str) -> str:
+    """The page a tag's (or category's, or author's) feeds stand for: the blog's own page for it when
+    [feeds] tag_url names one (tags only), else the feed index, which lists the group's feeds."""
+    if kind == "tags" and config.feeds.tag_url:
+        return urljoin(config.site.url, config.feeds.tag_url.replace("{slug}", slug))
+    return config.output_url
+
+
 def site_groups(config: Config, entries: Sequence[Entry]) -> list[FeedGroup]:
-    """The whole site, then every category and every tag (those enabled), each with at most
-    [feeds] max_items entries; `entries` newest first."""
+    """The whole site, then every category, every tag and (with more than one) every author, those
+    enabled, each with at most [feeds] max_items entries; `entries` newest first."""
     site = config.site
     limit = config.feeds.max_items
-    groups = [FeedGroup("site", site.title, site.title, site.description, "", site.url, entries[:limit])]
-    kinds = (("categories", config.feeds.categories, "category"), ("tags", config.feeds.tags, "tag"))
-    for kind, enabled, label in kinds:
+    feeds = config.feeds
+    current, pages = split_archive(entries, limit, feeds.archive_size) if feeds.archives else (entries[:limit], ())
+    groups = [FeedGroup("site", site.title, site.title, site.description, "", site.url, current, pages)]
+    kinds = (
+        ("categories", config.feeds.categories, "Posts in the category “{}” on {}"),
+        ("tags", config.feeds.tags, "Posts in the tag “{}” on {}"),
+        ("authors", config.feeds.authors, "Posts by {} on {}"),
+    )
+    for kind, enabled, description in kinds:
         if not enabled:
             continue
-        for group in group_by(entries, kind):
+        found = group_by(entries, kind, site.author.name)
+        if kind == "authors" and len(found) < 2:  # one author's feed would be the site feed again
+            continue
+        for group in found:
+            current, pages = (
+                split_archive(group.entries, limit, feeds.archive_size)
+                if feeds.archives and feeds.archive_tags
+                else (group.entries[:limit], ())
+            )
             groups.append(
                 FeedGroup(
                     kind,
                     group.name,
                     f"{site.title}: {group.name}",
-                    f"Posts in the {label} “{group.name}” on {site.title}",
+                    description.format(group.name, site.title),
                     f"{kind}/{group.slug}/",
-                    site.url,
-                    group.entries[:limit],
+                    _home_of(config, kind, group.slug),
+                    current,
+                    pages,
                 )
             )
     return groups

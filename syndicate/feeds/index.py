@@ -19,7 +19,7 @@ class FeedLink:
     url: str
     media_type: str
     format: str  # rss, atom, json
-    group: str  # "site", "tags", "categories", "newsletter"
+    group: str  # "site", "tags", "categories", "authors", "newsletter"
     name: str  # the tag or category name; the site title for the site feeds
     count: int  # items in the feed
 
@@ -34,14 +34,20 @@ def opml_document(site: Site, feeds: Sequence[FeedLink]) -> bytes:
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = f"{site.title}: all feeds"
     body = ET.SubElement(root, "body")
-    labels = {"site": site.title, "categories": "Categories", "tags": "Tags", "newsletter": "Newsletter"}
+    labels = {
+        "site": site.title,
+        "categories": "Categories",
+        "tags": "Tags",
+        "authors": "Authors",
+        "newsletter": "Newsletter",
+    }
     preferred: dict[tuple[str, str], FeedLink] = {}
     rank = {"atom": 0, "rss": 1, "json": 2}
     for feed in feeds:
         key = (feed.group, feed.name)
         if key not in preferred or rank[feed.format] < rank[preferred[key].format]:
             preferred[key] = feed
-    for group in ("site", "categories", "tags", "newsletter"):
+    for group in labels:
         chosen = [f for (g, _), f in preferred.items() if g == group]
         if not chosen:
             continue

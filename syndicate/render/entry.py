@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from syndicate.model import Entry, Post, Site
 from syndicate.render.links import absolute_url, post_id, post_link
+from syndicate.render.local_refs import relative_images
 from syndicate.render.markdown_html import CMARKGFM_VERSION, render_markdown
 from syndicate.render.sanitize import NH3_VERSION, html_to_text, sanitize_html
 from syndicate.render.site_habits import expand_site_habits
@@ -73,6 +74,7 @@ def render_entry(post: Post, site: Site) -> Entry:
         summary_text=summary_text,
         updated=post.updated or post.published,
         image=absolute_url(post.image, link) if post.image else None,
+        local_images=relative_images(post.image, post.body) if post.body_format == "markdown" else (),
     )
 
 

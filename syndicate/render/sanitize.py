@@ -29,6 +29,7 @@ _ATTRIBUTES.setdefault("img", set()).update({"title"})
 _ATTRIBUTES.setdefault("abbr", set()).add("title")
 _ATTRIBUTES.setdefault("td", set()).add("style")
 _ATTRIBUTES.setdefault("th", set()).add("style")
+_ATTRIBUTES.setdefault("pre", set()).add("lang")  # cmark-gfm's code language, rewritten below
 _CLEAN_CONTENT = {
     "script",
     "style",
@@ -108,7 +109,21 @@ def sanitize_html(fragment: str, base_url: str) -> str:
         link_rel=None,
     )
     # nh3 (0.3.8) decodes entities such as &#11; into raw characters, so check again what it wrote
-    return xml_safe(cleaned).strip()
+    return _code_classes(xml_safe(cleaned)).strip()
+
+
+# cmark-gfm writes a fenced block's language as <pre lang="x"><code>; highlighters (Prism,
+# highlight.js) and the HTML spec's own advice want <code class="language-x">. Rewritten after
+# the sanitizer, whose output is regular, so no class a post wrote itself gets through.
+_PRE_LANG = re.compile(r'<pre lang="([A-Za-z0-9_+#.-]{1,40})"><code>')
+_PRE_LANG_OTHER = re.compile(r'<pre lang="[^"]*">')
+
+
+def _code_classes(fragment: str) -> str:
+    if "<pre lang=" not in fragment:
+        return fragment
+    fragment = _PRE_LANG.sub(r'<pre><code class="language-\1">', fragment)
+    return _PRE_LANG_OTHER.sub("<pre>", fragment)
 
 
 def html_to_text(fragment: str) -> str:
