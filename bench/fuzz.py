@@ -95,7 +95,112 @@ def feed_target() -> Callable[[bytes], int]:
     return run
 
 
-TARGETS = {"markdown": (markdown_target, markdown_seeds), "feed": (feed_target, feed_seeds)}
+def wxr_seeds() -> list[bytes]:
+    return [p.read_bytes() for p in sorted((ROOT / "tests" / "data" / "wxr").iterdir()) if p.is_file()]
+
+
+def wxr_target() -> Callable[[bytes], int]:
+    from syndicate.errors import SourceError
+    from syndicate.sources.wxr import read_wxr
+
+    def run(data: bytes) -> int:
+        try:
+            export = read_wxr(data, "https://fuzz.example/export.xml", TZ, lambda _message: None, pages=True)
+        except SourceError:
+            return 0
+        return len(export.entries)
+
+    return run
+
+
+def csv_seeds() -> list[bytes]:
+    return [
+        b"email,name,tags\na@fuzz.example,Ann,SDN\n",
+        b"email,name,tags,status,created,updated\n'=b@fuzz.example,'@Bob,'-x,subscribed,2013-04-01,2013-04-01\n",
+        'email,name\n"c@fuzz.example","Zo\u00eb, ""q"""\n'.encode(),
+    ]
+
+
+def csv_target() -> Callable[[bytes], int]:
+    import io
+    import tempfile
+
+    from syndicate.errors import SyndicateError
+    from syndicate.subscribers import csvfile
+    from syndicate.subscribers import store as subs
+
+    conn = subs.connect(Path(tempfile.mkdtemp(prefix="fuzz-csv-")) / "s.sqlite3")
+    now = datetime(2013, 4, 1, tzinfo=TZ)
+
+    def run(data: bytes) -> int:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return 0  # import_csv refuses it before parsing
+        try:
+            report = csvfile.import_rows(conn, io.StringIO(text, newline=""), "fuzz.csv", now)
+        except SyndicateError:
+            return 0
+        return report.added
+
+    return run
+
+
+def request_seeds() -> list[bytes]:
+    return [
+        b"GET /rss.xml\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\n\n",
+        b"GET //tags\n\n",
+        b"POST /unsubscribe?token=x\nTransfer-Encoding: chunked\n\naction=no",
+        b"POST /subscribe\nContent-Type: multipart/form-data; boundary=b\n\n--b\r\n\r\nx\r\n--b--",
+    ]
+
+
+def request_target() -> Callable[[bytes], int]:
+    """The WSGI app on a built example site: METHOD PATH, header lines, a blank line, the body.
+    Anything but an answer (a 500 included) is a crash."""
+    import io
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import build_site, copy_example_site
+
+    from syndicate.config import load_config
+    from syndicate.web.wsgi import make_app
+
+    root = Path(tempfile.mkdtemp(prefix="fuzz-web-"))
+    config = load_config(copy_example_site(root / "site"), output_dir=root / "out")
+    build_site(config)
+    app = make_app(config, preview=True, secret=b"fuzz-secret-0123456789abcdef")
+
+    def run(data: bytes) -> int:
+        head, _, body = data.partition(b"\n\n")
+        first, *lines = head.decode("latin-1").split("\n")
+        method, _, target = first.partition(" ")
+        path, _, query = target.partition("?")
+        environ = {
+            "REQUEST_METHOD": method or "GET", "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
+            "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(), "CONTENT_LENGTH": str(len(body)),
+        }  # fmt: skip
+        for line in lines:
+            name, _, value = line.partition(":")
+            key = name.strip().upper().replace("-", "_")
+            environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = value.strip()
+        status: list[int] = []
+        app(environ, lambda s, _h, _e=None: status.append(int(s.split()[0])))  # type: ignore[arg-type,misc]
+        if status[0] >= 500:
+            raise AssertionError(f"HTTP {status[0]}: {environ['wsgi.errors'].getvalue()}")  # type: ignore[attr-defined]
+        return 1
+
+    return run
+
+
+TARGETS = {
+    "markdown": (markdown_target, markdown_seeds),
+    "feed": (feed_target, feed_seeds),
+    "wxr": (wxr_target, wxr_seeds),
+    "csv": (csv_target, csv_seeds),
+    "request": (request_target, request_seeds),
+}
 
 
 class Tally:

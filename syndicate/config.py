@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syndicate.errors import ConfigError, DeliveryError
+from syndicate.folders import check_output_folder
 from syndicate.mail_settings import (
     CADENCES,
     SMTP_CONNECTIONS,
@@ -251,23 +252,6 @@ def _output(top: Table, site: Site, output_dir: Path | None) -> tuple[Path, str]
     return out, output_url
 
 
-def _check_apart(out: Path, sources: list[SourceConfig], path: Path) -> None:
-    """The output folder may neither sit inside a posts folder nor contain one."""
-    for source in sources:
-        if source.kind == "markdown":
-            src = Path(source.location)
-            if out == src or src in out.parents:
-                raise ConfigError(
-                    f"[output] dir {out} is inside the posts directory {src}; choose a directory outside it",
-                    path=path,
-                )
-            if out in src.parents:  # the build would write (and clean up) among the posts
-                raise ConfigError(
-                    f"[output] dir {out} contains the posts directory {src}; choose a directory beside it",
-                    path=path,
-                )
-
-
 def _feeds(top: Table) -> FeedsConfig:
     feeds_t = top.table("feeds")
     formats = feeds_t.get("formats", list, list(FEED_FORMATS), expected='a list such as ["rss", "atom", "json"]')
@@ -318,7 +302,6 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     sources, templates_dir = _content(top)
     sources += _sources(top)
     out, output_url = _output(top, site, output_dir)
-    _check_apart(out, sources, path)
     feeds = _feeds(top)
     digest = digest_settings(top, postal_address, root)
     smtp = smtp_settings(top)
@@ -326,6 +309,10 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     db = top.get("database", str, "", expected="a path")
     max_bytes = top.number("max_feed_bytes", int, DEFAULT_MAX_BYTES, 1, expected="a positive number of bytes")
     top.check_unknown()
+    database = (root / db).resolve() if db else root / "subscribers.sqlite3"
+    watched = [("posts directory", Path(s.location)) for s in sources if s.kind == "markdown"]
+    watched += [("templates folder", templates_dir)] if templates_dir else []
+    check_output_folder(out, watched, database.resolve(), path, site.url)
     return Config(
         path=path.resolve(),  # absolute, so posts can be shown relative to the site's folder from any cwd
         site=site,
@@ -337,6 +324,6 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         digest=digest,
         smtp=smtp,
         inbox=inbox,
-        database=(root / db).resolve() if db else root / "subscribers.sqlite3",
+        database=database,
         max_feed_bytes=max_bytes,
     )

@@ -17,12 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from syndicate.errors import BuildError
+from syndicate.folders import MANIFEST, OWNER_LINE
+
+# Every temporary file syndicate makes starts with this: only such files are ever cleaned up as
+# leftovers of a killed build (a user's own `.notes.tmp` is theirs).
+TEMP_PREFIX = ".syndicate-tmp."
+
+
+def is_temporary(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX) and name.endswith(".tmp")
 
 
 def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Replace `path` with `data` in one rename; never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -31,9 +40,11 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
                 os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # a failed write() names no file: the one-line error must
         raise
 
 
@@ -77,6 +88,9 @@ class OutputPlan:
     streamed_written: list[str] = field(default_factory=list)
     streamed_unchanged: int = 0
     known: set[str] = field(default_factory=set)  # paths an earlier (maybe killed) build may have written
+    force: bool = False  # adopt files found in the output folder that syndicate did not write
+    whole_folder: bool = True  # a build takes the whole folder (a send adds one issue's files only)
+    owner: str | None = None  # the URL of the site whose output this is, recorded in the manifest
     # durable streaming: fsync waits on the disk, so writes run in threads while this one goes on making files
     _writers: ThreadPoolExecutor | None = None
     _journal: int | None = None  # open file descriptor of the PENDING journal
@@ -85,12 +99,34 @@ class OutputPlan:
 
     def stream_to(self, out_dir: Path, *, durable: bool = True) -> None:
         """Write each file as soon as it is added instead of holding every output in memory."""
-        out_dir.mkdir(parents=True, exist_ok=True)
-        remove_orphan_temporaries(out_dir)
+        self.open_folder(out_dir)
         self.sink, self.durable = out_dir, durable
-        self.known = written_before(out_dir)
         if durable:
             self._writers = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="syndicate-write")
+
+    def open_folder(self, out_dir: Path) -> None:
+        """Take over the output folder: what earlier builds wrote is known, their leftovers are gone,
+        and a folder of someone else's files is refused (unless `force`)."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.known = written_before(out_dir)
+        first = not (out_dir / MANIFEST).exists() and not (out_dir / PENDING).exists()
+        if self.whole_folder and not self.force and first:
+            foreign = next((name for name in sorted(os.listdir(out_dir)) if not is_temporary(name)), None)
+            if foreign is not None:
+                raise BuildError(
+                    f"the output folder holds files syndicate did not write, such as {foreign}; "
+                    "choose an empty folder, or build with --force to let syndicate take them over",
+                    path=out_dir,
+                )
+        remove_orphan_temporaries(out_dir, self.known)
+
+    def _refuse_foreign(self, out_dir: Path, rel: str) -> None:
+        """Never overwrite a file no build of ours wrote, unless told to take it over."""
+        if rel not in self.known and not self.force and os.path.lexists(out_dir / rel):
+            raise BuildError(
+                f"{rel} was not written by syndicate; move it away, or build with --force to let syndicate replace it",
+                path=out_dir,
+            )
 
     def _write(self, target: Path, data: bytes) -> bool:
         try:
@@ -123,6 +159,7 @@ class OutputPlan:
         if recipe is None:  # made from nothing but what the record's salt covers: its bytes identify it
             recipe = "sha256:" + hashlib.sha256(data).hexdigest()
         if self.sink is not None:
+            self._refuse_foreign(self.sink, rel)
             self.note(self.sink, rel)
             if self._writers is not None:
                 self._slots.acquire()  # at most WRITE_QUEUE files wait in memory for their write
@@ -170,7 +207,6 @@ class WriteReport:
     removed: tuple[str, ...]
 
 
-MANIFEST = ".syndicate-manifest"
 PENDING = MANIFEST + ".pending"  # paths a running build has started writing, until the new manifest is in place
 
 
@@ -182,7 +218,7 @@ def written_before(out_dir: Path) -> set[str]:
             text = (out_dir / name).read_text(encoding="utf-8", errors="replace")
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             continue
-        paths.update(line for line in text.splitlines() if line)
+        paths.update(line for line in text.splitlines() if line and not line.startswith(OWNER_LINE))
     return paths
 
 
@@ -194,9 +230,9 @@ def write_plan(out_dir: Path, plan: OutputPlan, *, durable: bool = True) -> Writ
     """
     plan.wait_for_writes()
     if plan.sink is None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        remove_orphan_temporaries(out_dir)
-        plan.known = written_before(out_dir)
+        plan.open_folder(out_dir)
+        for rel in sorted(plan.files):
+            plan._refuse_foreign(out_dir, rel)  # before anything is written: a refused build changes nothing
     written: list[str] = list(plan.streamed_written)
     unchanged = plan.streamed_unchanged + len(plan.kept)
     for rel in sorted(plan.files):
@@ -208,7 +244,9 @@ def write_plan(out_dir: Path, plan: OutputPlan, *, durable: bool = True) -> Writ
         else:
             unchanged += 1
     removed = _remove_stale(out_dir, plan.paths(), durable)
-    manifest = ("\n".join(sorted(plan.paths())) + "\n").encode("utf-8")
+    # the site by its URL: the same wherever the site and its output live, and published anyway
+    header = [OWNER_LINE + plan.owner] if plan.owner is not None else []
+    manifest = ("\n".join(header + sorted(plan.paths())) + "\n").encode("utf-8")
     manifest_path = out_dir / MANIFEST
     if not manifest_path.exists() or manifest_path.read_bytes() != manifest:
         atomic_write(manifest_path, manifest, durable=durable)
@@ -245,9 +283,23 @@ def _prune_empty_dirs(start: Path, stop: Path) -> None:
         current = current.parent
 
 
-def remove_orphan_temporaries(out_dir: Path) -> None:
-    """Temporary files a killed build left behind (`.NAME.RANDOM.tmp`)."""
-    for dirpath, _dirs, files in os.walk(out_dir):
-        for name in files:
-            if name.startswith(".") and name.endswith(".tmp"):
-                Path(dirpath, name).unlink(missing_ok=True)
+def remove_orphan_temporaries(out_dir: Path, known: set[str]) -> None:
+    """Temporary files a killed build left behind, by their name only syndicate uses: only in the
+    output folder's top and the folders of files a build of ours wrote, never the whole tree."""
+    folders = {out_dir} | {(out_dir / rel).parent for rel in known if _is_safe(rel)}
+    for folder in sorted(folders):
+        try:
+            names = os.listdir(folder)
+        except OSError:  # gone, or not a folder: nothing of ours to clean there
+            continue
+        for name in names:
+            if is_temporary(name):
+                Path(folder, name).unlink(missing_ok=True)
+
+
+def _is_safe(rel: str) -> bool:
+    try:
+        safe_relative(rel)
+    except BuildError:
+        return False
+    return True

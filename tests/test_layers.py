@@ -21,6 +21,7 @@ SHARED = (
     "addresses",
     "toml_table",
     "mail_settings",
+    "folders",
     "config",
     "templating",
     "output",

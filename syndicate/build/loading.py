@@ -212,7 +212,7 @@ def read_entries(
     With a spec, each post's feed items are made and stored too (see items), and the
     entries come without their HTML; without one, entries are complete and nothing is stored.
     """
-    files, read_errors = scanned if scanned is not None else scan_markdown(config)
+    files, read_errors = scanned if scanned is not None else scan_markdown(config, warn=warn)
     errors: list[SyndicateError] = list(read_errors)
     loaded, todo = _cached_or_to_render(files, cache, spec, errors, config.root)
     loaded += _read_feeds(config, warn, cache, spec, memory, errors)

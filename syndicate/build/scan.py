@@ -8,7 +8,8 @@ from pathlib import Path
 
 from syndicate.build.workers import PARALLEL_MIN, WorkerPool
 from syndicate.config import Config
-from syndicate.errors import SourceError, SyndicateError
+from syndicate.errors import SourceError, SyndicateError, Warn
+from syndicate.sources.fetch import read_regular
 from syndicate.sources.markdown import MAX_POST_BYTES, DataFiles, PostPlace, find_posts, shown_path
 from syndicate.store.digests import digest_of
 
@@ -36,7 +37,11 @@ Scanned = tuple[list[SourceFile], list[SyndicateError]]
 
 
 def scan_markdown(
-    config: Config, known: KnownFiles | None = None, settled_before_ns: int = 0, workers: WorkerPool | None = None
+    config: Config,
+    known: KnownFiles | None = None,
+    settled_before_ns: int = 0,
+    workers: WorkerPool | None = None,
+    warn: Warn | None = None,
 ) -> Scanned:
     """Every post's key (a hash of its path and bytes), without parsing anything.
 
@@ -54,7 +59,7 @@ def scan_markdown(
             continue
         root = Path(source.location)
         data_files = DataFiles(root)
-        for path in find_posts(root):
+        for path in find_posts(root, warn):
             shown = shown_path(path, config.root)
             try:
                 st = path.stat()
@@ -73,7 +78,7 @@ def scan_markdown(
                     files.append(SourceFile(seen[2], shown, path, None, st.st_size, st.st_mtime_ns, None, root))
                     continue
                 place = PostPlace.of(path, data_files, config.root)
-                data = path.read_bytes()
+                data = read_regular(path, shown, MAX_POST_BYTES, "post")  # never a FIFO swapped in since the walk
                 to_read += 1
                 if to_read == PARALLEL_MIN and workers is not None:
                     workers.warm()  # enough to render in workers: start them while the rest is read

@@ -172,7 +172,7 @@ def publish_issue_files(config: Config, issue: IssueComposer) -> None:
     goes out (its "view in browser" link must work). Journaled like a build's files, so the next build
     owns them."""
     rendered = render_issue(config, issue.issue)
-    plan = OutputPlan()
+    plan = OutputPlan(owner=config.site.url, whole_folder=False)  # its own files only; still never another's
     try:
         plan.stream_to(config.output_dir, durable=True)
         for name, data in zip(ISSUE_FILES, issue_files(config, rendered), strict=True):

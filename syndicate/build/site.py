@@ -158,11 +158,13 @@ def build(
     durable: bool = True,
     use_cache: bool = True,
     progress: Warn | None = None,
+    force: bool = False,
 ) -> BuildResult:
-    """Read, render and write the whole site; with the cache, only what changed is redone."""
+    """Read, render and write the whole site; with the cache, only what changed is redone.
+    `force` takes over files in the output folder that syndicate did not write."""
     # one pool of worker processes for posts, then newsletter issues (started only when needed)
     with build_lock(config.root, warn) as cache_usable, fewer_collections(), WorkerPool() as workers:
-        return _build(config, today, warn, keep_going, durable, use_cache, progress, workers, cache_usable)
+        return _build(config, today, warn, keep_going, durable, use_cache, progress, workers, cache_usable, force)
 
 
 def _inputs_fingerprint(config: Config, salt: str, scanned: Scanned) -> str:
@@ -183,6 +185,7 @@ def _build(
     progress: Warn | None,
     workers: WorkerPool,
     cache_usable: bool,
+    force: bool = False,
 ) -> BuildResult:
     started = time.perf_counter()
     salt = build_salt(config.path.read_bytes(), (config.templates_dir, builtin_templates()))
@@ -190,7 +193,7 @@ def _build(
     cache = EntryCache.open(config.root, salt, enabled=cache_usable, fresh=not use_cache)
     record = BuildRecord.open(config.root, salt, config.output_dir, enabled=cache_usable, fresh=not use_cache)
     # files modified less than 2 s before the last record was written are re-read ("racy" times)
-    scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000, workers)
+    scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000, workers, warn)
     fingerprint = _inputs_fingerprint(config, salt, scanned)
     if use_cache and record.still_current(config.output_dir, fingerprint, today.isoformat()):
         # nothing changed since the last build: every output is known to be exactly right
@@ -217,7 +220,7 @@ def _build(
         raise BuildFailed(tuple(errors))
     scanned = ([replace(f, data=None) for f in scanned[0]], scanned[1])  # the posts' bytes are not needed again
     record.invalidate()  # from here until the new record is saved, a crash means "regenerate everything"
-    plan = OutputPlan()
+    plan = OutputPlan(force=force, owner=config.site.url)
     plan.stream_to(config.output_dir, durable=durable)  # outputs go to disk as made: memory stays bounded
     if progress is not None and len(site.entries) >= 300:
         progress(f"writing the feeds and newsletter issues of {len(site.entries)} posts to {config.output_dir}")

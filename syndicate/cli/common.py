@@ -135,13 +135,21 @@ def _progress(message: str) -> None:
     click.echo(click.style(f"… {message}", dim=True), err=True)
 
 
-def build_once(config: Config, today_s: str | None, keep_going: bool, no_cache: bool, *, exit_on_error: bool) -> None:
+def build_once(
+    config: Config, today_s: str | None, keep_going: bool, no_cache: bool, *, exit_on_error: bool, force: bool = False
+) -> None:
     from syndicate import build_site
 
     try:
         progress = _progress if sys.stderr.isatty() else None
         result = build_site(
-            config, today_from(today_s, config), warn, keep_going=keep_going, use_cache=not no_cache, progress=progress
+            config,
+            today_from(today_s, config),
+            warn,
+            keep_going=keep_going,
+            use_cache=not no_cache,
+            progress=progress,
+            force=force,
         )
     except SyndicateError as exc:
         if exit_on_error:

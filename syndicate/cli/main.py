@@ -6,6 +6,7 @@ what), 2 a usage error (click's own).
 
 from __future__ import annotations
 
+import errno
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +48,29 @@ class SyndicateGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except OSError as exc:  # the machine, not the site: a full disk, a read-only folder, no permission
+            raise click.ClickException(environment_failure(exc)) from None
+
+
+# what to do about each failure of the environment, by errno
+_ADVICE = {
+    errno.ENOSPC: "the disk is full; free some space and run it again",
+    errno.EDQUOT: "the disk quota is used up; free some space and run it again",
+    errno.EROFS: "the file system is read-only; choose a folder you can write to",
+    errno.EACCES: "permission denied; choose a folder you can write to, or fix its permissions",
+    errno.EPERM: "not permitted; choose a folder you can write to, or fix its permissions",
+    errno.EFBIG: "the file is too large for this file system or its limits",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another path",
+    errno.EMFILE: "too many open files; raise the limit (ulimit -n) and run it again",
+}
+
+
+def environment_failure(exc: OSError) -> str:
+    """One line: which file, what went wrong, what to do. Files are written atomically, so
+    whatever this run did not finish is left as it was."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    what = _ADVICE.get(exc.errno or 0, f"{exc.strerror or exc}; check the path and run it again")
+    return f"{where}{what}"
 
 
 @click.group(cls=SyndicateGroup, context_settings=CONTEXT)
@@ -68,8 +92,16 @@ def main() -> None:
 @click.option("--no-cache", is_flag=True, help="Ignore the build cache: parse, render and write everything.")
 @click.option("--watch", is_flag=True, help="Rebuild on every change to posts, templates or the config.")
 @click.option("--ping", "ping_hubs", is_flag=True, help="Then tell the [feeds] hubs which feeds changed (WebSub).")
+@click.option("--force", is_flag=True, help="Take over files in the output folder that syndicate did not write.")
 def build(
-    site: Path, out: Path | None, today_s: str | None, keep_going: bool, no_cache: bool, watch: bool, ping_hubs: bool
+    site: Path,
+    out: Path | None,
+    today_s: str | None,
+    keep_going: bool,
+    no_cache: bool,
+    watch: bool,
+    ping_hubs: bool,
+    force: bool,
 ) -> None:
     """Build every feed, newsletter issue and index page.
 
@@ -81,7 +113,7 @@ def build(
       syndicate build --ping
     """
     config = _config(site, out)
-    build_once(config, today_s, keep_going, no_cache, exit_on_error=not watch)
+    build_once(config, today_s, keep_going, no_cache, exit_on_error=not watch, force=force)
     if ping_hubs:
         _ping(config, None, exit_on_error=not watch)
     if watch:

@@ -1,8 +1,8 @@
 """A local path or an http(s) URL → the bytes of a feed, defensively.
 
-Everything from outside is hostile: only http, https and local files are
-read; connecting and each read have timeouts and the whole download has a
-deadline; at most `max_redirects` redirects are followed, each one checked
+Everything from outside is hostile: only http, https and regular local files
+are read; connecting and each read have timeouts and the whole download has a
+deadline, kept by a timer; at most `max_redirects` redirects are followed, each one checked
 again for its scheme; the size cap holds while the body streams in and again
 while a gzip body is inflated (so neither an endless body nor a gzip bomb can
 fill memory). Every failure is a FetchError naming the location and the fix.
@@ -10,6 +10,10 @@ fill memory). Every failure is a FetchError naming the location and the fix.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator
@@ -33,7 +37,6 @@ ACCEPT = (
 )
 _GZIP_MAGIC = b"\x1f\x8b"
 _REDIRECTS = {301, 302, 303, 307, 308}
-_CHUNK = 64 * 1024
 
 
 class HttpStatusError(FetchError):
@@ -136,12 +139,29 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
+def read_regular(path: Path, shown: str, max_bytes: int, what: str = "feed file") -> bytes:
+    """At most max_bytes + 1 bytes of a regular file. A FIFO, device or socket is refused before any read:
+    it is opened without blocking (opening a FIFO would wait for a writer) and looked at through its handle,
+    so nothing can be swapped in between the look and the read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise FetchError(f"is a folder, not a {what}; give the path of the {what} itself", path=shown)
+        if not stat.S_ISREG(mode):
+            raise FetchError(f"is a device, FIFO or socket, not a {what}; give the path of a real file", path=shown)
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as handle:
+            fd = -1  # the handle closes it now
+            return handle.read(max_bytes + 1)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
 def _read_file(path: Path, shown: str, max_bytes: int) -> Fetched:
     try:
-        if path.is_dir():
-            raise FetchError("is a folder, not a feed file; give the path of the feed file itself", path=shown)
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)  # a device or FIFO may never end: read no more than the cap
+        data = read_regular(path, shown, max_bytes)
     except FileNotFoundError:
         raise FetchError("file not found; check the path", path=shown) from None
     except PermissionError:
@@ -156,6 +176,9 @@ def _read_file(path: Path, shown: str, max_bytes: int) -> Fetched:
 
 
 def _fetch_url(location: str, limits: Limits, etag: str | None, last_modified: str | None) -> Fetched:
+    """The download runs in a thread of its own and this one waits at most `deadline` for it: one timer
+    over connecting, the headers and the body, whatever the server trickles. At the deadline the
+    connection is closed under the download, which ends at its next read."""
     import httpx  # here, not at the top: ~35 ms of start-up that builds from local files never need
 
     timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
@@ -164,21 +187,51 @@ def _fetch_url(location: str, limits: Limits, etag: str | None, last_modified: s
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    started = time.monotonic()
+    client = httpx.Client(timeout=timeout, follow_redirects=False, headers=headers)
+    outcome: list[Fetched | BaseException] = []
+
+    def download() -> None:
+        try:
+            outcome.append(_download(client, location, limits, time.monotonic()))
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            outcome.append(exc)
+
+    worker = threading.Thread(target=download, name="syndicate-fetch", daemon=True)
+    worker.start()
+    worker.join(limits.deadline)
+    if worker.is_alive() or not outcome:
+        with contextlib.suppress(Exception):  # closing under a running request may complain; it is ending
+            client.close()
+        raise _too_slow(location, limits)
+    client.close()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def _too_slow(location: str, limits: Limits) -> FetchError:
+    return FetchError(
+        f"the download took longer than {limits.deadline:g} s; the server is too slow, try again later",
+        path=location,
+    )
+
+
+def _download(client: httpx.Client, location: str, limits: Limits, started: float) -> Fetched:
+    import httpx
+
     url = location
     seen = {url}
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, headers=headers) as client:
-            for _hop in range(limits.max_redirects + 1):
-                with client.stream("GET", url) as response:
-                    if response.status_code in _REDIRECTS and "location" in response.headers:
-                        url = _next_hop(location, url, response.headers["location"], seen)
-                        continue
-                    return _body(location, url, response, limits, started)
-            raise FetchError(
-                f"more than {limits.max_redirects} redirects (last to {url}); use the feed's final address",
-                path=location,
-            )
+        for _hop in range(limits.max_redirects + 1):
+            with client.stream("GET", url) as response:
+                if response.status_code in _REDIRECTS and "location" in response.headers:
+                    url = _next_hop(location, url, response.headers["location"], seen)
+                    continue
+                return _body(location, url, response, limits, started)
+        raise FetchError(
+            f"more than {limits.max_redirects} redirects (last to {url}); use the feed's final address",
+            path=location,
+        )
     except httpx.TimeoutException as exc:
         what = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
         raise FetchError(
@@ -228,7 +281,7 @@ def _body(location: str, url: str, response: httpx.Response, limits: Limits, sta
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits.max_bytes:
         raise _too_big(location, limits.max_bytes)
-    raw = b"".join(_capped(response.iter_raw(_CHUNK), location, limits, started))
+    raw = b"".join(_capped(response.iter_raw(), location, limits, started))  # each read as it comes
     data = raw
     codings = [c.strip().lower() for c in response.headers.get("content-encoding", "").split(",") if c.strip()]
     for coding in reversed(codings):
@@ -248,11 +301,8 @@ def _capped(chunks: Iterable[bytes], location: str, limits: Limits, started: flo
         total += len(chunk)
         if total > limits.max_bytes:
             raise _too_big(location, limits.max_bytes)
-        if time.monotonic() - started > limits.deadline:
-            raise FetchError(
-                f"the download took longer than {limits.deadline:g} s; the server is too slow, try again later",
-                path=location,
-            )
+        if time.monotonic() - started > limits.deadline:  # the watchdog has given up: stop reading
+            raise _too_slow(location, limits)
         yield chunk
 
 

@@ -23,6 +23,7 @@ from syndicate.errors import SourceError
 from syndicate.model import Announcement, Author, CallToAction, Enclosure, ExtraValue
 from syndicate.sources.frontmatter import key_line
 from syndicate.text import one_line, slugify
+from syndicate.urls import is_usable_link
 
 _FILL_A, _FILL_B = datetime(2000, 1, 1), datetime(2001, 2, 2)  # see to_datetime
 # Years a post may carry: RFC 822 wants four digits, and time-zone conversions and week
@@ -329,9 +330,12 @@ def announcement(value: object, tz: ZoneInfo, where: Where) -> Announcement:
     cta = value.get("cta")
     call = None
     if cta is not None:
-        if not isinstance(cta, dict) or not cta.get("text") or not cta.get("url"):
-            raise refuse("cta must be a table with text and url")
-        call = CallToAction(one_line(str(cta["text"])), str(cta["url"]).strip())
+        target = cta.get("url") or cta.get("link") if isinstance(cta, dict) else None  # the docs use both words
+        if not isinstance(cta, dict) or not cta.get("text") or not target:
+            raise refuse("cta must be a table with text and url (or link)")
+        if not is_usable_link(str(target).strip()):  # no javascript:, data: or malformed hosts in an email
+            raise refuse(f"cta url {str(target)!r} is not an http(s) link or a path on the site")
+        call = CallToAction(one_line(str(cta["text"])), str(target).strip())
     prize = value.get("prize")
     return Announcement(
         starts=starts,

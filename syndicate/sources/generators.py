@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from syndicate.errors import SourceError
+from syndicate.errors import SourceError, Warn
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 HTML_SUFFIXES = (".html",)  # Jekyll and Hugo posts written in HTML, with front matter
@@ -56,15 +56,17 @@ def jekyll_categories(rel: str) -> tuple[str, ...]:
     return tuple(parts[: parts.index(JEKYLL_POSTS)])
 
 
-def find_posts(root: Path) -> list[Path]:
+def find_posts(root: Path, warn: Warn | None = None) -> list[Path]:
     """Every post file below root, in a stable order; hidden and `_` folders skipped.
 
     A Jekyll site's folder (one with `_posts` folders in it) gives only the files in
     those. Only regular files count: reading a FIFO or a device named `x.md` (or a
-    link to one, such as /dev/zero) would block or never end.
+    link to one, such as /dev/zero) would block or never end. A link leading out of
+    root is skipped (with a warning): it could publish any file the user can read.
     """
     if not root.is_dir():
         raise SourceError("posts directory not found; check [content] posts in syndicate.toml", path=root)
+    inside = root.resolve()
     found: list[Path] = []
     jekyll_site = False
     for dirpath, dirnames, filenames in os.walk(root):
@@ -77,6 +79,11 @@ def find_posts(root: Path) -> list[Path]:
             if name in SECTION_PAGES or name.startswith(".") or not name.endswith(POST_SUFFIXES):
                 continue
             path = Path(dirpath) / name
+            # (a dangling link stays, to be reported: it leaks nothing)
+            if path.is_symlink() and path.exists() and not path.resolve().is_relative_to(inside):
+                if warn is not None:
+                    warn(f"{path}: a link to {path.resolve()}, outside the posts folder; skipped")
+                continue
             if path.exists() and not path.is_file():  # a dangling link stays, to be reported
                 continue
             found.append(path)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TextIO
 
 from syndicate.addresses import InvalidAddress
-from syndicate.errors import DeliveryError
+from syndicate.errors import DeliveryError, SourceError
+from syndicate.sources.fetch import read_regular
 from syndicate.subscribers import consent
 from syndicate.subscribers.db import Connection, transaction, translated
 from syndicate.subscribers.store import (
@@ -35,6 +36,7 @@ from syndicate.subscribers.store import (
 from syndicate.subscribers.suppression import Checker
 from syndicate.text import one_line
 
+MAX_CSV_BYTES = 2**30  # ten million subscribers fit in far less
 EXPORT_COLUMNS = ("email", "name", "tags", "status", "created", "updated", *consent.COLUMNS)
 
 
@@ -70,9 +72,13 @@ def import_csv(conn: Connection, path: Path, now: datetime) -> ImportReport:
     column); their status is never changed. An export can be imported back.
     """
     try:
-        data = path.read_bytes()
+        data = read_regular(path, str(path), MAX_CSV_BYTES, "CSV file")  # a FIFO would wait forever
+    except SourceError as exc:
+        raise DeliveryError(exc.message, path=path) from None
     except OSError as exc:
         raise DeliveryError(f"cannot read: {exc.strerror}", path=path) from None
+    if len(data) > MAX_CSV_BYTES:
+        raise DeliveryError(f"larger than {MAX_CSV_BYTES // 2**30} GB; split it into smaller files", path=path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -114,10 +120,10 @@ def _import_row(
         report.errors.append(f"{label}:{line}: {len(row)} fields but the header has {width}; row skipped")
         return
     cells = row + [""] * (width - len(row))
-    raw_email = cells[at["email"]]
+    raw_email = _from_csv(cells[at["email"]])
     try:
         address = normalize_email(raw_email)
-        tags: TagUpdate = parse_tags(cells[at["tags"]]) if "tags" in at else KEEP
+        tags: TagUpdate = parse_tags(_from_csv(cells[at["tags"]])) if "tags" in at else KEEP
     except InvalidAddress as exc:
         shown = one_line(raw_email)[:80]
         report.errors.append(f"{label}:{line}: {shown!r} is not a valid address ({exc}); row skipped")
@@ -176,20 +182,28 @@ def export_csv(
     count = 0
     for sub in subscribers:
         given = (consents or {}).get(email_key(sub.email))
-        row = (sub.email, _csv_safe(sub.name), format_tags(sub.tags), sub.status, sub.created, sub.updated)
-        writer.writerow(row + (given.columns() if given else consent.NONE))
+        row = (sub.email, sub.name, format_tags(sub.tags), sub.status, sub.created, sub.updated)
+        # every column: a tag or an address can begin with "=" as well as a name
+        writer.writerow([_csv_safe(str(cell)) for cell in row + (given.columns() if given else consent.NONE)])
         count += 1
     return count
 
 
 def _from_csv(value: str) -> str:
     """Undo `_csv_safe`, so an export imports back unchanged."""
-    return value[1:] if value[:1] == "'" and value[1:2] in _FORMULA_STARTS else value
+    return value[1:] if value[:1] == "'" and _looks_like_formula(value[1:]) else value
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@")
+# what a spreadsheet may run as a formula (OWASP's list: tab and carriage return too)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _looks_like_formula(value: str) -> bool:
+    """Starts with a formula character, maybe behind quotes: those are escaped too, so that
+    removing one quote on import is always right ('=x and =x both survive the round trip)."""
+    return value.lstrip("'")[:1] in _FORMULA_STARTS and value.lstrip("'") != ""
 
 
 def _csv_safe(value: str) -> str:
-    """Keep a spreadsheet from reading a name such as '=HYPERLINK(…)' as a formula."""
-    return "'" + value if value[:1] in _FORMULA_STARTS else value
+    """Keep a spreadsheet from reading a cell such as '=HYPERLINK(…)' as a formula."""
+    return "'" + value if _looks_like_formula(value) else value

@@ -4,6 +4,7 @@ media types, gzip, and conditional GET (the caching a feed reader relies on)."""
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
 import sys
@@ -136,9 +137,24 @@ def not_modified(environ: WSGIEnvironment, etag: str, mtime: float) -> bool:
     if ims:
         try:
             since = parsedate_to_datetime(str(ims))
-        except (TypeError, ValueError, IndexError):
-            return False
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        return int(mtime) <= since.timestamp()
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=UTC)
+            return int(mtime) <= since.timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError, OSError):
+            return False  # RFC 9110 13.1.3: a date that cannot be read is ignored
     return False
+
+
+def dechunk(environ: WSGIEnvironment, limit: int = 64 * 1024) -> Response | None:
+    """A chunked request body is read (when the server decodes it and marks the stream as ending)
+    or refused with 411, never taken for an empty body. On reading, CONTENT_LENGTH is set."""
+    if "chunked" not in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower() or environ.get("CONTENT_LENGTH"):
+        return None
+    if not environ.get("wsgi.input_terminated"):
+        return text_response(411, "send the body with a Content-Length\n")
+    body = environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        return text_response(413, "request body too large\n")
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return None

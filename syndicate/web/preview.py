@@ -38,8 +38,10 @@ class _Meta:
 class Preview:
     """A read-only view of the output directory, with the caching HTTP a feed reader relies on."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, private: tuple[Path, ...] = ()) -> None:
         self.root = root
+        # the site's own files (config, database, cache) are never served, even when a link leads to them
+        self.private = tuple(p.resolve() for p in private)
         self._meta: dict[str, _Meta] = {}
         self._gzip: dict[str, tuple[tuple[int, int, int], bytes]] = {}
         self._lock = threading.Lock()
@@ -58,6 +60,8 @@ class Preview:
             return None
         if target != root and not target.is_relative_to(root):
             return None  # a symlink pointing out of the output directory
+        if any(target == p or target.is_relative_to(p) for p in self.private):
+            return None
         return target
 
     def handle(self, environ: WSGIEnvironment, method: str, path: str) -> Response:
@@ -66,7 +70,9 @@ class Preview:
         target = self._locate(path)
         if target is not None and target.is_dir():
             if not path.endswith("/"):
-                location = quote(str(environ.get("SCRIPT_NAME", "")) + path + "/")
+                # from the cleaned parts: "//host" would be a link to another host
+                clean = "/".join(p for p in path.split("/") if p)
+                location = quote(str(environ.get("SCRIPT_NAME", "")).rstrip("/") + "/" + clean + "/")
                 return text_response(301, "moved\n").header("Location", location)
             target = self._locate(path + "index.html")
         if target is None or not target.is_file():

@@ -28,7 +28,7 @@ from syndicate.delivery.smtp import SmtpTarget, smtp_target
 from syndicate.errors import DeliveryError, SyndicateError
 from syndicate.subscribers.store import Clock
 from syndicate.subscribers.tokens import secret_from_env
-from syndicate.web.http import Response, log_error, request_path, text_response
+from syndicate.web.http import Response, dechunk, log_error, request_path, text_response
 from syndicate.web.manage import Manage
 from syndicate.web.preview import Preview
 from syndicate.web.subscribe import Confirm, Services, Subscribe
@@ -45,13 +45,17 @@ class SyndicateApp:
             Confirm(services, subscribe).path.rstrip("/"): Confirm(services, subscribe),
             Manage(services, subscribe).path.rstrip("/"): Manage(services, subscribe),
         }
-        self.preview = Preview(config.output_dir) if preview else None
+        private = (config.path, *([config.database] if config.database else []))
+        self.preview = Preview(config.output_dir, private) if preview else None
 
     def respond(self, environ: WSGIEnvironment) -> Response:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         path = request_path(environ)
         if path is None:
             return text_response(404, "not found\n")
+        refused = dechunk(environ)
+        if refused is not None:
+            return refused
         if self.unsubscribe.matches(path):
             return self.unsubscribe.handle(environ, method)
         endpoint = self.routes.get(path.rstrip("/"))
@@ -132,14 +136,42 @@ class _LazyApp:
 app: WSGIApplication = _LazyApp()
 
 
+SERVE_TIMEOUT = 30.0  # seconds a connection may sit silent before the preview server drops it
+SERVE_CONNECTIONS = 256  # connections served at once; more are closed at once rather than given a thread each
+
+
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 512  # bursts of feed readers revalidating at once
+    max_connections = SERVE_CONNECTIONS
+
+    def server_activate(self) -> None:
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+        super().server_activate()
+
+    def process_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> None:
+        if not self._slots.acquire(blocking=False):  # at the cap: no thread for this one
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+    ) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class _Handler(WSGIRequestHandler):
     log: Callable[[str], None] | None = None
+    timeout = SERVE_TIMEOUT  # applied to the socket: a silent or trickling client is cut off
 
     def log_message(self, format: str, *args: object) -> None:
         if self.log is not None:
@@ -147,11 +179,16 @@ class _Handler(WSGIRequestHandler):
 
 
 def local_server(
-    application: WSGIApplication, host: str, port: int, log: Callable[[str], None] | None = None
+    application: WSGIApplication,
+    host: str,
+    port: int,
+    log: Callable[[str], None] | None = None,
+    *,
+    timeout: float = SERVE_TIMEOUT,
+    connections: int = SERVE_CONNECTIONS,
 ) -> ThreadingWSGIServer:
     """A threaded wsgiref server (for previews and tests; use a real WSGI server in production)."""
-    handler = type("Handler", (_Handler,), {"log": staticmethod(log) if log else None})
-    server_class: type[ThreadingWSGIServer] = ThreadingWSGIServer
-    if ":" in host:
-        server_class = type("ThreadingWSGIServer6", (ThreadingWSGIServer,), {"address_family": socket.AF_INET6})
+    handler = type("Handler", (_Handler,), {"log": staticmethod(log) if log else None, "timeout": timeout})
+    family = {"address_family": socket.AF_INET6} if ":" in host else {}
+    server_class = type("Server", (ThreadingWSGIServer,), {"max_connections": connections, **family})
     return make_server(host, port, application, server_class=server_class, handler_class=handler)

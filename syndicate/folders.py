@@ -1,0 +1,50 @@
+"""The output folder is syndicate's alone: which folders may never be one, and whose output a folder holds.
+
+Its manifest (`.syndicate-manifest`, written by output.py) lists every file a build wrote,
+under a first line naming the site by its URL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from syndicate.errors import ConfigError
+
+MANIFEST = ".syndicate-manifest"  # in the output folder: every file a build wrote, under a line naming the site's URL
+OWNER_LINE = "# syndicate site: "
+
+
+def check_output_folder(out: Path, watched: list[tuple[str, Path]], database: Path, path: Path, site_url: str) -> None:
+    """The output folder is syndicate's alone: it holds none of the site's own files, and no other site's output."""
+
+    def refuse(why: str) -> ConfigError:
+        return ConfigError(f"[output] dir {out} {why}; choose a folder of its own, such as public/", path=path)
+
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):  # no home to be found: nothing to compare with
+        home = Path(out.anchor)
+    if out in (Path(out.anchor), home):
+        raise refuse("is the whole disk or your home folder")
+    if out.name.startswith("."):
+        raise refuse("is a hidden folder")
+    for what, folder in watched:
+        if out == folder or folder in out.parents:
+            raise refuse(f"is inside the {what} {folder}")
+        if out in folder.parents:  # the build would write among them, and publish them
+            raise refuse(f"contains the {what} {folder}")
+    if out == path.resolve().parent or out in path.resolve().parents:  # syndicate.toml, the cache, dotfiles
+        raise refuse(f"contains the site's folder {path.resolve().parent}, which would be published")
+    if out in database.parents:
+        raise refuse(f"contains the subscriber database {database}, which would be published")
+    try:
+        first = (out / MANIFEST).read_text(encoding="utf-8", errors="replace").partition("\n")[0]
+    except OSError:
+        return
+    owner = first.removeprefix(OWNER_LINE) if first.startswith(OWNER_LINE) else site_url
+    if owner != site_url:
+        raise ConfigError(
+            f"[output] dir {out} holds the output of another site, {owner}; choose a folder of its own "
+            f"(or, if that site is gone or was this one under another URL, delete {out / MANIFEST})",
+            path=path,
+        )
