@@ -453,7 +453,7 @@ def test_digest_command_writes_the_three_files(tmp_path: Path) -> None:
     out = tmp_path / "issue"
     code, stdout, stderr = run_digest("--week", "2013-W16", "--out", str(out))
     assert code == 0, stderr
-    assert sorted(p.name for p in out.iterdir()) == ["index.html", "issue.eml", "issue.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".syndicate-digest", "index.html", "issue.eml", "issue.txt"]
     assert "Example Blog: 8 new posts, week of 15 April 2013" in stdout
     for name in ("index.html", "issue.txt", "issue.eml"):
         assert str(out / name) in stdout
@@ -581,3 +581,18 @@ def test_a_week_that_fits_keeps_full_detail_and_warns_near_the_limit() -> None:
         assert (size > 90 * 1024) == any("close to Gmail" in w for w in rendered.warnings)
     else:
         assert rendered.warnings
+
+
+def test_digest_out_never_replaces_a_page_it_did_not_write(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "index.html").write_text("<p>my own page</p>", encoding="utf-8")
+    code, _, stderr = run_digest("--week", "2013-W16", "--out", str(out))
+    assert code == 1 and "index.html is already there and syndicate did not write it" in stderr
+    assert (out / "index.html").read_text(encoding="utf-8") == "<p>my own page</p>"
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]
+    # a folder an earlier digest wrote is syndicate's to write again
+    again = tmp_path / "ours"
+    assert run_digest("--week", "2013-W16", "--out", str(again))[0] == 0
+    assert run_digest("--week", "2013-W17", "--out", str(again))[0] == 0
+    assert "Liveblogs from the 2013 OpenStack Summit" in (again / "issue.txt").read_text(encoding="utf-8")

@@ -218,6 +218,23 @@ def write_digest(config: Config, choice: IssueChoice, warn: Warn, out: Path | No
         warn(problem)
     folder = out or Path(tempfile.mkdtemp(prefix=f"syndicate-{issue.key}-"))
     web, text, eml = (folder / name for name in ISSUE_FILES)
+    _check_ours(folder)
+    atomic_write(folder / DIGEST_MARK, b"written by `syndicate digest`: its files here may be replaced\n")
     for path, data in zip((web, text, eml), issue_files(config, issue), strict=True):
         atomic_write(path, data)
     return DigestFiles(issue, web, text, eml)
+
+
+DIGEST_MARK = ".syndicate-digest"  # in a folder `digest --out` wrote: its files there are syndicate's
+
+
+def _check_ours(folder: Path) -> None:
+    """`digest --out` replaces only files an earlier `digest` wrote there: never a page of the user's."""
+    if (folder / DIGEST_MARK).is_file():
+        return
+    for name in ISSUE_FILES:
+        if (folder / name).exists():
+            raise SyndicateError(
+                f"{name} is already there and syndicate did not write it; give --out an empty or new folder",
+                path=folder / name,
+            )
