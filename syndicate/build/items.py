@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from syndicate.config import Config
-from syndicate.feeds.formats import FRAGMENTERS, with_first_image
+from syndicate.feeds.formats import with_first_image
+from syndicate.feeds.writers import FRAGMENTERS
 from syndicate.model import Author, Entry
 from syndicate.store.entries import Cached
 from syndicate.store.packs import write_pack

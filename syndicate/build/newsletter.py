@@ -14,9 +14,10 @@ from syndicate.build.ledger import entries_by_id, recorded_issue
 from syndicate.build.workers import WorkerPool
 from syndicate.config import Config
 from syndicate.errors import Warn
-from syndicate.feeds.formats import FRAGMENTERS, newest_update
+from syndicate.feeds.formats import newest_update
 from syndicate.feeds.groups import FeedGroup, group_feeds
 from syndicate.feeds.index import FeedLink
+from syndicate.feeds.writers import FRAGMENTERS
 from syndicate.model import Entry, Post
 from syndicate.newsletter.contents import Issue
 from syndicate.newsletter.issue import archive_url, issue_url, render_issue, subscribe_page

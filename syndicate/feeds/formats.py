@@ -1,4 +1,4 @@
-"""Entries → RSS 2.0, Atom 1.0 and JSON Feed 1.1 bytes (the only module importing feedgen).
+"""Entries → RSS 2.0 and Atom 1.0 bytes (the only module importing feedgen; JSON Feed: json_feed.py).
 
 feedgen is the authority on element structure. To stay fast with thousands of
 feeds, each entry is serialized once per format (one feedgen document holding
@@ -17,7 +17,7 @@ feedgen 1.0.0):
 from __future__ import annotations
 
 import html
-import json
+import mimetypes
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -26,15 +26,15 @@ from typing import Any
 from urllib.parse import quote
 
 from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
-from syndicate.feeds.feedgen_ext import ArchiveMark, AtomEnclosures, RssAtomLinks, add_media
 from syndicate.model import Author, Entry
 from syndicate.sources.feed_item import EPOCH
 from syndicate.urls import host_of, is_full_uri, tag_uri
 
 GENERATOR = "syndicate"
-JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 MEDIA_TYPES = {
     "rss": "application/rss+xml",
@@ -46,6 +46,80 @@ FILE_NAMES = {"rss": "rss.xml", "atom": "atom.xml", "json": "feed.json"}  # `syn
 FRAGMENT_CHUNK = 256
 _RSS_ITEM = ("    <item>\n", "    </item>\n")
 _ATOM_ENTRY = ("  <entry>\n", "  </entry>\n")
+
+
+# feedgen extensions, for what feedgen 1.0 cannot write itself: RSS atom:link elements besides
+# self, Atom enclosure links, and a post's image as Media RSS through feedgen's own media extension
+
+
+class RssAtomLinks(BaseExtension):  # type: ignore[misc]
+    """atom:link elements other than rel="self" in an RSS channel (hubs, archives): feedgen
+    1.0 writes only the self link there."""
+
+    def __init__(self) -> None:
+        self.links: list[tuple[str, str]] = []
+
+    def extend_rss(self, rss: Any) -> Any:
+        channel = rss.find("channel")
+        for rel, href in self.links:
+            etree.SubElement(channel, "{http://www.w3.org/2005/Atom}link", {"href": href, "rel": rel})
+        return rss
+
+
+FH = "http://purl.org/syndication/history/1.0"
+
+
+class ArchiveMark(BaseExtension):  # type: ignore[misc]
+    """<fh:archive/>: RFC 5005 marks an archive document so a reader does not take it for the feed."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH}
+
+    def _mark(self, parent: Any) -> None:
+        etree.SubElement(parent, f"{{{FH}}}archive")
+
+    def extend_atom(self, feed: Any) -> Any:
+        self._mark(feed)
+        return feed
+
+    def extend_rss(self, rss: Any) -> Any:
+        self._mark(rss.find("channel"))
+        return rss
+
+
+class AtomEnclosures(BaseEntryExtension):  # type: ignore[misc]
+    """Atom enclosure links. feedgen 1.0 drops rel/type/length of entry links
+    (its atom_entry rebinds `link` to the new element before reading them), so an
+    enclosure would come out as a second alternate link."""
+
+    def __init__(self) -> None:
+        self.links: list[tuple[str, str, int]] = []
+
+    def extend_atom(self, entry: Any) -> Any:
+        for url, media_type, length in self.links:
+            attrs = {"href": url, "rel": "enclosure", "type": media_type}
+            if length:
+                attrs["length"] = str(length)
+            etree.SubElement(entry, "link", attrs)  # feedgen writes Atom elements unqualified under a literal xmlns
+        return entry
+
+
+def _media_type(url: str) -> str:
+    return mimetypes.guess_type(url.split("?", 1)[0].split("#", 1)[0], strict=False)[0] or ""
+
+
+def add_media(fe: FeedEntry, entry: Entry) -> None:
+    """The post's image as Media RSS (RSS and Atom): a thumbnail for readers' lists, the content for the item."""
+    if not entry.image:
+        return
+    media_type = _media_type(entry.image)
+    content = {
+        "url": entry.image,
+        "medium": "image",
+        **({"type": media_type} if media_type.startswith("image/") else {}),
+    }
+    fe.media.content(content, group=None)
+    fe.media.thumbnail({"url": entry.image}, group=None)
 
 
 def _cut(document: str, marks: tuple[str, str]) -> list[str]:
@@ -99,7 +173,7 @@ def newest_update(entries: Sequence[Entry]) -> datetime:
     return max((e.updated for e in entries), default=EPOCH)
 
 
-def _full_html(entry: Entry, full_content: bool) -> str:
+def full_html(entry: Entry, full_content: bool) -> str:
     """The HTML a full-content item carries ("" for none: an empty <content> is a validator warning)."""
     if not full_content:
         return ""
@@ -130,14 +204,14 @@ def atom_id(entry: Entry) -> str:
     return tag_uri(host_of(entry.link), entry.published.date().isoformat(), f"guid/{quote(entry.id, safe='')}")
 
 
-def _names(entry: Entry) -> list[str]:
+def tag_names(entry: Entry) -> list[str]:
     seen: dict[str, str] = {}
     for name in (*entry.post.categories, *entry.post.tags):
         seen.setdefault(name.casefold(), name)
     return list(seen.values())
 
 
-def _authors(entry: Entry, fallback: Author) -> tuple[Author, ...]:
+def authors_or_fallback(entry: Entry, fallback: Author) -> tuple[Author, ...]:
     return entry.post.authors or (fallback,)
 
 
@@ -175,13 +249,13 @@ def _rss_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author
     fe.link(href=entry.link)
     fe.guid(entry.id, permalink=entry.id == entry.link)
     fe.description(entry.summary_html)
-    content = _full_html(entry, full_content)
+    content = full_html(entry, full_content)
     if content:
         fe.content(content, type="html")
     fe.pubDate(entry.published)
     for category in _categorized(entry, category_base):
         fe.category(**category)
-    for author in _authors(entry, fallback):
+    for author in authors_or_fallback(entry, fallback):
         fe.dc.dc_creator(author.name)
     if entry.post.enclosures:  # RSS allows one enclosure per item
         enc = entry.post.enclosures[0]
@@ -198,7 +272,7 @@ def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Autho
     if entry.post.enclosures:
         fe.register_extension("enclosures", AtomEnclosures, atom=True, rss=False)
         fe.enclosures.links.extend((e.url, e.type, e.length) for e in entry.post.enclosures)
-    for author in _authors(entry, fallback):
+    for author in authors_or_fallback(entry, fallback):
         fe.author(
             {
                 "name": author.name,
@@ -209,7 +283,7 @@ def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Autho
     for category in _categorized(entry, category_base):
         fe.category(**category)
     fe.summary(entry.summary_html, type="html")
-    content = _full_html(entry, full_content)
+    content = full_html(entry, full_content)
     if content:
         fe.content(content, type="html")
     add_media(fe, entry)
@@ -279,52 +353,6 @@ def _atom_str(fg: FeedGenerator) -> bytes:
     return bytes(fg.atom_str(pretty=True))
 
 
-def json_item(entry: Entry, *, full_content: bool, fallback: Author) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "id": entry.id,
-        "url": entry.link,
-        "title": entry.title,
-        "content_html": _full_html(entry, full_content) or entry.summary_html,
-        "summary": entry.summary_text,
-        "date_published": entry.published.isoformat(),
-        "date_modified": entry.updated.isoformat(),
-    }
-    if entry.image:
-        item["image"] = entry.image
-    names = _names(entry)
-    if names:
-        item["tags"] = names
-    item["authors"] = [{"name": a.name, **({"url": a.url} if a.url else {})} for a in _authors(entry, fallback)]
-    if entry.post.enclosures:
-        item["attachments"] = [
-            {"url": e.url, "mime_type": e.type, **({"size_in_bytes": e.length} if e.length else {})}
-            for e in entry.post.enclosures
-        ]
-    return item
-
-
-def _html_safe(text: str) -> str:
-    """<, > and & as \\u escapes (three C-level replaces: str.translate with a dict costs a
-    Python lookup per character, ~40x slower on a whole post)."""
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def _json_text(value: object) -> str:
-    """Compact JSON with <, > and & as \\u escapes: the same data for every JSON parser, and
-    no markup-looking bytes for anything that sniffs or greps the file (as Go's encoder does)."""
-    return _html_safe(json.dumps(value, ensure_ascii=False))
-
-
-def json_fragments(
-    entries: Sequence[Entry], *, full_content: bool, fallback: Author, category_base: str = ""
-) -> list[bytes]:
-    """One serialized JSON Feed item per entry, one line each (json's fast C encoder), indented in the array."""
-    return [
-        b"    " + _json_text(json_item(e, full_content=full_content, fallback=fallback)).encode("utf-8")
-        for e in entries
-    ]  # JSON Feed tags carry no scheme: category_base is not used here
-
-
 def _splice(document: str, closing: str, fragments: Sequence[bytes]) -> bytes:
     at = document.rindex(closing)
     return document[:at].encode("utf-8") + b"".join(fragments) + document[at:].encode("utf-8")
@@ -345,28 +373,4 @@ def atom_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime)
     return _splice(shell, "</feed>", fragments)
 
 
-def json_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime) -> bytes:
-    del updated  # JSON Feed has no feed-level date
-    head: dict[str, Any] = {
-        "version": JSON_FEED_VERSION,
-        "title": meta.title,
-        "home_page_url": meta.home_url,
-        "feed_url": meta.self_url,
-        "description": meta.description,
-        "language": meta.language,
-        "authors": [{"name": meta.author.name}],
-    }
-    if meta.icon:  # JSON Feed's icon and favicon are both square; the wide logo fits neither
-        head["icon"] = meta.icon
-        head["favicon"] = meta.icon
-    if meta.hubs:
-        head["hubs"] = [{"type": "WebSub", "url": hub} for hub in meta.hubs]
-    head.update({"next_url": href for rel, href in meta.links if rel == "prev-archive"})  # the older items
-    text = _html_safe(json.dumps(head, indent=2, ensure_ascii=False))
-    items = b",\n".join(fragments)
-    head_text = (text[: text.rindex("\n}")] + ',\n  "items": [').encode("utf-8")
-    return head_text + (b"\n" + items + b"\n  " if items else b"") + b"]\n}\n"
 
-
-FRAGMENTERS = {"rss": rss_fragments, "atom": atom_fragments, "json": json_fragments}
-DOCUMENTS = {"rss": rss_document, "atom": atom_document, "json": json_document}

@@ -12,7 +12,8 @@ from urllib.parse import urljoin
 from syndicate.config import Config, FeedFormat
 from syndicate.errors import BuildError
 from syndicate.feeds.archives import archive_rel, page_links, split_archive
-from syndicate.feeds.formats import DOCUMENTS, FILE_NAMES, MEDIA_TYPES, FeedMeta, newest_update
+from syndicate.feeds.formats import FILE_NAMES, MEDIA_TYPES, FeedMeta, newest_update
+from syndicate.feeds.writers import DOCUMENTS
 from syndicate.feeds.index import FeedLink
 from syndicate.model import Entry, Site
 from syndicate.text import slugify
