@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syndicate.errors import ConfigError, DeliveryError
 from syndicate.folders import check_output_folder
+from syndicate.language import Language, check_language, language_for
 from syndicate.mail_settings import (
     CADENCES,
     SMTP_CONNECTIONS,
@@ -104,10 +105,16 @@ class Config:
     inbox: InboxConfig = field(default_factory=InboxConfig)
     database: Path | None = None
     max_feed_bytes: int = DEFAULT_MAX_BYTES
+    locale_dir: Path | None = None  # the site's own catalogs: [site] locale_dir, else locale/ beside the config
 
     @property
     def root(self) -> Path:
         return self.path.parent
+
+    @property
+    def words(self) -> Language:
+        """The site's language: words from the catalogs (the site's over the shipped), dates and plurals."""
+        return language_for(self.site.language, self.locale_dir)
 
     @property
     def records_dir(self) -> Path:
@@ -150,9 +157,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
 
 
-def _site(top: Table) -> tuple[Site, str]:
-    """[site], and its postal address (the digest's default)."""
+def _site(top: Table) -> tuple[Site, str, Path]:
+    """[site], its postal address (the digest's default) and the folder of its own catalogs."""
     site_t = top.table("site")
+    language = site_t.text("language", "en")
+    check_language(language, top.path)
+    locale_dir = top.path.parent / site_t.text("locale_dir", "locale")
     tz_name = site_t.text("timezone", "UTC")
     try:
         tz = ZoneInfo(tz_name)
@@ -171,7 +181,7 @@ def _site(top: Table) -> tuple[Site, str]:
         title=site_t.text("title"),
         url=site_url,
         description=site_t.text("description", "", multiline=True) or site_t.text("title"),
-        language=site_t.text("language", "en"),
+        language=language,
         timezone=tz,
         author=author,
         permalink=permalink,
@@ -180,7 +190,7 @@ def _site(top: Table) -> tuple[Site, str]:
     )
     postal_address = site_t.text("postal_address", "", multiline=True)
     site_t.check_unknown()
-    return site, postal_address
+    return site, postal_address, locale_dir.resolve()
 
 
 def _image_url(table: Table, key: str, site_url: str) -> str:
@@ -298,7 +308,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     """Read and validate `path`; relative paths in it are relative to its folder."""
     root = path.parent
     top = Table(_read_toml(path), "", path)
-    site, postal_address = _site(top)
+    site, postal_address, locale_dir = _site(top)
     sources, templates_dir = _content(top)
     sources += _sources(top)
     out, output_url = _output(top, site, output_dir)
@@ -326,4 +336,5 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         inbox=inbox,
         database=database,
         max_feed_bytes=max_bytes,
+        locale_dir=locale_dir,
     )

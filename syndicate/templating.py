@@ -2,7 +2,9 @@
 
 A site overrides any template by putting a file of the same name in its own
 templates directory ([content] templates in syndicate.toml); everything else
-comes from the templates shipped with syndicate.
+comes from the templates shipped with syndicate. Each environment speaks one
+language: `_()`, `ngettext()` and `{% trans %}` take its catalog's words, and
+`long_date`, `full_date` and `time_of_day` write its dates.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import jinja2
 from jinja2.filters import do_wordwrap
 
 from syndicate.errors import SyndicateError
+from syndicate.language import Language, language_for
 
 _PACKAGED = Path(__file__).parent / "templates"  # inside an installed wheel
 _CHECKOUT = Path(__file__).parent.parent / "templates"  # a source checkout or editable install
@@ -23,11 +26,16 @@ def builtin_templates() -> Path:
     return _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
 
 
+def environment(site_templates: Path | None, words: Language | None = None) -> jinja2.Environment:
+    return _environment(site_templates, words or language_for("en"))
+
+
 @lru_cache(maxsize=8)
-def environment(site_templates: Path | None) -> jinja2.Environment:
+def _environment(site_templates: Path | None, words: Language) -> jinja2.Environment:
     search = [str(site_templates)] if site_templates is not None else []
     search.append(str(builtin_templates()))
     env = jinja2.Environment(
+        extensions=["jinja2.ext.i18n"],
         loader=jinja2.FileSystemLoader(search),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "xml", "htm"), default_for_string=True),
         undefined=jinja2.StrictUndefined,
@@ -36,6 +44,9 @@ def environment(site_templates: Path | None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["wordwrap"] = _wordwrap
+    # newstyle: %(name)s values are filled in (and escaped) by gettext itself, as in our Python code
+    env.install_gettext_translations(words.translations, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(long_date=words.long_date, full_date=words.full_date, time_of_day=words.time_of_day)
     return env
 
 
@@ -48,9 +59,9 @@ def _wordwrap(environment: jinja2.Environment, s: object, width: int = 79, *args
     return do_wordwrap(environment, s, width, *args, **kwargs)  # type: ignore[arg-type]
 
 
-def render(site_templates: Path | None, name: str, **context: object) -> str:
+def render(site_templates: Path | None, name: str, words: Language | None = None, **context: object) -> str:
     try:
-        return environment(site_templates).get_template(name).render(**context)
+        return environment(site_templates, words).get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
         raise SyndicateError(f"template error: {exc.message}", path=exc.filename or name, line=exc.lineno) from None
     except jinja2.UndefinedError as exc:

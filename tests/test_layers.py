@@ -22,6 +22,7 @@ SHARED = (
     "toml_table",
     "mail_settings",
     "folders",
+    "language",
     "config",
     "templating",
     "output",
@@ -65,6 +66,7 @@ ADAPTERS: dict[str, frozenset[str]] = {
     "docutils": frozenset({"sources.rst"}),  # Pelican's reStructuredText posts
     "watchfiles": frozenset({"cli.watch"}),
     "tomli_w": frozenset({"newsletter.records"}),  # writing TOML; tomllib reads it
+    "babel": frozenset({"language"}),  # catalogs, plurals and dates in the site's language
     # lxml parses only in sources/markup; feedgen and premailer build on lxml and hand
     # out its trees, so their adapters touch those trees (and parse nothing)
     "lxml": frozenset({"sources.markup", "feeds.formats", "newsletter.inline"}),

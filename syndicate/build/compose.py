@@ -18,13 +18,13 @@ from syndicate.build.ledger import entries_by_id, read_ledger, recorded_issue
 from syndicate.build.loading import load_site
 from syndicate.config import Config
 from syndicate.errors import BuildFailed, SyndicateError, Warn
+from syndicate.language import language_for
 from syndicate.model import Entry
 from syndicate.newsletter.contents import Issue, for_tags, make_issue
 from syndicate.newsletter.issue import Rendered, render_issue
 from syndicate.newsletter.ledger import Draft, Ledger, Rules, next_drafts, window_draft
 from syndicate.newsletter.message import archive_text, build_message, message_bytes
 from syndicate.newsletter.periods import Period, days_window, in_window, parse_days, parse_period
-from syndicate.newsletter.wording import long_date
 from syndicate.output import atomic_write
 
 ISSUE_FILES = ("index.html", "issue.txt", "issue.eml")  # an issue's web page, plain text and message
@@ -96,7 +96,7 @@ def named_period(config: Config, choice: IssueChoice, *, finished: bool = True) 
         raise SyndicateError(str(exc) if isinstance(exc, ValueError) else f"{choice.week!r} is out of range") from None
     if finished and period.end > choice.now:
         raise SyndicateError(
-            f"{period.key} has not ended (its last day is {long_date(period.last_day)}); "
+            f"{period.key} has not ended (its last day is {language_for('en').long_date(period.last_day)}); "
             "to send its posts so far, use --until now"
         )
     return period

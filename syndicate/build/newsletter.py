@@ -23,15 +23,7 @@ from syndicate.newsletter.contents import Issue
 from syndicate.newsletter.issue import archive_url, issue_url, render_issue, subscribe_page
 from syndicate.newsletter.ledger import Ledger
 from syndicate.newsletter.records import record_bytes
-from syndicate.newsletter.wording import (
-    DIGEST_NAMES,
-    LIST_NAMES,
-    intro_text,
-    long_date,
-    preheader_for,
-    span_text,
-    subject_for,
-)
+from syndicate.newsletter.wording import digest_name, intro_text, list_name, preheader_for, span_text, subject_for
 from syndicate.output import OutputPlan
 from syndicate.render.entry import render_entry
 from syndicate.render.select import newest_first
@@ -46,27 +38,26 @@ class ArchiveItem:
     issue: Issue
     subject: str
     url: str
-
-    @property
-    def span(self) -> str:
-        return span_text(self.issue)
+    span: str  # the issue's days, in the site's language
 
 
 def issue_entry(config: Config, issue: Issue, subject: str) -> Entry:
     """An issue as a feed item: links to the posts, dated when its sending began."""
+    words = config.words
     items = "".join(f'<li><a href="{html.escape(e.link)}">{html.escape(e.title)}</a></li>' for e in issue.entries)
+    running = html.escape(words.gettext("Running:"))
     notes = "".join(
-        f'<p>Running: <a href="{html.escape(e.link)}">{html.escape(e.title)}</a></p>' for e in issue.announcements
+        f'<p>{running} <a href="{html.escape(e.link)}">{html.escape(e.title)}</a></p>' for e in issue.announcements
     )
     post = Post(
         source=f"newsletter {issue.key}",
         title=subject,
         published=issue.date,
         slug=issue.key.lower(),
-        body=f"<p>{html.escape(intro_text(issue))}</p><ul>{items}</ul>{notes}",
+        body=f"<p>{html.escape(intro_text(issue, words))}</p><ul>{items}</ul>{notes}",
         body_format="html",
         url=issue_url(config, issue.key),
-        summary=html.escape(preheader_for(issue)),
+        summary=html.escape(preheader_for(issue, words)),
     )
     entry = render_entry(post, config.site)
     day = issue.date.astimezone(config.site.timezone).date().isoformat()
@@ -132,17 +123,21 @@ class DigestWork:
 def _plan_archive(
     config: Config, issues: list[tuple[Issue, str]], plan: OutputPlan, quiet: datetime | None = None
 ) -> list[FeedLink]:
-    archive = [ArchiveItem(issue, subject, issue_url(config, issue.key)) for issue, subject in reversed(issues)]
+    words = config.words
+    archive = [
+        ArchiveItem(issue, subject, issue_url(config, issue.key), span_text(issue, words))
+        for issue, subject in reversed(issues)
+    ]
     cadence = config.digest.cadence
     page = render(
         config.templates_dir,
         "archive.html",
-        list_name=LIST_NAMES[cadence],
+        words,
+        list_name=list_name(cadence, words),
         subscribe_page=subscribe_page(config),
         site=config.site,
         issues=archive,
         archive_url=archive_url(config),
-        long_date=long_date,
     )
     plan.add("newsletter/index.html", page.encode("utf-8"), "the newsletter archive")
     issue_entries = newest_first(issue_entry(config, issue, subject) for issue, subject in issues)
@@ -150,9 +145,11 @@ def _plan_archive(
         issue_entries = issue_entries[: config.digest.max_items]
     group = FeedGroup(
         kind="newsletter",
-        name=DIGEST_NAMES[cadence],
-        title=f"{config.site.title}: {LIST_NAMES[cadence]}",
-        description=f"Every issue of the {LIST_NAMES[cadence]} by email of {config.site.title}",
+        name=digest_name(cadence, words),
+        title=words.gettext("%(site)s: %(list)s", site=config.site.title, list=list_name(cadence, words)),
+        description=words.gettext(
+            "Every issue of the %(list)s by email of %(site)s", list=list_name(cadence, words), site=config.site.title
+        ),
         folder="newsletter/",
         home_url=archive_url(config),
         entries=issue_entries,

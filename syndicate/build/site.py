@@ -22,6 +22,7 @@ from syndicate.config import SENDER_MISSING, Config, FeedFormat
 from syndicate.errors import BuildFailed, SyndicateError, Warn
 from syndicate.feeds.groups import GroupFeed, group_feeds, site_groups
 from syndicate.feeds.index import FeedLink, index_page, opml_document
+from syndicate.language import builtin_locale
 from syndicate.model import Entry
 from syndicate.output import OutputPlan, WriteReport, write_plan
 from syndicate.render.select import newest_first
@@ -144,8 +145,8 @@ def plan_site(
     if digest is not None:
         links.extend(digest.finish(plan, warn))
     plan_subscribe_pages(config, site.entries, plan)
-    plan.add("index.html", index_page(config.site, links, config.templates_dir), "the feed index page")
-    plan.add("feeds.opml", opml_document(config.site, links), "the OPML list")
+    plan.add("index.html", index_page(config.site, links, config.templates_dir, config.words), "the feed index page")
+    plan.add("feeds.opml", opml_document(config.site, links, config.words), "the OPML list")
     return plan
 
 
@@ -175,6 +176,12 @@ def _inputs_fingerprint(config: Config, salt: str, scanned: Scanned) -> str:
     return digest_of(salt, str(config.output_dir), *sorted(f.key for f in scanned[0]), "|", *records)
 
 
+def _salt(config: Config) -> str:
+    """What the cache keys share; the catalogs' bytes are in it too, so a changed word re-renders what shows it."""
+    folders = (config.templates_dir, builtin_templates(), config.locale_dir, builtin_locale())
+    return build_salt(config.path.read_bytes(), folders)
+
+
 def _build(
     config: Config,
     today: date,
@@ -188,7 +195,7 @@ def _build(
     force: bool = False,
 ) -> BuildResult:
     started = time.perf_counter()
-    salt = build_salt(config.path.read_bytes(), (config.templates_dir, builtin_templates()))
+    salt = _salt(config)
     # without the cache (--no-cache) nothing from earlier builds is read, but this build is recorded
     cache = EntryCache.open(config.root, salt, enabled=cache_usable, fresh=not use_cache)
     record = BuildRecord.open(config.root, salt, config.output_dir, enabled=cache_usable, fresh=not use_cache)

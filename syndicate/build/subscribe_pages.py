@@ -41,6 +41,7 @@ def plan_subscribe_pages(config: Config, entries: Iterable[Entry], plan: OutputP
     page = render(
         config.templates_dir,
         PAGE,
+        config.words,
         site=config.site,
         form_name="subscribe-page",
         message="",
@@ -48,7 +49,7 @@ def plan_subscribe_pages(config: Config, entries: Iterable[Entry], plan: OutputP
         **form,
     )
     plan.add(PAGE, page.encode("utf-8"), "the subscribe page")
-    snippet = render(config.templates_dir, SNIPPET, site=config.site, form_name="embedded", **form)
+    snippet = render(config.templates_dir, SNIPPET, config.words, site=config.site, form_name="embedded", **form)
     plan.add(SNIPPET, snippet.encode("utf-8"), "the embeddable subscribe form")
     data = json.dumps({"tags": tags}, ensure_ascii=False, indent=1) + "\n"
     plan.add(TAGS, data.encode("utf-8"), "the tags the subscribe forms offer")

@@ -15,6 +15,7 @@ from syndicate.feeds.archives import archive_rel, page_links, split_archive
 from syndicate.feeds.formats import FILE_NAMES, MEDIA_TYPES, FeedMeta, newest_update
 from syndicate.feeds.writers import DOCUMENTS
 from syndicate.feeds.index import FeedLink
+from syndicate.language import N_, Language
 from syndicate.model import Entry, Site
 from syndicate.text import slugify
 
@@ -148,6 +149,23 @@ def _home_of(config: Config, kind: str, slug: str) -> str:
     return config.output_url
 
 
+# a group feed's description, by kind; %(name)s is the tag, category or author
+_DESCRIPTIONS = {
+    "categories": N_("Posts in the category “%(name)s” on %(site)s"),
+    "tags": N_("Posts in the tag “%(name)s” on %(site)s"),
+    "authors": N_("Posts by %(name)s on %(site)s"),
+}
+
+
+def _title(words: Language, kind: str, site: str, name: str) -> str:
+    """ "Site: name" in English; a language may say more ("Site: Schlagwort „name“")."""
+    if kind == "tags":
+        return words.pgettext("tag feed title", "%(site)s: %(name)s", site=site, name=name)
+    if kind == "categories":
+        return words.pgettext("category feed title", "%(site)s: %(name)s", site=site, name=name)
+    return words.pgettext("author feed title", "%(site)s: %(name)s", site=site, name=name)
+
+
 def site_groups(config: Config, entries: Sequence[Entry]) -> list[FeedGroup]:
     """The whole site, then every category, every tag and (with more than one) every author, those
     enabled, each with at most [feeds] max_items entries; `entries` newest first."""
@@ -156,12 +174,13 @@ def site_groups(config: Config, entries: Sequence[Entry]) -> list[FeedGroup]:
     feeds = config.feeds
     current, pages = split_archive(entries, limit, feeds.archive_size) if feeds.archives else (entries[:limit], ())
     groups = [FeedGroup("site", site.title, site.title, site.description, "", site.url, current, pages)]
+    words = config.words
     kinds = (
-        ("categories", config.feeds.categories, "Posts in the category “{}” on {}"),
-        ("tags", config.feeds.tags, "Posts in the tag “{}” on {}"),
-        ("authors", config.feeds.authors, "Posts by {} on {}"),
+        ("categories", config.feeds.categories),
+        ("tags", config.feeds.tags),
+        ("authors", config.feeds.authors),
     )
-    for kind, enabled, description in kinds:
+    for kind, enabled in kinds:
         if not enabled:
             continue
         found = group_by(entries, kind, site.author.name)
@@ -177,8 +196,8 @@ def site_groups(config: Config, entries: Sequence[Entry]) -> list[FeedGroup]:
                 FeedGroup(
                     kind,
                     group.name,
-                    f"{site.title}: {group.name}",
-                    description.format(group.name, site.title),
+                    _title(words, kind, site.title, group.name),
+                    words.gettext(_DESCRIPTIONS[kind], site=site.title, name=group.name),
                     f"{kind}/{group.slug}/",
                     _home_of(config, kind, group.slug),
                     current,

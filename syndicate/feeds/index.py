@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from syndicate.language import Language
 from syndicate.model import Site
 from syndicate.templating import render
 
@@ -24,22 +25,22 @@ class FeedLink:
     count: int  # items in the feed
 
 
-def index_page(site: Site, feeds: Sequence[FeedLink], templates: Path | None) -> bytes:
-    return render(templates, "index.html", site=site, feeds=feeds).encode("utf-8")
+def index_page(site: Site, feeds: Sequence[FeedLink], templates: Path | None, words: Language) -> bytes:
+    return render(templates, "index.html", words, site=site, feeds=feeds).encode("utf-8")
 
 
-def opml_document(site: Site, feeds: Sequence[FeedLink]) -> bytes:
+def opml_document(site: Site, feeds: Sequence[FeedLink], words: Language) -> bytes:
     """OPML 2.0 listing every feed once (Atom preferred, then RSS), grouped by kind."""
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
-    ET.SubElement(head, "title").text = f"{site.title}: all feeds"
+    ET.SubElement(head, "title").text = words.gettext("%(site)s: all feeds", site=site.title)
     body = ET.SubElement(root, "body")
     labels = {
         "site": site.title,
-        "categories": "Categories",
-        "tags": "Tags",
-        "authors": "Authors",
-        "newsletter": "Newsletter",
+        "categories": words.gettext("Categories"),
+        "tags": words.gettext("Tags"),
+        "authors": words.gettext("Authors"),
+        "newsletter": words.gettext("Newsletter"),
     }
     preferred: dict[tuple[str, str], FeedLink] = {}
     rank = {"atom": 0, "rss": 1, "json": 2}

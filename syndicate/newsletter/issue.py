@@ -16,15 +16,7 @@ from urllib.parse import urljoin
 from syndicate.config import Config
 from syndicate.newsletter.contents import Issue, IssueDay
 from syndicate.newsletter.placeholders import GREETING, MANAGE, UNSUBSCRIBE
-from syndicate.newsletter.wording import (
-    DIGEST_NAMES,
-    LIST_NAMES,
-    intro_text,
-    long_date,
-    preheader_for,
-    span_text,
-    subject_for,
-)
+from syndicate.newsletter.wording import digest_name, intro_text, list_name, preheader_for, span_text, subject_for
 from syndicate.render.links import absolute_url
 from syndicate.templating import environment, load_text
 from syndicate.text import one_line
@@ -130,7 +122,7 @@ def _clean(value: object) -> str:
 def render_issue(config: Config, issue: Issue) -> Rendered:
     """Render all three forms; fall back to shorter forms rather than be clipped by Gmail."""
     templates = config.templates_dir
-    env = environment(templates)
+    env = environment(templates, config.words)
     css = load_text(templates, "digest.css")
     base = _template_values(config, issue)
     email = _fit_email(env.get_template("email.html").render, base, css, issue)
@@ -158,21 +150,21 @@ def render_issue(config: Config, issue: Issue) -> Rendered:
 
 def _template_values(config: Config, issue: Issue) -> dict[str, Any]:
     """What every template of the issue is given (the personal parts as placeholders)."""
+    words = config.words
     return {
         "site": dataclasses.replace(config.site, title=one_line(config.site.title)),
         "clean": _clean,
         "config": config,
         "issue": issue,
         "subject": subject_for(config, issue),
-        "preheader": preheader_for(issue),
+        "preheader": preheader_for(issue, words),
         "web_url": issue_url(config, issue.key),
         "archive_url": archive_url(config),
         "subscribe_page": subscribe_page(config),
-        "long_date": long_date,
-        "span": span_text(issue),
-        "digest_name": DIGEST_NAMES[issue.cadence],
-        "list_name": LIST_NAMES[issue.cadence],
-        "intro": intro_text(issue),
+        "span": span_text(issue, words),
+        "digest_name": digest_name(issue.cadence, words),
+        "list_name": list_name(issue.cadence, words),
+        "intro": intro_text(issue, words),
         "greeting": GREETING,
         "unsubscribe_url": UNSUBSCRIBE,
         "manage_url": MANAGE,

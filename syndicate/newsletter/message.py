@@ -116,7 +116,7 @@ def build_message(
     mailto = config.digest.unsubscribe_mailto or sender_address
     token = recipient.unsubscribe_token if recipient else ""
     mailto_subject = f"unsubscribe%20{token}" if token else "unsubscribe"  # token characters need no escaping
-    greeting = greeting_for(recipient.name if recipient else "")
+    greeting = greeting_for(recipient.name if recipient else "", config.words)
     manage = (recipient.manage_url if recipient else "") or manage_page(config)
 
     msg = EmailMessage(policy=BODY_POLICY)
@@ -230,7 +230,7 @@ def personal_bytes(config: Config, issue: Rendered, recipient: Recipient, date: 
     for each recipient (a test holds the two equal). This is what a send of 10,000 copies runs."""
     frame = _frame(config, issue)
     list_unsubscribe = recipient.unsubscribe_url or unsubscribe_base(config)
-    greeting = greeting_for(recipient.name)
+    greeting = greeting_for(recipient.name, config.words)
     manage = recipient.manage_url or manage_page(config)
     token = recipient.unsubscribe_token
     mailto_subject = f"unsubscribe%20{token}" if token else "unsubscribe"
@@ -268,4 +268,6 @@ def personal_bytes(config: Config, issue: Rendered, recipient: Recipient, date: 
 def archive_text(config: Config, issue: Rendered) -> bytes:
     """The archive's issue.txt: the text part of the copy without a recipient, byte for byte as
     that .eml carries it (decoded), whoever writes the file (the build or `syndicate digest`)."""
-    return _part_bytes(fill_text(issue.email_text, greeting_for(""), unsubscribe_base(config), manage_page(config)))
+    return _part_bytes(
+        fill_text(issue.email_text, greeting_for("", config.words), unsubscribe_base(config), manage_page(config))
+    )

@@ -10,6 +10,7 @@ import html
 import re
 import textwrap
 
+from syndicate.language import Language
 from syndicate.text import one_line
 
 GREETING = "%%syndicate:greeting:5d1c%%"
@@ -21,9 +22,9 @@ TEXT_WIDTH = 78
 _PLACEHOLDER = re.compile(f"{re.escape(GREETING)}|{re.escape(UNSUBSCRIBE)}|{re.escape(MANAGE)}")
 
 
-def greeting_for(name: str) -> str:
+def greeting_for(name: str, words: Language) -> str:
     clean = one_line(name)[:MAX_NAME]
-    return f"Hi {clean}," if clean else "Hello,"
+    return words.gettext("Hi %(name)s,", name=clean) if clean else words.gettext("Hello,")
 
 
 def fill_text(text: str, greeting: str, unsubscribe: str, manage: str) -> str:

@@ -52,6 +52,7 @@ def build_salt(config_bytes: bytes, templates: Iterable[Path | None]) -> str:
         "cssutils",
         "lxml",
         "python-slugify",
+        "babel",
         *READERS,
     ):
         try:

@@ -28,8 +28,16 @@ PAGE_HEADERS = [
 ]
 
 
+# the page's words that code chooses (marked with N_ where they are written), in the site's language
+_TRANSLATED = ("heading", "message", "notice")
+
+
 def page(config: Config, template: str, code: int = 200, **values: object) -> Response:
-    body = render(config.templates_dir, template, site=config.site, **values)
+    words = config.words
+    for key in _TRANSLATED:
+        if isinstance(values.get(key), str) and values[key]:
+            values[key] = words.gettext(str(values[key]))
+    body = render(config.templates_dir, template, config.words, site=config.site, **values)
     return Response(code, [("Content-Type", "text/html; charset=utf-8"), *PAGE_HEADERS], body.encode("utf-8"))
 
 

@@ -59,9 +59,9 @@ def build(config: Config, notice: Notice, now: datetime) -> EmailMessage:
         "postal_address": config.digest.postal_address,
         **notice.values,
     }
-    html = render(config.templates_dir, f"{notice.kind}_email.html", **values)
+    html = render(config.templates_dir, f"{notice.kind}_email.html", config.words, **values)
     html = inline_css(html, load_text(config.templates_dir, "digest.css"))
-    text = render(config.templates_dir, f"{notice.kind}_email.txt", **values)
+    text = render(config.templates_dir, f"{notice.kind}_email.txt", config.words, **values)
     sender = config.sender
     domain = host_of(config.site.url)
     msg = EmailMessage(policy=BODY_POLICY)
@@ -85,8 +85,10 @@ def build(config: Config, notice: Notice, now: datetime) -> EmailMessage:
 def confirm_notice(config: Config, email: str, tags: frozenset[str] | None, url: str, expires: str) -> Notice:
     chosen = sorted(tags, key=str.casefold) if tags else []
     values: dict[str, object] = {"confirm_url": url, "expires": expires, "tags": chosen}
-    subject = f"Confirm your subscription to {one_line(config.site.title)}"
-    return Notice("confirm", subject, "One click to confirm, and the weekly digest starts.", email, "", values)
+    words = config.words
+    subject = words.gettext("Confirm your subscription to %(site)s", site=one_line(config.site.title))
+    preheader = words.gettext("One click to confirm, and the weekly digest starts.")
+    return Notice("confirm", subject, preheader, email, "", values)
 
 
 def _own_links(config: Config, secret: bytes, sub: Subscriber) -> tuple[str, str]:
@@ -97,14 +99,15 @@ def _own_links(config: Config, secret: bytes, sub: Subscriber) -> tuple[str, str
 def welcome_notice(config: Config, secret: bytes, sub: Subscriber) -> Notice:
     unsubscribe, manage = _own_links(config, secret, sub)
     values: dict[str, object] = {
-        "greeting": greeting_for(sub.name),
+        "greeting": greeting_for(sub.name, config.words),
         "tags": sorted(sub.tags, key=str.casefold) if sub.tags else [],
         "manage_url": manage,
         "unsubscribe_url": unsubscribe,
         "archive_url": archive_url(config),
     }
-    subject = f"Welcome to the weekly digest of {one_line(config.site.title)}"
-    preheader = "What you will get, and how to change it."
+    words = config.words
+    subject = words.gettext("Welcome to the weekly digest of %(site)s", site=one_line(config.site.title))
+    preheader = words.gettext("What you will get, and how to change it.")
     return Notice("welcome", subject, preheader, sub.email, sub.name, values, unsubscribe)
 
 
@@ -112,9 +115,10 @@ def manage_notice(config: Config, secret: bytes, sub: Subscriber, reason: str) -
     """A link to the manage page; `reason` "already" when it answers a subscribe form."""
     unsubscribe, manage = _own_links(config, secret, sub)
     values: dict[str, object] = {"reason": reason, "manage_url": manage, "unsubscribe_url": unsubscribe}
-    subject = f"Your subscription to {one_line(config.site.title)}"
+    words = config.words
+    subject = words.gettext("Your subscription to %(site)s", site=one_line(config.site.title))
     # the name on file is only used once its owner confirmed it; this mail answers a form anyone can fill in
-    preheader = "Your link to choose topics, pause or unsubscribe."
+    preheader = words.gettext("Your link to choose topics, pause or unsubscribe.")
     return Notice("manage", subject, preheader, sub.email, "", values, unsubscribe)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from wsgiref.types import WSGIEnvironment
 
 from syndicate.addresses import InvalidAddress
+from syndicate.language import N_
 from syndicate.subscribers import pauses, preferences, signup
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.db import Connection, DatabaseError
@@ -27,12 +28,12 @@ from syndicate.web.http import Response, log_error, text_response
 from syndicate.web.subscribe import MIN_SECONDS, Services, Subscribe, path_of
 
 _NOTICES = {
-    "tags": "Saved: your digest brings the posts you chose.",
-    "pause": "Paused: no digest until you resume it.",
-    "resume": "Resumed: the next digest will reach you.",
-    "unsubscribe": "You are unsubscribed: no more digests.",
-    "resubscribe": "We emailed you a link: use it to subscribe again.",
-    "cannot-resume": "This subscription was stopped, not paused: subscribe again to get the digest.",
+    "tags": N_("Saved: your digest brings the posts you chose."),
+    "pause": N_("Paused: no digest until you resume it."),
+    "resume": N_("Resumed: the next digest will reach you."),
+    "unsubscribe": N_("You are unsubscribed: no more digests."),
+    "resubscribe": N_("We emailed you a link: use it to subscribe again."),
+    "cannot-resume": N_("This subscription was stopped, not paused: subscribe again to get the digest."),
 }
 
 
@@ -55,7 +56,7 @@ class Manage:
         secret = self.s.secret
         if not isinstance(secret, bytes):
             log_error(environ, f"syndicate: the manage page is disabled: {secret}")
-            return self._page(503, "error", "Not available right now", message="Please try again later.")
+            return self._page(503, "error", N_("Not available right now"), message=N_("Please try again later."))
         fields: Fields = {}
         if method == "POST":
             read = read_form(environ)
@@ -69,12 +70,16 @@ class Manage:
             return self._with_token(environ, secret, method, fields, token)
         except DatabaseError as exc:
             log_error(environ, f"syndicate: the manage page is unavailable: {exc}")
-            return self._page(503, "error", "Not available right now", message="Please try again in a few minutes.")
+            return self._page(
+                503, "error", N_("Not available right now"), message=N_("Please try again in a few minutes.")
+            )
 
     def _ask(self, environ: WSGIEnvironment, secret: bytes, method: str, fields: Fields) -> Response:
         now = self.s.clock()
         if method != "POST":
-            return self._page(200, "ask", "Manage your subscription", action=self.path, stamp=form_stamp(secret, now))
+            return self._page(
+                200, "ask", N_("Manage your subscription"), action=self.path, stamp=form_stamp(secret, now)
+            )
         typed = first(fields, "email").strip()
         age = stamp_age(secret, first(fields, "stamp"), now)
         try:
@@ -90,22 +95,24 @@ class Manage:
                 conn.close()
             if sub is not None:
                 self.s.mail(environ, mails.manage_notice(self.s.config, secret, sub, "link"))
-        return self._page(200, "sent", "Check your inbox", email=shown)
+        return self._page(200, "sent", N_("Check your inbox"), email=shown)
 
     def _with_token(self, environ: WSGIEnvironment, secret: bytes, method: str, fields: Fields, token: str) -> Response:
         try:
             claim = read_token(secret, token)
         except TokenError:
-            message = "The link is not valid; it may have been cut short. Use the link at the end of an email from us."
-            return self._page(400, "error", "This link does not work", message=message)
+            message = N_(
+                "The link is not valid; it may have been cut short. Use the link at the end of an email from us."
+            )
+            return self._page(400, "error", N_("This link does not work"), message=message)
         conn = self.s.connect()
         try:
             sub = subs.get(conn, claim.subscriber_id)
             try:
                 check_current(claim, sub.nonce if sub else None)
             except TokenError:
-                message = "This address is not on the list any more."
-                return self._page(200, "error", "Not subscribed", message=message)
+                message = N_("This address is not on the list any more.")
+                return self._page(200, "error", N_("Not subscribed"), message=message)
             assert sub is not None
             notice = ""
             if method == "POST":
@@ -123,7 +130,7 @@ class Manage:
         return self._page(
             200,
             "subscription",
-            "Your subscription",
+            N_("Your subscription"),
             email=sub.email,
             status=status,
             tags=offered,

@@ -24,6 +24,7 @@ from syndicate.build.subscribe_pages import published_tags
 from syndicate.config import Config
 from syndicate.delivery.smtp import SmtpTarget
 from syndicate.errors import DeliveryError
+from syndicate.language import N_
 from syndicate.subscribers import signup
 from syndicate.subscribers import store as subs
 from syndicate.subscribers.db import Connection, DatabaseError
@@ -49,14 +50,14 @@ MAX_STAMP_SECONDS = 24 * 3600  # a form left open longer is asked once more, wit
 _FORM_NAME = re.compile(r"^[a-z0-9-]{1,40}$")
 
 _HEADINGS = {
-    "inbox": "Check your inbox",
-    "step": "Almost there",
-    "confirm": "Confirm your subscription",
-    "confirmed": "You are subscribed",
-    "already": "You are subscribed",
-    "expired": "This link has expired",
-    "invalid": "This link does not work",
-    "unavailable": "Subscribing is not available right now",
+    "inbox": N_("Check your inbox"),
+    "step": N_("Almost there"),
+    "confirm": N_("Confirm your subscription"),
+    "confirmed": N_("You are subscribed"),
+    "already": N_("You are subscribed"),
+    "expired": N_("This link has expired"),
+    "invalid": N_("This link does not work"),
+    "unavailable": N_("Subscribing is not available right now"),
 }
 
 
@@ -88,8 +89,12 @@ class Services:
         return picked or None
 
     def expires_text(self, expires: int) -> str:
+        """ "Monday 15 April 2013, 14:00 (CEST)", in the site's language and time zone."""
         when = from_unix(expires).astimezone(self.config.site.timezone)
-        return f"{when:%A} {when.day} {when:%B %Y}, {when:%H:%M} ({when.tzname()})"
+        words = self.config.words
+        return words.gettext(
+            "%(date)s, %(time)s (%(zone)s)", date=words.full_date(when), time=f"{when:%H:%M}", zone=when.tzname()
+        )
 
 
 def path_of(url: str) -> str:
@@ -110,7 +115,7 @@ class Subscribe:
         secret = self.s.secret
         if not isinstance(secret, bytes):
             log_error(environ, f"syndicate: subscribing disabled: {secret}")
-            return self.page_of(503, "unavailable", message="Please try again later.")
+            return self.page_of(503, "unavailable", message=N_("Please try again later."))
         if method != "POST":
             return self.form_page(secret, 200)
         fields = read_form(environ)
@@ -120,7 +125,7 @@ class Subscribe:
             return self._post(environ, secret, fields)
         except DatabaseError as exc:
             log_error(environ, f"syndicate: subscribing unavailable: {exc}")
-            return self.page_of(503, "unavailable", message="Please try again in a few minutes.")
+            return self.page_of(503, "unavailable", message=N_("Please try again in a few minutes."))
 
     def form_page(self, secret: bytes, status: int, message: str = "", fields: Fields | None = None) -> Response:
         fields = fields or {}
@@ -158,7 +163,7 @@ class Subscribe:
         try:
             address = subs.normalize_email(typed)
         except InvalidAddress:
-            return self.form_page(secret, 400, "That does not look like an email address; please check it.", fields)
+            return self.form_page(secret, 400, N_("That does not look like an email address; please check it."), fields)
         answer = self.page_of(200, "inbox", email=address)
         if first(fields, "website"):
             return answer  # the honeypot: a field people never see
@@ -218,21 +223,21 @@ class Confirm:
         secret = self.s.secret
         if not isinstance(secret, bytes):
             log_error(environ, f"syndicate: confirming disabled: {secret}")
-            return self.subscribe.page_of(503, "unavailable", message="Please try again later.")
+            return self.subscribe.page_of(503, "unavailable", message=N_("Please try again later."))
         token = query_value(environ, "token")
         try:
             claim = read_confirm_token(secret, token, self.s.clock())
         except ExpiredLink:
-            message = "Confirmation links work for a limited time. Fill in the form again to get a new one."
+            message = N_("Confirmation links work for a limited time. Fill in the form again to get a new one.")
             return self.subscribe.page_of(410, "expired", message=message)
         except BadLink:
-            message = "The link is not valid; it may have been cut short. Copy the whole link from the email."
+            message = N_("The link is not valid; it may have been cut short. Copy the whole link from the email.")
             return self.subscribe.page_of(400, "invalid", message=message)
         try:
             return self._answer(environ, method, secret, claim, token)
         except DatabaseError as exc:
             log_error(environ, f"syndicate: confirming unavailable: {exc}")
-            return self.subscribe.page_of(503, "unavailable", message="Please try again in a few minutes.")
+            return self.subscribe.page_of(503, "unavailable", message=N_("Please try again in a few minutes."))
 
     def _answer(
         self, environ: WSGIEnvironment, method: str, secret: bytes, claim: ConfirmClaim, token: str
@@ -258,5 +263,5 @@ class Confirm:
         return self.subscribe.page_of(200, "already", email=sub.email)
 
     def _unknown(self) -> Response:
-        message = "This link is not valid any more. Fill in the form again to get a new one."
+        message = N_("This link is not valid any more. Fill in the form again to get a new one.")
         return self.subscribe.page_of(400, "invalid", message=message)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit
 from wsgiref.types import WSGIEnvironment
 
+from syndicate.language import N_
 from syndicate.newsletter.issue import unsubscribe_base
 from syndicate.subscribers import pauses, preferences, signup
 from syndicate.subscribers import store as subs
@@ -25,12 +26,12 @@ from syndicate.web.http import Response, log_error, text_response
 from syndicate.web.subscribe import Services, Subscribe
 
 _HEADINGS = {
-    "confirm": "Unsubscribe?",
-    "unsubscribed": "You are unsubscribed",
-    "gone": "You are unsubscribed",
-    "resubscribed": "Check your inbox",
-    "invalid": "This link does not work",
-    "unavailable": "Unsubscribing is not available right now",
+    "confirm": N_("Unsubscribe?"),
+    "unsubscribed": N_("You are unsubscribed"),
+    "gone": N_("You are unsubscribed"),
+    "resubscribed": N_("Check your inbox"),
+    "invalid": N_("This link does not work"),
+    "unavailable": N_("Unsubscribing is not available right now"),
 }
 
 
@@ -79,8 +80,10 @@ class Unsubscribe:
             return self._page(
                 400,
                 "invalid",
-                message="This link carries no token: it may come from a test copy, or it was cut short. "
-                "Use the unsubscribe link at the end of a digest you received.",
+                message=N_(
+                    "This link carries no token: it may come from a test copy, or it was cut short. "
+                    "Use the unsubscribe link at the end of a digest you received."
+                ),
             )
         try:
             conn = self.s.connect()
@@ -93,7 +96,7 @@ class Unsubscribe:
             return self._unavailable()
 
     def _unavailable(self) -> Response:
-        return self._page(503, "unavailable", message="Please try again later, or reply to the message instead.")
+        return self._page(503, "unavailable", message=N_("Please try again later, or reply to the message instead."))
 
     def _answer(self, environ: WSGIEnvironment, method: str, conn: Connection, token: str, secret: bytes) -> Response:
         try:
@@ -103,9 +106,9 @@ class Unsubscribe:
         except StaleToken:
             # the record was erased: whoever holds its id now is someone else, and the
             # recipient of the old message is on no list
-            return self._page(200, "gone", message="This address is not on the list: it gets no digest.")
+            return self._page(200, "gone", message=N_("This address is not on the list: it gets no digest."))
         except TokenError:
-            hint = (
+            hint = N_(
                 "The link is not valid; it may have been cut short or changed. "
                 "Use the unsubscribe link at the end of a digest you received."
             )
