@@ -30,6 +30,10 @@ _PACKAGED = Path(__file__).parent / "locale"
 _TAG = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
 
 
+# the date patterns a catalog may give (msgctxt "date pattern"), as CLDR writes them; English as shipped
+DATE_PATTERNS = ("EEEE d MMMM", "EEEE d MMMM y", "d MMMM y", "d MMMM", "MMMM y")
+
+
 def N_(message: str) -> str:
     return message
 
@@ -96,6 +100,8 @@ class Language:
         CLDR's own pattern for the locale (a language syndicate has no words for)."""
         if pattern in self._patterns or self.locale.language == "en":
             return format_date(day, self.translations.pgettext("date pattern", pattern), locale=self.locale)
+        if skeleton == "yMMMMEEEEd":  # CLDR's own full date says it better than the nearest skeleton
+            return format_date(day, "full", locale=self.locale)
         return format_skeleton(skeleton, day, locale=self.locale)
 
     def long_date(self, day: date) -> str:
@@ -144,7 +150,7 @@ def _catalog_files(locale: Locale, folders: Sequence[Path | None]) -> list[Path]
 def _read_catalog(path: Path, locale: Locale) -> Catalog:
     try:
         with path.open("rb") as fileobj:
-            catalog = read_po(fileobj, locale=locale, domain=DOMAIN, abort_invalid=True)
+            catalog = read_po(fileobj, domain=DOMAIN, abort_invalid=True)
     except PoFileError as exc:
         line = getattr(exc, "lineno", None)
         raise SyndicateError(

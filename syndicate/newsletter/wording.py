@@ -154,7 +154,8 @@ def preheader_for(issue: Issue, words: Language) -> str:
         text = one_line(words.gettext("Last chance: %(titles)s", titles=titles))
     else:
         titles = "; ".join(e.title for e in issue.entries)
-        text = one_line(words.gettext("%(count)d new: %(titles)s", count=issue.post_count, titles=titles))
+        count = issue.post_count
+        text = one_line(words.ngettext("%(num)d new: %(titles)s", "%(num)d new: %(titles)s", count, titles=titles))
     if len(text) > 150:
         text = text[:150].rsplit(" ", 1)[0].rstrip(";:,") + "…"
     return text

@@ -93,7 +93,7 @@ class Services:
         when = from_unix(expires).astimezone(self.config.site.timezone)
         words = self.config.words
         return words.gettext(
-            "%(date)s, %(time)s (%(zone)s)", date=words.full_date(when), time=f"{when:%H:%M}", zone=when.tzname()
+            "%(date)s, %(time)s (%(zone)s)", date=words.full_date(when), time=when.strftime("%H:%M"), zone=when.tzname()
         )
 
 
