@@ -180,6 +180,7 @@ def _merged(files: Sequence[Path], locale: Locale) -> Catalog | None:
             continue
         for message in catalog:
             if message.id and message.string and not message.fuzzy:
+                merged.delete(message.id, context=message.context)  # Catalog's own [] = keeps the old string
                 merged[message.id] = message
     return merged
 
