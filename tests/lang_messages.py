@@ -21,7 +21,10 @@ def _found(folder: Path, methods: list[tuple[str, str]], keywords: dict[str, obj
     options = {pattern: {"extensions": "jinja2.ext.i18n"} for pattern, method in methods if method == JINJA}
     found: dict[Key, tuple[str, ...]] = {}
     for _file, _line, message, _comments, context in extract_from_dir(
-        str(folder), methods, keywords=keywords, options_map=options  # type: ignore[arg-type]
+        str(folder),
+        methods,
+        keywords=keywords,
+        options_map=options,  # type: ignore[arg-type]
     ):
         forms = tuple(message) if isinstance(message, tuple | list) else (message,)
         found[(context, forms[0])] = forms

@@ -26,7 +26,13 @@ COUNTS = (0, 1, 2, 5, 21)
 NEW_POSTS = {
     "en": ["0 new posts", "1 new post", "2 new posts", "5 new posts", "21 new posts"],
     "de": ["0 neue Beiträge", "1 neuer Beitrag", "2 neue Beiträge", "5 neue Beiträge", "21 neue Beiträge"],
-    "fr": ["0 nouvel article", "1 nouvel article", "2 nouveaux articles", "5 nouveaux articles", "21 nouveaux articles"],
+    "fr": [
+        "0 nouvel article",
+        "1 nouvel article",
+        "2 nouveaux articles",
+        "5 nouveaux articles",
+        "21 nouveaux articles",
+    ],
 }
 SINGULAR = {"en": {1}, "de": {1}, "fr": {0, 1}}
 
