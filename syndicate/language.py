@@ -147,8 +147,24 @@ def _catalog_files(locale: Locale, folders: Sequence[Path | None]) -> list[Path]
     return found
 
 
+# a .po line: a comment, a keyword and its quoted string, or a quoted string continuing the last one
+_PO_LINE = re.compile(r'\s*(#.*|((msgctxt|msgid|msgid_plural|msgstr(\[\d+\])?)\s+)?"(\\.|[^"\\])*")?\s*')
+
+
+def _check_lines(path: Path, data: bytes) -> None:
+    """Babel's reader passes over a quote left open or a stray word; a catalog with one is refused here."""
+    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
+        if not _PO_LINE.fullmatch(line):
+            raise SyndicateError(
+                f"not a valid gettext catalog line: {line.strip()[:60]!r}; fix the line or remove the file",
+                path=path,
+                line=number,
+            )
+
+
 def _read_catalog(path: Path, locale: Locale) -> Catalog:
     try:
+        _check_lines(path, path.read_bytes())
         with path.open("rb") as fileobj:
             catalog = read_po(fileobj, domain=DOMAIN, abort_invalid=True)
     except PoFileError as exc:

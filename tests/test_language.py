@@ -180,6 +180,7 @@ def test_a_site_catalog_gives_words_to_a_language_syndicate_does_not_ship(tmp_pa
     [
         ('msgid "Weekly digest"\nmsgstr "Wochenschau"\nmsgstr_oops "x"\n', 7, "not a valid gettext catalog"),
         ('msgid "Hi %(name)s,"\nmsgstr "Hallo %(nom)s,"\n', 5, "does not fit it"),
+        ('msgid "Hello,"\nmsgstr "Moin\n', 6, "not a valid gettext catalog"),  # Babel alone reads "Moi"
     ],
 )
 def test_a_malformed_site_catalog_is_a_one_line_error_naming_file_and_line(
