@@ -12,18 +12,18 @@ import gettext
 import io
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, time, tzinfo
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton, format_time
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import PoFileError, read_po
-from babel.support import Translations
 
 from syndicate.errors import ConfigError, SyndicateError
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 DOMAIN = "syndicate"
 _PACKAGED = Path(__file__).parent / "locale"
@@ -83,6 +83,9 @@ class Language:
         self.locale = locale
         self.translations = translations
         self._patterns = patterns  # the date patterns the catalog gives (every one in English)
+        # a digest of 5,000 posts asks for the same few days and minutes thousands of times
+        self._dated = lru_cache(maxsize=1024)(self._formatted_date)
+        self._clock = lru_cache(maxsize=1440)(self._formatted_clock)
 
     def gettext(self, message: str, **values: object) -> str:
         text = self.translations.gettext(message)
@@ -95,7 +98,7 @@ class Language:
     def ngettext(self, singular: str, plural: str, num: int, **values: object) -> str:
         return self.translations.ngettext(singular, plural, num) % {"num": num, **values}
 
-    def _date(self, day: date, pattern: str, skeleton: str) -> str:
+    def _formatted_date(self, day: date, pattern: str, skeleton: str) -> str:
         """A date by the catalog's pattern (the translator's choice) when there is one, else by
         CLDR's own pattern for the locale (a language syndicate has no words for)."""
         if pattern in self._patterns or self.locale.language == "en":
@@ -106,29 +109,33 @@ class Language:
 
     def long_date(self, day: date) -> str:
         """ "Monday 15 April" """
-        return self._date(day, "EEEE d MMMM", "MMMMEEEEd")
+        return self._dated(day, "EEEE d MMMM", "MMMMEEEEd")
 
     def full_date(self, day: date) -> str:
         """ "Monday 15 April 2013" """
-        return self._date(day, "EEEE d MMMM y", "yMMMMEEEEd")
+        return self._dated(day, "EEEE d MMMM y", "yMMMMEEEEd")
 
     def day_month_year(self, day: date) -> str:
         """ "15 April 2013" """
-        return self._date(day, "d MMMM y", "yMMMMd")
+        return self._dated(day, "d MMMM y", "yMMMMd")
 
     def day_month(self, day: date) -> str:
         """ "15 April" """
-        return self._date(day, "d MMMM", "MMMMd")
+        return self._dated(day, "d MMMM", "MMMMd")
 
     def month_year(self, day: date) -> str:
         """ "April 2013" """
-        return self._date(day, "MMMM y", "yMMMM")
+        return self._dated(day, "MMMM y", "yMMMM")
 
     def time_of_day(self, moment: datetime, zone: tzinfo) -> str:
         """ "3:05 pm" in English, "15:05" in German: CLDR's short time in `zone`. The narrow
         no-break space CLDR puts before "PM" becomes a plain one (plain-text mail, older fonts),
         and the marker is lower case, as the digest always wrote it."""
-        return format_time(moment.astimezone(zone), "short", locale=self.locale).replace("\u202f", " ").lower()
+        local = moment.astimezone(zone)
+        return self._clock(local.hour, local.minute)
+
+    def _formatted_clock(self, hour: int, minute: int) -> str:
+        return format_time(time(hour, minute), "short", locale=self.locale).replace("\u202f", " ").lower()
 
 
 def _catalog_files(locale: Locale, folders: Sequence[Path | None]) -> list[Path]:
@@ -141,6 +148,8 @@ def _catalog_files(locale: Locale, folders: Sequence[Path | None]) -> list[Path]
     found = []
     for folder in folders:
         for name in names:
+            if folder == _PACKAGED and name == "en":
+                continue  # the shipped English catalog translates nothing: it is the template to copy
             path = (folder / name / "LC_MESSAGES" / f"{DOMAIN}.po") if folder else None
             if path is not None and path.is_file():
                 found.append(path)
@@ -163,6 +172,8 @@ def _check_lines(path: Path, data: bytes) -> None:
 
 
 def _read_catalog(path: Path, locale: Locale) -> Catalog:
+    from babel.messages.pofile import PoFileError, read_po  # only a site with catalogs to read pays for it
+
     try:
         _check_lines(path, path.read_bytes())
         with path.open("rb") as fileobj:
@@ -212,6 +223,9 @@ def _language(tag: str, site_folder: Path | None, stamps: tuple[tuple[str, int, 
     if catalog is None:
         translations = gettext.NullTranslations()
     else:
+        from babel.messages.mofile import write_mo
+        from babel.support import Translations
+
         patterns = frozenset(str(m.id) for m in catalog if m.context == "date pattern" and m.string)
         compiled = io.BytesIO()
         write_mo(compiled, catalog)
