@@ -8,9 +8,6 @@ import email
 import email.policy
 import json
 import shutil
-import threading
-from collections.abc import Iterator
-from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -21,13 +18,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import TEST_DATA, build_site
 from test_browser import CHROMIUM, LAUNCH_ARGS, no_horizontal_scroll, screenshot
-from test_mail import Recorder, SmtpServer
-from test_subscribe import SECRET, Clock, Site, link_in
+from test_subscribe import Site, link_in, site  # noqa: F401 - `site` is the fixture, serving `built` below
 
 from syndicate.cli import main
-from syndicate.config import Config, SmtpConfig, load_config
+from syndicate.config import Config, load_config
 from syndicate.feeds.check import check_directory
-from syndicate.web import wsgi as web
 
 
 def site_copy(tmp_path: Path, lang: str) -> Path:
@@ -115,6 +110,12 @@ def german(tmp_path_factory: pytest.TempPathFactory) -> Config:
     return config
 
 
+@pytest.fixture(scope="module")
+def built(german: Config) -> Config:
+    """What test_subscribe's `site` fixture serves (on loopback, with an SMTP server): the German site."""
+    return german
+
+
 def test_german_feeds_carry_german_titles_and_pass_the_checks(german: Config) -> None:
     out = german.output_dir
     problems, checked = check_directory(out)
@@ -139,27 +140,7 @@ def test_german_feeds_carry_german_titles_and_pass_the_checks(german: Config) ->
     assert text_of(form, "button") == ["Abonnieren"]
 
 
-@pytest.fixture
-def german_app(german: Config, tmp_path: Path) -> Iterator[Site]:
-    recorder = Recorder()
-    smtp = SmtpServer(recorder)
-    config = replace(
-        german,
-        database=tmp_path / "subscribers.sqlite3",
-        smtp=SmtpConfig(host="127.0.0.1", port=smtp.port, security="none", timeout=10),
-    )
-    clock = Clock()
-    httpd = web.local_server(web.make_app(config, preview=True, secret=SECRET, clock=clock), "127.0.0.1", 0)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield Site(config, recorder, clock, httpd.server_port)
-    httpd.shutdown()
-    httpd.server_close()
-    smtp.stop()
-
-
-def test_signing_up_to_a_german_site_is_in_german(german_app: Site) -> None:
-    site = german_app
+def test_signing_up_to_a_german_site_is_in_german(site: Site) -> None:  # noqa: F811 - the fixture
     form = lxml.html.fromstring(site.request("GET", "/subscribe").body)
     assert text_of(form, "label[for=sub-email]") == ["E-Mail-Adresse"]
     wrong = site.subscribe("nicht-eine-adresse", wait=5)
