@@ -96,29 +96,33 @@ def test_a_second_build_of_the_same_site_waits_for_the_first(tmp_path: Path) -> 
     """Builds share the cache (and prune its packs), so one waits while another holds the site's lock."""
     import fcntl
     import os
+    import queue
     import subprocess
-    import time
+    import threading
 
     root = site_of(tmp_path / "site", posts=12)
     lock = root / CACHE_DIR / "build.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(fd, fcntl.LOCK_EX)  # as a running build holds it
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "syndicate", "build", "--site", str(root), "--today", "2030-01-01"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        time.sleep(2.0)
-        assert proc.poll() is None, "the second build did not wait for the lock"
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert "waiting for another build of this site" in err
+    lines: queue.Queue[str] = queue.Queue()
+    command = [sys.executable, "-m", "syndicate", "build", "--site", str(root), "--today", "2030-01-01"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stderr is not None and proc.stdout is not None
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True)
+        reader.start()
+        try:
+            # held until the second build says it waits (however slowly it starts on a busy machine)
+            first = lines.get(timeout=60)
+            assert "waiting for another build of this site" in first
+            assert proc.poll() is None, "the second build did not wait for the lock"
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        out = proc.stdout.read()
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+    assert proc.returncode == 0, "".join(lines.queue)
     assert "built" in out and (root / "public" / "rss.xml").exists()
 
 
