@@ -33,6 +33,8 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from click.testing import CliRunner
 from conftest import EXAMPLE_TODAY, copy_example_site
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from syndicate.build.compose import compose_issue
 from syndicate.cli.main import main
@@ -517,6 +519,31 @@ def test_one_sender_at_a_time(site: Config) -> None:
 
 def test_dot_stuffing() -> None:
     assert smtp.dot_stuffed(b"a\n.b\r\n..c\rd") == b"a\r\n..b\r\n...c\r\nd\r\n"
+    # CRLF throughout (every composed message) takes the shortcut; it must stuff the same way
+    assert smtp.dot_stuffed(b".a\r\n.\r\nb\r\n..\r\n") == b"..a\r\n..\r\nb\r\n...\r\n"
+    assert smtp.dot_stuffed(b"a\r\nb\r\n") == b"a\r\nb\r\n"
+    assert smtp.dot_stuffed(b"a\r\n.b") == b"a\r\n..b\r\n"  # no final CRLF: the long way
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([b"", b"a", b".", b"..", b".a", b"a.", b" ."]),
+            st.sampled_from([b"\r\n"] * 6 + [b"\n", b"\r", b""]),
+        ),
+        max_size=12,
+    ).map(lambda lines: b"".join(line + end for line, end in lines))
+)
+def test_dot_stuffing_by_either_path_is_rfc_5321s(data: bytes) -> None:
+    """The CRLF shortcut and the general path agree with the rule written out: CRLF line ends, a dot
+    doubled at the start of every line, a final CRLF."""
+    lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    if len(lines) > 1 and lines[-1] == b"":
+        lines.pop()  # a final line end ends the last line (an empty message is one empty line)
+    assert smtp.dot_stuffed(data) == b"".join(
+        (b"." if line.startswith(b".") else b"") + line + b"\r\n" for line in lines
+    )
 
 
 # ------------------------------------------------------------------------------------------ the command line

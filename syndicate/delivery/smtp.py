@@ -139,6 +139,13 @@ _LEADING_DOT = re.compile(rb"^\.", re.M)
 
 def dot_stuffed(data: bytes) -> bytes:
     """The message as DATA carries it: CRLF line ends, leading dots doubled, ending in CRLF (RFC 5321 4.5.2)."""
+    crlf = data.count(b"\r\n")
+    if data.count(b"\n") == crlf == data.count(b"\r") and data.endswith(b"\r\n"):
+        # Already CRLF throughout (as a composed message is): three C-level counts instead of two regex
+        # passes, which took ~0.4 ms for each 25 KB copy, as long as composing it
+        if b"\n." not in data and not data.startswith(b"."):
+            return data
+        return (b"." if data.startswith(b".") else b"") + data.replace(b"\n.", b"\n..")
     body = _LEADING_DOT.sub(b"..", _EOL.sub(b"\r\n", data))
     return body if body.endswith(b"\r\n") else body + b"\r\n"
 
