@@ -22,6 +22,7 @@ import asyncio
 import io
 import itertools
 import multiprocessing
+import os
 import resource
 import shutil
 import sys
@@ -157,7 +158,7 @@ def main() -> int:
     from syndicate.config import load_config
     from syndicate.delivery import send as delivery
     from syndicate.delivery.smtp import SmtpTarget, SmtpTransport
-    from syndicate.newsletter.issue import unsubscribe_base
+    from syndicate.newsletter.issue import manage_page, unsubscribe_base
     from syndicate.newsletter.message import personal_bytes
     from syndicate.subscribers import csvfile, sendlog
     from syndicate.subscribers import store as subs
@@ -185,9 +186,12 @@ def main() -> int:
         issue = compose_issue(config, date(2013, 4, 30), lambda _m: None, week="2013-W16")
         composed = time.perf_counter() - started
         assert issue is not None
-        head = delivery.Letterhead("author@example.org", b"bench-secret-0123456789", unsubscribe_base(config))
+        head = delivery.Letterhead(  # as `syndicate send` makes it: every copy links to its manage page
+            "author@example.org", b"bench-secret-0123456789", unsubscribe_base(config), manage_page(config)
+        )
         target = SmtpTarget("127.0.0.1", port, "none", timeout=30)
         marks: list[float] = []
+        sink_cpu, own_cpu = cpu_seconds(sink.pid), time.process_time()
         started = time.perf_counter()
         report = delivery.send_issue(
             conn,
@@ -200,6 +204,7 @@ def main() -> int:
             progress=lambda _n: marks.append(time.perf_counter()),
         )
         elapsed = time.perf_counter() - started
+        own_cpu, sink_cpu = time.process_time() - own_cpu, cpu_seconds(sink.pid) - sink_cpu
         states = {row.state for row in sendlog.log_rows(conn, issue.key)}
         first = delivery.recipient_for(subs.all_subscribers(conn)[0], head)
         size = len(personal_bytes(config, issue, first, now))
@@ -219,10 +224,22 @@ def main() -> int:
     setup = f"{args.connections} connection(s), {args.latency:g} ms per reply, pipelining {not args.no_pipelining}"
     print(f"{setup}: sent {report.sent} messages in {elapsed:.2f} s: {rate:.0f} messages/second")
     print(f"10,000 messages at this rate: {10_000 / rate:.0f} s")
+    per = 1e3 / report.sent
+    print(
+        f"CPU per message: sender {own_cpu * per:.2f} ms ({own_cpu / elapsed:.0%} of one core), "
+        f"sink {sink_cpu * per:.2f} ms ({sink_cpu / elapsed:.0%} of one core); "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
     print(
         f"send log: {states}; each commit holding `sending` marks waited for fsync (safe from SIGKILL and power loss)"
     )
     return 0 if report.sent == args.count and states == {"sent"} else 1
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """The CPU time (user and system) process `pid` has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_sink() -> tuple[multiprocessing.Process, int]:

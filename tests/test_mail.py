@@ -741,3 +741,12 @@ def test_a_send_to_many_tag_filters_loads_the_site_once_and_gives_each_its_posts
         assert html_part is not None
         links = set(lxml.html.fromstring(html_part.get_content()).xpath("//a/@href"))
         assert links & set(posts) == expected, (address, tags)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(smtp._PLAIN_ADDRESS, fullmatch=True) | st.text(max_size=30))
+def test_envelope_addresses_are_quoted_as_smtplib_quotes_them(address: str) -> None:
+    """MAIL FROM and RCPT TO with PIPELINING skip smtplib's address parse for a plain address."""
+    import smtplib
+
+    assert smtp._quoted(address) == smtplib.quoteaddr(address)

@@ -12,6 +12,7 @@ import email.policy
 import html
 import os
 import re
+import textwrap
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -525,3 +526,29 @@ def test_the_plain_address_shortcut_agrees_with_email_validator(local: str, doma
     except EmailNotValidError:
         return  # e.g. a special-use domain; stored addresses never are (they are validated when stored)
     assert header_address(address) == tuple(valid.normalized.rsplit("@", 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.text(max_size=120)
+    | st.text(alphabet=" \t.aé", max_size=8)
+    | st.text(alphabet=" ab", min_size=70, max_size=90)
+)
+def test_the_shortcuts_for_a_name_change_nothing(name: str) -> None:
+    """A send cleans each name (one_line) and wraps each greeting (textwrap) by a shortcut when the
+    text is plain or short; the full path must give the same."""
+    from syndicate import text
+    from syndicate.newsletter.placeholders import TEXT_WIDTH, greeting_for, text_values
+
+    assert text.one_line(name) == text._one_line(name)
+    greeting = greeting_for(name)
+    wrapped = textwrap.fill(greeting, TEXT_WIDTH, break_on_hyphens=False)
+    assert text_values(greeting, "u", "m")[GREETING] == wrapped
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.from_regex(r"[!-~]{1,12}( [!-~]{1,12}){0,6}", fullmatch=True))
+def test_a_plain_name_is_one_clean_line_already(name: str) -> None:
+    from syndicate import text
+
+    assert text._one_line(name) == name

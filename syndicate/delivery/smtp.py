@@ -133,6 +133,15 @@ def _classify(code: int, text: bytes | str, stage: str) -> Reply:
     return Reply("permanent" if code >= 500 else "transient", code, _text(text), stage)
 
 
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+
+
+def _quoted(address: str) -> str:
+    """The address in angle brackets, as smtplib.quoteaddr writes it; a plain one (every address
+    syndicate stores) without quoteaddr's parse, which cost ~0.2 ms per message."""
+    return f"<{address}>" if _PLAIN_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
+
+
 _EOL = re.compile(rb"\r\n|\n|\r")
 _LEADING_DOT = re.compile(rb"^\.", re.M)
 
@@ -170,7 +179,8 @@ class SmtpTransport:
     def connect(self) -> None:
         self.close()
         t = self.target
-        context = ssl.create_default_context()
+        # made only for TLS: loading the system's CA certificates costs ~50 ms of CPU per connection
+        context = ssl.create_default_context() if t.security != "none" else None
         smtp: smtplib.SMTP | None = None
         try:
             if t.security == "ssl":
@@ -231,7 +241,7 @@ class SmtpTransport:
         With PIPELINING the three commands go out in one write and their answers are read in
         order (one round trip instead of three); ASCII addresses only, as smtplib writes them."""
         if self.pipelining and (sender + recipient).isascii():
-            smtp.send(f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\nRCPT TO:{smtplib.quoteaddr(recipient)}\r\nDATA\r\n")
+            smtp.send(f"MAIL FROM:{_quoted(sender)}\r\nRCPT TO:{_quoted(recipient)}\r\nDATA\r\n")
             answers = [smtp.getreply(), smtp.getreply(), smtp.getreply()]
             (mail_code, mail_text), (rcpt_code, rcpt_text), (data_code, data_text) = answers
             if data_code == 354 and (mail_code != 250 or rcpt_code not in (250, 251)):

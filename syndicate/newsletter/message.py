@@ -233,6 +233,8 @@ class _Frame:
     domain: str
     text: tuple[Piece, ...]
     html: tuple[Piece, ...]
+    unsubscribe_base: str  # for a recipient without a token of their own (a test copy)
+    manage_page: str
 
 
 _FRAMES: dict[int, _Frame] = {}
@@ -256,6 +258,8 @@ def _frame(config: Config, issue: Rendered) -> _Frame:
         domain,
         _pieces(issue.email_text),
         _pieces(issue.email_html),
+        unsubscribe_base(config),
+        manage_page(config),
     )
     if len(_FRAMES) >= 64:  # one frame per issue and tag filter of a run; older runs' frames can go
         _FRAMES.clear()
@@ -286,9 +290,9 @@ def personal_bytes(config: Config, issue: Rendered, recipient: Recipient, date: 
     quoted-printable), and only the personal headers and lines are written for each recipient (a test
     holds the two equal). This is what a send of 10,000 copies runs."""
     frame = _frame(config, issue)
-    list_unsubscribe = recipient.unsubscribe_url or unsubscribe_base(config)
+    list_unsubscribe = recipient.unsubscribe_url or frame.unsubscribe_base
     greeting = greeting_for(recipient.name)
-    manage = recipient.manage_url or manage_page(config)
+    manage = recipient.manage_url or frame.manage_page
     token = recipient.unsubscribe_token
     mailto_subject = f"unsubscribe%20{token}" if token else "unsubscribe"
     message_id = _message_id(issue.issue.key, recipient.email, frame.domain)

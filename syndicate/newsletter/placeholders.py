@@ -29,7 +29,8 @@ def greeting_for(name: str) -> str:
 def text_values(greeting: str, unsubscribe: str, manage: str) -> dict[str, str]:
     """What each placeholder of the plain-text part becomes."""
     # the greeting sits alone on its line in the text part; a long name must not push it past 78 columns
-    wrapped = textwrap.fill(greeting, TEXT_WIDTH, break_on_hyphens=False)
+    # (a greeting is one clean line, which textwrap keeps as it is when it fits)
+    wrapped = greeting if len(greeting) <= TEXT_WIDTH else textwrap.fill(greeting, TEXT_WIDTH, break_on_hyphens=False)
     return {GREETING: wrapped, UNSUBSCRIBE: unsubscribe, MANAGE: manage}
 
 

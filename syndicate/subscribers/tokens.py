@@ -37,6 +37,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from syndicate.errors import DeliveryError
@@ -83,7 +84,7 @@ def secret_from_env(environ: Mapping[str, str]) -> bytes:
 
 
 def _signature(secret: bytes, subscriber_id: int, nonce: str) -> str:
-    mac = hmac.new(secret, _PURPOSE + f"{subscriber_id}.{nonce}".encode("ascii"), hashlib.sha256).digest()[:MAC_BYTES]
+    mac = hmac.digest(secret, _PURPOSE + f"{subscriber_id}.{nonce}".encode("ascii"), "sha256")[:MAC_BYTES]
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
 
@@ -113,9 +114,15 @@ def check_current(claim: TokenClaim, current_nonce: str | None) -> None:
 
 def unsubscribe_url(base: str, token: str) -> str:
     """`base` with the token in its query string (RFC 8058 wants it in the URL, not the POST body)."""
+    return _before_token(base) + urlencode({"token": token})
+
+
+@lru_cache(maxsize=16)
+def _before_token(base: str) -> str:
+    """`base` up to where the token goes (its fragment dropped): a send asks once per message."""
     parts = urlsplit(base)
-    query = (parts.query + "&" if parts.query else "") + urlencode({"token": token})
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    query = parts.query + "&" if parts.query else ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")) + "?" + query
 
 
 # --- bounce tokens (VERP) -------------------------------------------------------------------------
