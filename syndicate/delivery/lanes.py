@@ -69,11 +69,15 @@ class Lane(threading.Thread):
         self.events = events
         self.delays = tuple(connect_delays)
         self.stopping = stopping
+        self.taken: list[Job | None] = []  # the next job (or the end), once taken off the queue early
 
     def run(self) -> None:
         try:
-            while (job := self.jobs.get()) is not None:
+            job = self.jobs.get()
+            while job is not None:
+                self.taken = []
                 self.events.put(Done(job, self._send(job)))
+                job = self.taken[0] if self.taken else self.jobs.get()
         except ConnectError as exc:
             self.events.put(Broken(exc))
         finally:
@@ -95,10 +99,20 @@ class Lane(threading.Thread):
                 return Reply("not_sent", 0, "interrupted before sending", "connection")
             if not self.transport.connected:
                 self._connect()
-            reply = self.transport.deliver(job.sender, job.email, job.data, lambda: self._may_end(job))
+            reply = self.transport.deliver(job.sender, job.email, job.data, lambda: self._may_end(job), self._follow)
             if reply.kind != "not_sent":
                 break
         return reply
+
+    def _follow(self) -> tuple[str, str] | None:
+        """The envelope of this lane's next message, when one is already waiting (taken off the queue)."""
+        if not self.taken and not self.stopping.is_set():
+            try:
+                self.taken.append(self.jobs.get_nowait())
+            except queue.Empty:
+                return None
+        upcoming = self.taken[0] if self.taken else None
+        return (upcoming.sender, upcoming.email) if upcoming is not None else None
 
     def _may_end(self, job: Job) -> bool:
         mark = Mark(job)
