@@ -139,6 +139,10 @@ class Lanes:
             self._lanes.append(lane)
         self.jobs.put(job)
 
+    def waiting(self) -> int:
+        """Messages handed out that no lane has taken yet."""
+        return self.jobs.qsize()
+
     def events_within(self, timeout: float) -> list[Event]:
         """The next event (waiting up to `timeout` seconds) and every other one already there."""
         try:
