@@ -196,7 +196,7 @@ def main() -> int:
         report = delivery.send_issue(
             conn,
             lambda _tags: issue,
-            lambda i, r, d: personal_bytes(config, i, r, d),
+            lambda i, r, d: personal_bytes(config, i, r, d, smtp_data=True),  # as `syndicate send` writes them
             lambda: SmtpTransport(target, local_hostname="bench.local"),
             head,
             options=delivery.SendOptions(connections=args.connections),

@@ -26,9 +26,17 @@ from hypothesis import strategies as st
 
 from syndicate.build.compose import compose_issue
 from syndicate.config import Config, load_config
+from syndicate.delivery.smtp import dot_stuffed
 from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, Rendered
-from syndicate.newsletter.message import Recipient, build_message, message_bytes, personal_bytes, personalize
+from syndicate.newsletter.message import (
+    DotStuffed,
+    Recipient,
+    build_message,
+    message_bytes,
+    personal_bytes,
+    personalize,
+)
 from syndicate.newsletter.placeholders import GREETING, MANAGE, UNSUBSCRIBE
 
 GOLDEN = TEST_DATA / "golden"
@@ -505,7 +513,11 @@ def test_the_fast_copy_of_any_template_is_the_email_packages(
     url = f"https://blog.example.org/unsubscribe?token={token}"
     manage = f"https://blog.example.org/manage?token={token}" if token else ""
     recipient = Recipient("ann@example.net", name, url, manage_url=manage, unsubscribe_token=token)
-    assert personal_bytes(config, issue, recipient, SENT) == message_bytes(personalize(config, issue, recipient, SENT))
+    plain = personal_bytes(config, issue, recipient, SENT)
+    assert plain == message_bytes(personalize(config, issue, recipient, SENT))
+    # and the copy a send writes, dot-stuffed piece by piece, is what the SMTP adapter would make of it
+    for_smtp = personal_bytes(config, issue, recipient, SENT, smtp_data=True)
+    assert isinstance(for_smtp, DotStuffed) and bytes(for_smtp) == dot_stuffed(plain)
 
 
 @settings(max_examples=300, deadline=None)

@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 
 from syndicate.config import SMTP_PASSWORD_ENV, SMTP_PORTS, SMTP_TIMEOUT, SmtpConfig, SmtpSecurity
 from syndicate.errors import DeliveryError
+from syndicate.newsletter.message import DotStuffed
 from syndicate.text import one_line
 
 BOUNCE_CODES = frozenset({550, 551, 553})  # the mailbox does not exist or is not acceptable
@@ -160,6 +161,8 @@ _LEADING_DOT = re.compile(rb"^\.", re.M)
 
 def dot_stuffed(data: bytes) -> bytes:
     """The message as DATA carries it: CRLF line ends, leading dots doubled, ending in CRLF (RFC 5321 4.5.2)."""
+    if isinstance(data, DotStuffed):  # written so by personal_bytes for a send
+        return data
     crlf = data.count(b"\r\n")
     if data.count(b"\n") == crlf == data.count(b"\r") and data.endswith(b"\r\n"):
         # Already CRLF throughout (as a composed message is): three C-level counts instead of two regex
