@@ -148,6 +148,9 @@ def main() -> int:
     )
     parser.add_argument("--no-pipelining", action="store_true", help="the sink does not offer PIPELINING")
     parser.add_argument("--aiosmtpd", action="store_true", help="sink: aiosmtpd (default: a minimal bulk-reading sink)")
+    parser.add_argument(
+        "--floor", action="store_true", help="smtplib alone: one pre-built copy, no database (what the sink allows)"
+    )
     parser.add_argument("--tag-filters", type=int, metavar="N", help="Compare N readers without and with tag filters.")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
@@ -189,6 +192,9 @@ def main() -> int:
         head = delivery.Letterhead(  # as `syndicate send` makes it: every copy links to its manage page
             "author@example.org", b"bench-secret-0123456789", unsubscribe_base(config), manage_page(config)
         )
+        if args.floor:
+            first = delivery.recipient_for(subs.all_subscribers(conn)[0], head)
+            return floor_case(port, personal_bytes(config, issue, first, now), args.count, args.connections, sink.pid)
         target = SmtpTarget("127.0.0.1", port, "none", timeout=30)
         marks: list[float] = []
         sink_cpu, own_cpu = cpu_seconds(sink.pid), time.process_time()
@@ -234,6 +240,41 @@ def main() -> int:
         f"send log: {states}; each commit holding `sending` marks waited for fsync (safe from SIGKILL and power loss)"
     )
     return 0 if report.sent == args.count and states == {"sent"} else 1
+
+
+def floor_case(port: int, data: bytes, count: int, connections: int, sink_pid: int | None) -> int:
+    """smtplib alone: `connections` threads, each sending the same pre-built copy over its own connection
+    with smtplib's sendmail (MAIL, RCPT, DATA one round trip each; its own dot-stuffing), no database, no
+    composing, no send log: the most Python's smtplib and this sink do on this machine."""
+    import smtplib
+    import threading
+
+    each = count // connections
+
+    def lane(number: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, local_hostname="bench.local") as smtp:
+            for n in range(each):
+                smtp.sendmail("author@example.org", [f"reader{number:02d}-{n:05d}@example.org"], data)
+
+    threads = [threading.Thread(target=lane, args=(n,)) for n in range(connections)]
+    sink_cpu, own_cpu = cpu_seconds(sink_pid), time.process_time()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    own_cpu, sink_cpu = time.process_time() - own_cpu, cpu_seconds(sink_pid) - sink_cpu
+    sent = each * connections
+    print(
+        f"floor, smtplib alone: {connections} connection(s) sent {sent} copies in {elapsed:.2f} s: "
+        f"{sent / elapsed:.0f} messages/second"
+    )
+    print(
+        f"CPU per message: sender {own_cpu * 1e3 / sent:.2f} ms, sink {sink_cpu * 1e3 / sent:.2f} ms "
+        f"({sink_cpu / elapsed:.0%} of one core); load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
+    return 0
 
 
 def cpu_seconds(pid: int | None) -> float:

@@ -183,8 +183,10 @@ def test_max_per_hour_stops_cleanly_and_the_next_run_goes_on(site: Config, smtp_
     assert all(n == 1 for n in smtp_server.handler.count().values()) and set(smtp_server.handler.count()) < set(emails)
 
 
-def test_ctrl_c_stops_soon_and_loses_nothing(site: Config, tmp_path: Path) -> None:
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_ctrl_c_stops_soon_and_loses_nothing(site: Config, tmp_path: Path, pipelining: bool) -> None:
     handler = Busy(delay=0.4)  # a slow server: each answer to the final dot takes 0.4 s
+    handler.pipelining = pipelining
     server = SmtpServer(handler)
     emails = add_people(connect(site), 40)
     command = [

@@ -86,6 +86,7 @@ class Recorder:
     drop_after: int | None = None
     vanish_for: set[str] = field(default_factory=set)
     data_replies: dict[str, str] = field(default_factory=dict)  # recipient → the answer to its final dot
+    pipelining: bool = False  # offer PIPELINING (RFC 2920)
     received: list[Received] = field(default_factory=list)
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -93,6 +94,12 @@ class Recorder:
     def count(self) -> Counter[str]:
         with self.lock:
             return Counter(r for m in self.received for r in m.recipients)
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -603,9 +610,11 @@ def test_cli_reports_failures_with_exit_code_1(site: Config, smtp_server: SmtpSe
 # ------------------------------------------------------------------------------------------ SIGKILL
 
 
+@pytest.mark.parametrize("pipelining", [False, True])
 def test_killed_sender_then_rerun_sends_each_exactly_once(
-    site: Config, smtp_server: SmtpServer, recorder: Recorder
+    site: Config, smtp_server: SmtpServer, recorder: Recorder, pipelining: bool
 ) -> None:
+    recorder.pipelining = pipelining  # with it, each final dot can carry the next envelope
     conn = connect(site)
     emails = add_people(conn, 40)
     command = [
