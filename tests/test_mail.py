@@ -759,3 +759,21 @@ def test_envelope_addresses_are_quoted_as_smtplib_quotes_them(address: str) -> N
     import smtplib
 
     assert smtp._quoted(address) == smtplib.quoteaddr(address)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    base=st.sampled_from(["https://blog.example.org/unsubscribe", "https://x.org/u?list=a#top", "/u", "http://h"]),
+    token=st.from_regex(r"[0-9]{1,6}\.[0-9a-f]{16}\.[A-Za-z0-9_-]{22}", fullmatch=True)
+    | st.text(alphabet="aZ09_.~-/+ %&=?#é", min_size=1)
+    | st.text(min_size=1),
+)
+def test_token_urls_are_what_urlencode_makes(base: str, token: str) -> None:
+    """A send writes two token URLs per message by a shortcut; it must match the URL built in full."""
+    from urllib.parse import urlencode, urlsplit, urlunsplit
+
+    from syndicate.subscribers.tokens import unsubscribe_url
+
+    parts = urlsplit(base)
+    query = (parts.query + "&" if parts.query else "") + urlencode({"token": token})
+    assert unsubscribe_url(base, token) == urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
