@@ -12,6 +12,7 @@ import asyncio
 import email
 import email.policy
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -588,6 +589,10 @@ def test_cli_dry_run_test_copy_and_status(
     )
     status = cli(site, "send", "--week", WEEK, "--status")
     assert "2013-W16: 3 recipients: 3 sent" in status.output
+    # each copy arrived as the dry run wrote it (but for its Date:), though a send writes it dot-stuffed
+    undated = [re.sub(rb"\r\nDate: [^\r]*", b"", m.data) for m in recorder.received[1:]]
+    assert sorted(undated) == sorted(re.sub(rb"\r\nDate: [^\r]*", b"", p.read_bytes()) for p in files)
+    assert any(b"\r\n." in data for data in undated)  # and a line of it starts with a dot
 
 
 def test_cli_needs_the_secret(site: Config) -> None:
