@@ -4,7 +4,9 @@ A lane takes a message, sends it up to the final dot, then asks the run (the one
 to the send log, in the calling thread) to commit the recipient as `sending`, and waits
 for that answer before it sends the dot. The run commits every waiting lane's mark in
 one transaction (one fsync for all of them), so many connections cost no more fsyncs
-than one, and exactly-once holds as with one connection.
+than one, and exactly-once holds as with one connection. With PIPELINING a lane takes its
+next message off the queue before it sends a final dot, so that the dot can carry the next
+envelope (delivery/smtp.py).
 """
 
 from __future__ import annotations
