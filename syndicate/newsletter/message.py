@@ -211,8 +211,8 @@ Piece = tuple[bytes, bytes, bytes] | str  # (UTF-8, quoted-printable, the same d
 
 def _pieces(template: str) -> tuple[Piece, ...]:
     """A part's template in pieces: runs of lines without a placeholder, encoded once per issue (their
-    UTF-8 for the boundary's hash, their quoted-printable wire bytes), and each line with one, to be
-    filled per recipient.
+    UTF-8 for the boundary's hash, their quoted-printable wire bytes, those dot-stuffed for SMTP), and
+    each line with one, to be filled per recipient.
 
     Encoding line by line gives the bytes of encoding the whole: quoted-printable works within a line
     (soft breaks, trailing spaces, a lone dot) and every piece ends where a line ends."""
