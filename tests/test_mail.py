@@ -638,14 +638,20 @@ def test_killed_sender_then_rerun_sends_each_exactly_once(
         sender.send_signal(signal.SIGKILL)
         sender.wait(10)
     # SIGKILL left the lock behind only as a closed file: the next run may start
+    left = {"pending", "deferred"} & set(states(site).values())
     rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     log = states(site)
     unknown = sorted(e for e, state in log.items() if state == "sending")
     counts = recorder.count()
     assert all(counts[e] <= 1 for e in emails), "nobody may get the issue twice"
     assert [e for e in emails if counts[e] == 0] == [e for e in unknown if counts[e] == 0]
-    if unknown:
+    if unknown and left:  # the rerun went on with the issue, and lists the unknown outcomes
         assert rerun.returncode == 1 and all(e in rerun.stderr for e in unknown)
+    elif unknown:  # killed with every dot sent (many connections, flat out): nothing to go on with
+        assert rerun.returncode == 0 and "was sent already" in rerun.stdout + rerun.stderr, rerun
+        status = subprocess.run([*command[:8], "--status", "--verbose"], env=env, capture_output=True, text=True)
+        assert all(e in status.stdout for e in unknown), status.stdout  # the review finds them
+    if unknown:
         # review: those the server has are marked sent; the rest are resent on request
         delivered = [e for e in unknown if counts[e] == 1]
         if delivered:
