@@ -1,18 +1,31 @@
-"""Send one issue to 10,000 subscribers through a local aiosmtpd sink; print messages per second.
+"""Send one issue to 10,000 subscribers through a local SMTP sink; print messages per second.
 
 The send log is committed around every message exactly as in `syndicate send` (WAL; one
-fsync for the `sending` marks of every connection waiting at its final dot). The sink runs
-in its own process so it does not share the sender's interpreter lock.
+fsync for the `sending` marks of every connection waiting at its final dot), and each copy
+is written as a send writes it (personal_bytes, dot-stuffed). The sink runs in its own
+process so it does not share the sender's interpreter lock. Each run prints the CPU the
+sender and the sink used per message, and the machine's load.
 
     .venv/bin/python bench/send_bench.py                          # 10,000 subscribers, 16 connections
     .venv/bin/python bench/send_bench.py --latency 20             # a relay 20 ms away (issue 14: <= 60 s)
-    .venv/bin/python bench/send_bench.py --latency 20 --connections 1 --count 500
+    .venv/bin/python bench/send_bench.py --connections 1 --count 2000
+    .venv/bin/python bench/send_bench.py --latency 20 --connections 1 --count 300
+    .venv/bin/python bench/send_bench.py --floor                  # smtplib alone: no database, one copy
     .venv/bin/python bench/send_bench.py --count 2000 --no-pipelining
     .venv/bin/python bench/send_bench.py --tag-filters 200   # 200 readers: no tag filters, then 200 distinct ones
 
-With --tag-filters, the run is sent twice through the sink, to readers with no tag
-filter and then to readers with one distinct filter each: the site is loaded once
-either way, and only the issues themselves are composed once per filter.
+Measured on 2026-12-03 on the project's 2-core machine (load average 7 to 9 from other
+work), alternating with the code before that round (7d2869f): 16 connections, no delay,
+1,073-1,325 messages a second (before: 254-325); 16 connections, every reply 20 ms late,
+10,000 in 20 s (before: 48 s); one connection, 311-355 a second without delay (before:
+171-178) and 36 with it (before: 20). The sender used 0.4 ms of CPU per message over 16
+connections, the sink 0.09 ms. --floor, smtplib alone sending one pre-built copy with no
+database and no composing, did 1,805 a second over 16 connections and 1,235 over one.
+
+The default sink reads DATA in bulk (aiosmtpd, --aiosmtpd, parses every line in Python and
+at these rates measures itself). With --tag-filters, the run is sent twice through the sink,
+to readers with no tag filter and then to readers with one distinct filter each: the site is
+loaded once either way, and only the issues themselves are composed once per filter.
 """
 
 from __future__ import annotations
@@ -22,6 +35,7 @@ import asyncio
 import io
 import itertools
 import multiprocessing
+import os
 import resource
 import shutil
 import sys
@@ -147,6 +161,9 @@ def main() -> int:
     )
     parser.add_argument("--no-pipelining", action="store_true", help="the sink does not offer PIPELINING")
     parser.add_argument("--aiosmtpd", action="store_true", help="sink: aiosmtpd (default: a minimal bulk-reading sink)")
+    parser.add_argument(
+        "--floor", action="store_true", help="smtplib alone: one pre-built copy, no database (what the sink allows)"
+    )
     parser.add_argument("--tag-filters", type=int, metavar="N", help="Compare N readers without and with tag filters.")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
@@ -157,7 +174,7 @@ def main() -> int:
     from syndicate.config import load_config
     from syndicate.delivery import send as delivery
     from syndicate.delivery.smtp import SmtpTarget, SmtpTransport
-    from syndicate.newsletter.issue import unsubscribe_base
+    from syndicate.newsletter.issue import manage_page, unsubscribe_base
     from syndicate.newsletter.message import personal_bytes
     from syndicate.subscribers import csvfile, sendlog
     from syndicate.subscribers import store as subs
@@ -185,14 +202,20 @@ def main() -> int:
         issue = compose_issue(config, date(2013, 4, 30), lambda _m: None, week="2013-W16")
         composed = time.perf_counter() - started
         assert issue is not None
-        head = delivery.Letterhead("author@example.org", b"bench-secret-0123456789", unsubscribe_base(config))
+        head = delivery.Letterhead(  # as `syndicate send` makes it: every copy links to its manage page
+            "author@example.org", b"bench-secret-0123456789", unsubscribe_base(config), manage_page(config)
+        )
+        if args.floor:
+            first = delivery.recipient_for(subs.all_subscribers(conn)[0], head)
+            return floor_case(port, personal_bytes(config, issue, first, now), args.count, args.connections, sink.pid)
         target = SmtpTarget("127.0.0.1", port, "none", timeout=30)
         marks: list[float] = []
+        sink_cpu, own_cpu = cpu_seconds(sink.pid), time.process_time()
         started = time.perf_counter()
         report = delivery.send_issue(
             conn,
             lambda _tags: issue,
-            lambda i, r, d: personal_bytes(config, i, r, d),
+            lambda i, r, d: personal_bytes(config, i, r, d, smtp_data=True),  # as `syndicate send` writes them
             lambda: SmtpTransport(target, local_hostname="bench.local"),
             head,
             options=delivery.SendOptions(connections=args.connections),
@@ -200,6 +223,7 @@ def main() -> int:
             progress=lambda _n: marks.append(time.perf_counter()),
         )
         elapsed = time.perf_counter() - started
+        own_cpu, sink_cpu = time.process_time() - own_cpu, cpu_seconds(sink.pid) - sink_cpu
         states = {row.state for row in sendlog.log_rows(conn, issue.key)}
         first = delivery.recipient_for(subs.all_subscribers(conn)[0], head)
         size = len(personal_bytes(config, issue, first, now))
@@ -219,10 +243,57 @@ def main() -> int:
     setup = f"{args.connections} connection(s), {args.latency:g} ms per reply, pipelining {not args.no_pipelining}"
     print(f"{setup}: sent {report.sent} messages in {elapsed:.2f} s: {rate:.0f} messages/second")
     print(f"10,000 messages at this rate: {10_000 / rate:.0f} s")
+    per = 1e3 / report.sent
+    print(
+        f"CPU per message: sender {own_cpu * per:.2f} ms ({own_cpu / elapsed:.0%} of one core), "
+        f"sink {sink_cpu * per:.2f} ms ({sink_cpu / elapsed:.0%} of one core); "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
     print(
         f"send log: {states}; each commit holding `sending` marks waited for fsync (safe from SIGKILL and power loss)"
     )
     return 0 if report.sent == args.count and states == {"sent"} else 1
+
+
+def floor_case(port: int, data: bytes, count: int, connections: int, sink_pid: int | None) -> int:
+    """smtplib alone: `connections` threads, each sending the same pre-built copy over its own connection
+    with smtplib's sendmail (MAIL, RCPT, DATA one round trip each; its own dot-stuffing), no database, no
+    composing, no send log: the most Python's smtplib and this sink do on this machine."""
+    import smtplib
+    import threading
+
+    each = count // connections
+
+    def lane(number: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, local_hostname="bench.local") as smtp:
+            for n in range(each):
+                smtp.sendmail("author@example.org", [f"reader{number:02d}-{n:05d}@example.org"], data)
+
+    threads = [threading.Thread(target=lane, args=(n,)) for n in range(connections)]
+    sink_cpu, own_cpu = cpu_seconds(sink_pid), time.process_time()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    own_cpu, sink_cpu = time.process_time() - own_cpu, cpu_seconds(sink_pid) - sink_cpu
+    sent = each * connections
+    print(
+        f"floor, smtplib alone: {connections} connection(s) sent {sent} copies in {elapsed:.2f} s: "
+        f"{sent / elapsed:.0f} messages/second"
+    )
+    print(
+        f"CPU per message: sender {own_cpu * 1e3 / sent:.2f} ms, sink {sink_cpu * 1e3 / sent:.2f} ms "
+        f"({sink_cpu / elapsed:.0%} of one core); load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
+    return 0
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """The CPU time (user and system) process `pid` has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_sink() -> tuple[multiprocessing.Process, int]:

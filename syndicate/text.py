@@ -49,8 +49,17 @@ def xml_safe(text: str) -> str:
     return text if _surely_clean(text) else _XML_FORBIDDEN.sub("", text)
 
 
+_ONE_PLAIN_LINE = re.compile(r"[!-~]+(?: [!-~]+)*")  # printable ASCII, single spaces: one_line keeps it as it is
+
+
 def one_line(text: str) -> str:
     """A title or name as one clean line: no controls, no invisible tricks, single spaces."""
+    if _ONE_PLAIN_LINE.fullmatch(text):  # most names and titles; a send cleans two per message
+        return text
+    return _one_line(text)
+
+
+def _one_line(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub(" ", text)

@@ -12,6 +12,7 @@ import email.policy
 import html
 import os
 import re
+import textwrap
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -25,10 +26,18 @@ from hypothesis import strategies as st
 
 from syndicate.build.compose import compose_issue
 from syndicate.config import Config, load_config
+from syndicate.delivery.smtp import dot_stuffed
 from syndicate.errors import DeliveryError
 from syndicate.newsletter.issue import GMAIL_CLIP_BYTES, Rendered
-from syndicate.newsletter.message import Recipient, build_message, message_bytes, personal_bytes, personalize
-from syndicate.newsletter.placeholders import GREETING, UNSUBSCRIBE
+from syndicate.newsletter.message import (
+    DotStuffed,
+    Recipient,
+    build_message,
+    message_bytes,
+    personal_bytes,
+    personalize,
+)
+from syndicate.newsletter.placeholders import GREETING, MANAGE, UNSUBSCRIBE
 
 GOLDEN = TEST_DATA / "golden"
 REGENERATE = os.environ.get("SYNDICATE_REGEN_GOLDEN") == "1"
@@ -481,6 +490,36 @@ def test_the_fast_copy_is_byte_for_byte_the_email_packages(
     assert personal_bytes(config, rendered, recipient, when) == reference
 
 
+# what a template line can hold that quoted-printable treats specially: long lines (soft breaks near 76),
+# spaces and tabs before a line end, a lone dot, "=", non-ASCII, each kind of line end, and placeholders
+_TEMPLATE_BITS = st.sampled_from(
+    ["a", "word ", " ", "\t", ".", "=", "é", "—", "\n", "\r\n", "\r", "x" * 70, "y" * 75, GREETING, UNSUBSCRIBE, MANAGE]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.lists(_TEMPLATE_BITS, max_size=24).map("".join),
+    markup=st.lists(_TEMPLATE_BITS, max_size=24).map("".join),
+    name=st.text(max_size=90),
+    token=st.text(alphabet="abcdef0123456789-_", max_size=200),
+)
+def test_the_fast_copy_of_any_template_is_the_email_packages(
+    config: Config, rendered: Rendered, text: str, markup: str, name: str, token: str
+) -> None:
+    """personal_bytes encodes the lines without a placeholder once per issue and splices in each
+    recipient's lines: for any body, the bytes are those of encoding the filled body whole."""
+    issue = dataclasses.replace(rendered, email_text=text, email_html=markup)
+    url = f"https://blog.example.org/unsubscribe?token={token}"
+    manage = f"https://blog.example.org/manage?token={token}" if token else ""
+    recipient = Recipient("ann@example.net", name, url, manage_url=manage, unsubscribe_token=token)
+    plain = personal_bytes(config, issue, recipient, SENT)
+    assert plain == message_bytes(personalize(config, issue, recipient, SENT))
+    # and the copy a send writes, dot-stuffed piece by piece, is what the SMTP adapter would make of it
+    for_smtp = personal_bytes(config, issue, recipient, SENT, smtp_data=True)
+    assert isinstance(for_smtp, DotStuffed) and bytes(for_smtp) == dot_stuffed(plain)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     local=st.from_regex(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,10}(\.[A-Za-z0-9_-]{1,8}){0,2}", fullmatch=True),
@@ -499,3 +538,30 @@ def test_the_plain_address_shortcut_agrees_with_email_validator(local: str, doma
     except EmailNotValidError:
         return  # e.g. a special-use domain; stored addresses never are (they are validated when stored)
     assert header_address(address) == tuple(valid.normalized.rsplit("@", 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.text(max_size=120)
+    | st.text(alphabet=" \t.aé", max_size=8)
+    | st.text(alphabet=" ab", min_size=70, max_size=90)
+)
+def test_the_shortcuts_for_a_name_change_nothing(name: str) -> None:
+    """A send cleans each name (one_line) and wraps each greeting (textwrap) by a shortcut when the
+    text is plain or short; the full path must give the same."""
+    from syndicate import text
+    from syndicate.language import language_for
+    from syndicate.newsletter.placeholders import TEXT_WIDTH, greeting_for, text_values
+
+    assert text.one_line(name) == text._one_line(name)
+    greeting = greeting_for(name, language_for("en"))
+    wrapped = textwrap.fill(greeting, TEXT_WIDTH, break_on_hyphens=False)
+    assert text_values(greeting, "u", "m")[GREETING] == wrapped
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.from_regex(r"[!-~]{1,12}( [!-~]{1,12}){0,6}", fullmatch=True))
+def test_a_plain_name_is_one_clean_line_already(name: str) -> None:
+    from syndicate import text
+
+    assert text._one_line(name) == name

@@ -217,7 +217,7 @@ class _Sender:
         return delivery.send_issue(
             self.conn,
             IssueComposer(self.config, issue),
-            functools.partial(personal_bytes, self.config),
+            functools.partial(personal_bytes, self.config, smtp_data=True),
             self.connect,
             self.head,
             options=self.options,

@@ -132,9 +132,18 @@ class Dispatch:
             return sid, tries
         return (todo.popleft(), 0) if todo else None
 
-    def _dispatch(self, todo: deque[int], budget: list[int | None], progress: Callable[[int], None] | None) -> None:
-        """Hand out messages until every lane holds two, the rate says wait, or a limit is reached."""
+    def _dispatch(
+        self,
+        todo: deque[int],
+        budget: list[int | None],
+        progress: Callable[[int], None] | None,
+        queued: int | None = None,
+    ) -> None:
+        """Hand out messages until every lane holds two (or, with `queued`, until that many wait for a
+        lane), the rate says wait, or a limit is reached."""
         while self.in_flight < 2 * self.lanes.count and self.halt is None:
+            if queued is not None and self.lanes.waiting() >= queued:
+                return
             if self.options.rate > 0 and self._next_at > time.monotonic():
                 return
             picked = self._next(todo)
@@ -174,7 +183,8 @@ class Dispatch:
                 self._dispatch(todo, budget, progress)
                 if self.in_flight == 0 and (self.halt is not None or not (todo or self.retries)):
                     break
-                self._handle(self._gathered(self.lanes.events_within(self._wait())), progress)
+                events = self._gathered(self.lanes.events_within(self._wait()))
+                self._handle(events, progress, lambda marks: self._dispatch(todo, budget, progress, queued=marks))
         except KeyboardInterrupt:
             self._interrupt()
         finally:
@@ -194,11 +204,21 @@ class Dispatch:
         """Group commit: when a lane waits at its final dot, give the others a moment (GATHER) to reach
         theirs, so one fsync covers them all."""
         marks = sum(isinstance(e, Mark) for e in events)
-        if marks and marks < self.in_flight - sum(isinstance(e, Done) for e in events):
+        # the lanes holding a message (in_flight also counts those queued for a lane)
+        holding = min(self.in_flight, self.lanes.count) - sum(isinstance(e, Done) for e in events)
+        if marks and marks < holding:
             events += self.lanes.events_within(GATHER)
         return events
 
-    def _handle(self, events: list[Mark | Done | Broken], progress: Callable[[int], None] | None) -> None:
+    def _handle(
+        self,
+        events: list[Mark | Done | Broken],
+        progress: Callable[[int], None] | None,
+        before_answer: Callable[[int], None] | None = None,
+    ) -> None:
+        """Record the answers, then commit the marks and let those lanes send their dots. Before that,
+        `before_answer(n)` can queue the next messages, so each of those n dots can carry the next
+        message's envelope (PIPELINING)."""
         for event in events:
             if isinstance(event, Done):
                 self.in_flight -= 1
@@ -209,6 +229,8 @@ class Dispatch:
                 self.in_flight -= 1
                 self.halt = self.halt or event.error
         marks = [e for e in events if isinstance(e, Mark)]
+        if marks and before_answer is not None:
+            before_answer(len(marks))
         go = not self.interrupted
         sending = [m.job.subscriber_id for m in marks] if go else []
         self._flush(sending)  # the answers, and the marks, in one commit before any dot goes out

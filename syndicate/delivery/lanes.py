@@ -4,7 +4,9 @@ A lane takes a message, sends it up to the final dot, then asks the run (the one
 to the send log, in the calling thread) to commit the recipient as `sending`, and waits
 for that answer before it sends the dot. The run commits every waiting lane's mark in
 one transaction (one fsync for all of them), so many connections cost no more fsyncs
-than one, and exactly-once holds as with one connection.
+than one, and exactly-once holds as with one connection. With PIPELINING a lane takes its
+next message off the queue before it sends a final dot, so that the dot can carry the next
+envelope (delivery/smtp.py).
 """
 
 from __future__ import annotations
@@ -69,11 +71,15 @@ class Lane(threading.Thread):
         self.events = events
         self.delays = tuple(connect_delays)
         self.stopping = stopping
+        self.taken: list[Job | None] = []  # the next job (or the end), once taken off the queue early
 
     def run(self) -> None:
         try:
-            while (job := self.jobs.get()) is not None:
+            job = self.jobs.get()
+            while job is not None:
+                self.taken = []
                 self.events.put(Done(job, self._send(job)))
+                job = self.taken[0] if self.taken else self.jobs.get()
         except ConnectError as exc:
             self.events.put(Broken(exc))
         finally:
@@ -95,10 +101,20 @@ class Lane(threading.Thread):
                 return Reply("not_sent", 0, "interrupted before sending", "connection")
             if not self.transport.connected:
                 self._connect()
-            reply = self.transport.deliver(job.sender, job.email, job.data, lambda: self._may_end(job))
+            reply = self.transport.deliver(job.sender, job.email, job.data, lambda: self._may_end(job), self._follow)
             if reply.kind != "not_sent":
                 break
         return reply
+
+    def _follow(self) -> tuple[str, str] | None:
+        """The envelope of this lane's next message, when one is already waiting (taken off the queue)."""
+        if not self.taken and not self.stopping.is_set():
+            try:
+                self.taken.append(self.jobs.get_nowait())
+            except queue.Empty:
+                return None
+        upcoming = self.taken[0] if self.taken else None
+        return (upcoming.sender, upcoming.email) if upcoming is not None else None
 
     def _may_end(self, job: Job) -> bool:
         mark = Mark(job)
@@ -124,6 +140,10 @@ class Lanes:
             lane.start()
             self._lanes.append(lane)
         self.jobs.put(job)
+
+    def waiting(self) -> int:
+        """Messages handed out that no lane has taken yet."""
+        return self.jobs.qsize()
 
     def events_within(self, timeout: float) -> list[Event]:
         """The next event (waiting up to `timeout` seconds) and every other one already there."""

@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 
 from syndicate.config import SMTP_PASSWORD_ENV, SMTP_PORTS, SMTP_TIMEOUT, SmtpConfig, SmtpSecurity
 from syndicate.errors import DeliveryError
+from syndicate.newsletter.message import DotStuffed
 from syndicate.text import one_line
 
 BOUNCE_CODES = frozenset({550, 551, 553})  # the mailbox does not exist or is not acceptable
@@ -117,7 +118,14 @@ class Transport(Protocol):
 
     def connect(self) -> None: ...
 
-    def deliver(self, sender: str, recipient: str, data: bytes, before_end: Callable[[], bool]) -> Reply: ...
+    def deliver(
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        before_end: Callable[[], bool],
+        follow: Callable[[], tuple[str, str] | None] | None = None,
+    ) -> Reply: ...
 
     def close(self) -> None: ...
 
@@ -133,12 +141,35 @@ def _classify(code: int, text: bytes | str, stage: str) -> Reply:
     return Reply("permanent" if code >= 500 else "transient", code, _text(text), stage)
 
 
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+
+
+def _envelope_line(sender: str, recipient: str) -> bytes:
+    """MAIL, RCPT and DATA in one write (PIPELINING); ASCII addresses only, as smtplib writes them."""
+    return f"MAIL FROM:{_quoted(sender)}\r\nRCPT TO:{_quoted(recipient)}\r\nDATA\r\n".encode("ascii")
+
+
+def _quoted(address: str) -> str:
+    """The address in angle brackets, as smtplib.quoteaddr writes it; a plain one (every address
+    syndicate stores) without quoteaddr's parse, which cost ~0.2 ms per message."""
+    return f"<{address}>" if _PLAIN_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
+
+
 _EOL = re.compile(rb"\r\n|\n|\r")
 _LEADING_DOT = re.compile(rb"^\.", re.M)
 
 
 def dot_stuffed(data: bytes) -> bytes:
     """The message as DATA carries it: CRLF line ends, leading dots doubled, ending in CRLF (RFC 5321 4.5.2)."""
+    if isinstance(data, DotStuffed):  # written so by personal_bytes for a send
+        return data
+    crlf = data.count(b"\r\n")
+    if data.count(b"\n") == crlf == data.count(b"\r") and data.endswith(b"\r\n"):
+        # Already CRLF throughout (as a composed message is): three C-level counts instead of two regex
+        # passes, which took ~0.4 ms for each 25 KB copy, as long as composing it
+        if b"\n." not in data and not data.startswith(b"."):
+            return data
+        return (b"." if data.startswith(b".") else b"") + data.replace(b"\n.", b"\n..")
     body = _LEADING_DOT.sub(b"..", _EOL.sub(b"\r\n", data))
     return body if body.endswith(b"\r\n") else body + b"\r\n"
 
@@ -155,6 +186,9 @@ class SmtpTransport:
         self.target = target
         self.local_hostname = local_hostname or socket.getfqdn()  # once, not per reconnect (it may ask DNS)
         self._smtp: smtplib.SMTP | None = None
+        # the next message's envelope (sender, recipient), sent right behind the last final dot; its
+        # answers are read when that message is delivered
+        self._announced: tuple[str, str] | None = None
 
     @property
     def connected(self) -> bool:
@@ -163,7 +197,8 @@ class SmtpTransport:
     def connect(self) -> None:
         self.close()
         t = self.target
-        context = ssl.create_default_context()
+        # made only for TLS: loading the system's CA certificates costs ~50 ms of CPU per connection
+        context = ssl.create_default_context() if t.security != "none" else None
         smtp: smtplib.SMTP | None = None
         try:
             if t.security == "ssl":
@@ -224,7 +259,9 @@ class SmtpTransport:
         With PIPELINING the three commands go out in one write and their answers are read in
         order (one round trip instead of three); ASCII addresses only, as smtplib writes them."""
         if self.pipelining and (sender + recipient).isascii():
-            smtp.send(f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\nRCPT TO:{smtplib.quoteaddr(recipient)}\r\nDATA\r\n")
+            if self._announced is None:
+                smtp.send(_envelope_line(sender, recipient))
+            self._announced = None
             answers = [smtp.getreply(), smtp.getreply(), smtp.getreply()]
             (mail_code, mail_text), (rcpt_code, rcpt_text), (data_code, data_text) = answers
             if data_code == 354 and (mail_code != 250 or rcpt_code not in (250, 251)):
@@ -244,11 +281,23 @@ class SmtpTransport:
         code, text = smtp.docmd("DATA")
         return code, text, "DATA"
 
-    def deliver(self, sender: str, recipient: str, data: bytes, before_end: Callable[[], bool]) -> Reply:
+    def deliver(
+        self,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        before_end: Callable[[], bool],
+        follow: Callable[[], tuple[str, str] | None] | None = None,
+    ) -> Reply:
         """Send one message. `before_end` runs (and must commit) just before the final dot; when it
-        returns False (the run is being interrupted) the dot is never sent: the server has nothing."""
+        returns False (the run is being interrupted) the dot is never sent: the server has nothing.
+        `follow` names the envelope (sender, recipient) of the message the caller delivers next, if
+        it has one ready: with PIPELINING that envelope goes out with this final dot."""
         smtp = self._smtp
         if smtp is None:
+            return Reply("not_sent", 0, "not connected", "connection")
+        if self._announced not in (None, (sender, recipient)):  # not the message announced: start afresh
+            self.abort()
             return Reply("not_sent", 0, "not connected", "connection")
         stage = "MAIL"
         try:
@@ -262,8 +311,15 @@ class SmtpTransport:
         if not before_end():
             self.abort()
             return Reply("not_sent", 0, "interrupted before the end of the message", "end of data")
+        # With PIPELINING the next message's MAIL, RCPT and DATA go out in the same write as this dot
+        # (RFC 2920 lets message content start a group): one round trip per message instead of two.
+        # Nothing of the next message can be delivered before its own final dot.
+        upcoming = follow() if follow is not None and self.pipelining else None
+        if upcoming is not None and not "".join(upcoming).isascii():
+            upcoming = None
         try:
-            smtp.send(b".\r\n")
+            smtp.send(b".\r\n" + _envelope_line(*upcoming) if upcoming else b".\r\n")
+            self._announced = upcoming
             code, text = smtp.getreply()
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
@@ -280,7 +336,7 @@ class SmtpTransport:
 
     def abort(self) -> None:
         """Drop the connection without a word: a message whose dot was not sent is discarded."""
-        smtp, self._smtp = self._smtp, None
+        smtp, self._smtp, self._announced = self._smtp, None, None
         _quietly_close(smtp)
 
     def _refused(self, code: int, text: bytes, stage: str) -> Reply:
@@ -294,6 +350,9 @@ class SmtpTransport:
         return _classify(code, text, stage)
 
     def close(self) -> None:
+        if self._announced is not None:  # the server may be waiting for a message's text: QUIT would be text
+            self.abort()
+            return
         smtp, self._smtp = self._smtp, None
         if smtp is not None:
             try:

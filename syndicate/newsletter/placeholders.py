@@ -27,19 +27,38 @@ def greeting_for(name: str, words: Language) -> str:
     return words.gettext("Hi %(name)s,", name=clean) if clean else words.gettext("Hello,")
 
 
+def text_values(greeting: str, unsubscribe: str, manage: str) -> dict[str, str]:
+    """What each placeholder of the plain-text part becomes."""
+    # the greeting sits alone on its line in the text part; a long name must not push it past 78 columns
+    # (a greeting is one clean line, which textwrap keeps as it is when it fits)
+    wrapped = greeting if len(greeting) <= TEXT_WIDTH else textwrap.fill(greeting, TEXT_WIDTH, break_on_hyphens=False)
+    return {GREETING: wrapped, UNSUBSCRIBE: unsubscribe, MANAGE: manage}
+
+
+def html_values(greeting: str, unsubscribe: str, manage: str) -> dict[str, str]:
+    """What each placeholder of the HTML part becomes: the values escaped."""
+    escape = html.escape
+    return {
+        GREETING: escape(greeting, quote=True),
+        UNSUBSCRIBE: escape(unsubscribe, quote=True),
+        MANAGE: escape(manage, quote=True),
+    }
+
+
 def fill_text(text: str, greeting: str, unsubscribe: str, manage: str) -> str:
     """The plain-text part with its placeholders filled in."""
-    # the greeting sits alone on its line in the text part; a long name must not push it past 78 columns
-    wrapped = textwrap.fill(greeting, TEXT_WIDTH, break_on_hyphens=False)
-    return _fill(text, wrapped, unsubscribe, manage)
+    return fill(text, text_values(greeting, unsubscribe, manage))
 
 
 def fill_html(markup: str, greeting: str, unsubscribe: str, manage: str) -> str:
     """The HTML part with its placeholders filled in, the values escaped."""
-    escape = html.escape
-    return _fill(markup, escape(greeting, quote=True), escape(unsubscribe, quote=True), escape(manage, quote=True))
+    return fill(markup, html_values(greeting, unsubscribe, manage))
 
 
-def _fill(text: str, greeting: str, unsubscribe: str, manage: str) -> str:
-    values = {GREETING: greeting, UNSUBSCRIBE: unsubscribe, MANAGE: manage}
+def has_placeholder(text: str) -> bool:
+    return _PLACEHOLDER.search(text) is not None
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """Every placeholder replaced by its value in one pass (a value is never read for placeholders)."""
     return _PLACEHOLDER.sub(lambda m: values[m.group(0)], text)

@@ -37,6 +37,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from syndicate.errors import DeliveryError
@@ -83,8 +84,14 @@ def secret_from_env(environ: Mapping[str, str]) -> bytes:
 
 
 def _signature(secret: bytes, subscriber_id: int, nonce: str) -> str:
-    mac = hmac.new(secret, _PURPOSE + f"{subscriber_id}.{nonce}".encode("ascii"), hashlib.sha256).digest()[:MAC_BYTES]
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+    mac = _keyed(secret).copy()  # the key schedule once per secret, not once per token
+    mac.update(f"{subscriber_id}.{nonce}".encode("ascii"))
+    return base64.urlsafe_b64encode(mac.digest()[:MAC_BYTES]).rstrip(b"=").decode("ascii")
+
+
+@lru_cache(maxsize=4)
+def _keyed(secret: bytes) -> hmac.HMAC:
+    return hmac.new(secret, _PURPOSE, hashlib.sha256)
 
 
 def make_token(secret: bytes, subscriber_id: int, nonce: str) -> str:
@@ -113,9 +120,20 @@ def check_current(claim: TokenClaim, current_nonce: str | None) -> None:
 
 def unsubscribe_url(base: str, token: str) -> str:
     """`base` with the token in its query string (RFC 8058 wants it in the URL, not the POST body)."""
+    if _URL_SAFE.fullmatch(token):  # every token make_token writes: nothing to escape
+        return f"{_before_token(base)}token={token}"
+    return _before_token(base) + urlencode({"token": token})
+
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]+")  # what urlencode leaves as it is
+
+
+@lru_cache(maxsize=16)
+def _before_token(base: str) -> str:
+    """`base` up to where the token goes (its fragment dropped): a send asks once per message."""
     parts = urlsplit(base)
-    query = (parts.query + "&" if parts.query else "") + urlencode({"token": token})
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    query = parts.query + "&" if parts.query else ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")) + "?" + query
 
 
 # --- bounce tokens (VERP) -------------------------------------------------------------------------
