@@ -612,6 +612,29 @@ def test_cli_reports_failures_with_exit_code_1(site: Config, smtp_server: SmtpSe
     assert f"{emails[0]}: failed: 550 5.1.1 unknown user (at RCPT)" in result.output
 
 
+TODAY_AFTER = "2013-04-23"
+
+
+def test_a_rerun_with_nothing_to_send_still_names_the_unknown_outcomes(
+    site: Config, smtp_server: SmtpServer, recorder: Recorder
+) -> None:
+    emails = add_people(connect(site), 3)
+    recorder.vanish_for = {emails[1]}  # the server takes the message and never answers
+    # the day after the week: with the issue sent, no other period is finished, so a run has nothing to send
+    smtp = ["--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_server.port), "--smtp-security", "none"]
+    first = cli(site, "send", "--week", WEEK, "--today", TODAY_AFTER, *smtp)
+    assert first.exit_code == 1 and "unknown 1" in first.output
+    recorder.vanish_for = set()
+    for week in (["--week", WEEK], []):  # the issue named, or the next one asked for
+        again = cli(site, "send", *week, "--today", TODAY_AFTER, *smtp)
+        assert again.exit_code == 0, again.output
+        assert f"{WEEK}: 1 recipients have no known outcome" in again.output
+        assert f"--status --week {WEEK} --verbose" in again.output
+    assert recorder.count()[emails[1]] == 1  # named, never resent
+    resent = cli(site, "send", "--week", WEEK, "--today", TODAY_AFTER, "--resend-unknown", *smtp)
+    assert resent.exit_code == 0 and "no known outcome" not in resent.output
+
+
 # ------------------------------------------------------------------------------------------ SIGKILL
 
 
@@ -649,6 +672,7 @@ def test_killed_sender_then_rerun_sends_each_exactly_once(
         assert rerun.returncode == 1 and all(e in rerun.stderr for e in unknown)
     elif unknown:  # killed with every dot sent (many connections, flat out): nothing to go on with
         assert rerun.returncode == 0 and "was sent already" in rerun.stdout + rerun.stderr, rerun
+        assert f"{len(unknown)} recipients have no known outcome" in rerun.stderr, rerun.stderr
         status = subprocess.run([*command[:8], "--status", "--verbose"], env=env, capture_output=True, text=True)
         assert all(e in status.stdout for e in unknown), status.stdout  # the review finds them
     if unknown:

@@ -70,6 +70,9 @@ class SendOutcome:
 
     reports: list[delivery.SendReport] = field(default_factory=list)
     nothing: str = ""  # set when no issue was sent
+    # issues this run did not go on with whose recipients include unknown outcomes (a run killed
+    # after its last dots): a rerun has nothing to send but must not pass over them in silence
+    unknown_elsewhere: dict[str, int] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -280,12 +283,15 @@ def send_issue(
         if named is not None and named in by_key:
             if not outcome.reports:
                 outcome.nothing = f"{named} was sent already (its record: {config.records_dir / named}.toml)"
-            return outcome
-        drafts = choose(config, ledger, entries(), choice)
-        for draft in drafts:
-            record = record_of(draft, config.digest.cadence, clock())
-            sender.begin(record)
-            outcome.reports.append(sender.deliver(record))
-        if not outcome.reports:
-            outcome.nothing = nothing_new(ledger)
+        else:
+            for draft in choose(config, ledger, entries(), choice):
+                record = record_of(draft, config.digest.cadence, clock())
+                sender.begin(record)
+                outcome.reports.append(sender.deliver(record))
+            if not outcome.reports:
+                outcome.nothing = nothing_new(ledger)
+        reported = {r.issue for r in outcome.reports}
+        outcome.unknown_elsewhere = {
+            k: n for k, n in sendlog.unknown_counts(conn).items() if k not in reported and named in (None, k)
+        }
     return outcome

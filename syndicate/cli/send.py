@@ -259,6 +259,11 @@ def _send(
         click.echo(outcome.nothing)
     for report in outcome.reports:
         _print_report(report)
+    for key, count in outcome.unknown_elsewhere.items():
+        warn(
+            f"{key}: {count} recipients have no known outcome (their message went out, no answer came); "
+            f"'syndicate send --status --week {key} --verbose' lists them, '--resend-unknown' sends to them again"
+        )
     missed = [r for r in outcome.reports if not r.clean]
     if missed:
         count = sum(r.failed + r.deferred + len(r.unknown) + r.waiting for r in missed)

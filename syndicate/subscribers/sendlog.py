@@ -133,6 +133,18 @@ def started_issues(conn: Connection) -> dict[str, bytes]:
 
 
 @translated
+def unknown_counts(conn: Connection) -> dict[str, int]:
+    """Per issue, how many recipients have no known outcome (`sending`: their final dot went out and
+    no answer came), oldest issue first: a run that finds nothing else to do still says so."""
+    open_log(conn)
+    rows = conn.execute(
+        "SELECT l.issue, COUNT(*) FROM send_log l LEFT JOIN issues i ON i.key = l.issue "
+        "WHERE l.state = 'sending' GROUP BY l.issue ORDER BY i.began, l.issue"
+    )
+    return {str(issue): int(count) for issue, count in rows}
+
+
+@translated
 def unfinished_issues(conn: Connection, also: tuple[State, ...] = ()) -> list[str]:
     """Issues begun here that a run should go on with: never planned (a crash right after they began),
     or with recipients still pending or deferred (or in the states `also` names: a run asked to resend
