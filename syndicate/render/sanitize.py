@@ -77,12 +77,23 @@ def flatten_deep(fragment: str) -> str:
     return _TAG.sub(keep, fragment)
 
 
-@lru_cache(maxsize=1 << 14)
+# An http(s) URL whose path holds only characters that need no escaping: WHATWG parsing of such a
+# path cannot fail, so the URL is a usable base exactly when its scheme and authority are.
+_PLAIN_PATH_URL = re.compile(r"(https?://[^/\\?#]*)/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*")
+
+
 def usable_base(url: str) -> bool:
     """True when the sanitizer's URL parser (ammonia's, WHATWG rules) accepts `url` as a base for relative links.
 
     Python's urljoin accepts hosts such as "bad host" or ports such as 99999 that it refuses.
+    Asked once per site rather than once per post where the paths are plain.
     """
+    plain = _PLAIN_PATH_URL.fullmatch(url)
+    return _parses_as_base(plain[1] + "/" if plain else url)
+
+
+@lru_cache(maxsize=1 << 14)
+def _parses_as_base(url: str) -> bool:
     try:
         nh3.clean("", url_relative=("rewrite_with_base", url))
     except ValueError:
@@ -126,7 +137,11 @@ def _code_classes(fragment: str) -> str:
     return _PRE_LANG_OTHER.sub("<pre>", fragment)
 
 
+# One sanitizer set up once: nh3.clean builds its allowlists again on every call (~40 µs).
+_TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=_CLEAN_CONTENT)
+
+
 def html_to_text(fragment: str) -> str:
     """The visible text of an HTML fragment, on one line."""
-    text = html.unescape(nh3.clean(fragment, tags=set(), clean_content_tags=_CLEAN_CONTENT))
+    text = html.unescape(_TEXT_ONLY.clean(fragment))
     return _SPACES.sub(" ", xml_safe(text)).strip()

@@ -54,7 +54,6 @@ from syndicate.sources.generators import (
 from syndicate.sources.generators import DataFiles as DataFiles  # re-exported: build/ reads posts through here
 from syndicate.sources.generators import find_posts as find_posts
 from syndicate.sources.generators import post_stem as post_stem
-from syndicate.sources.rst import read_rst
 from syndicate.text import one_line, slugify
 from syndicate.urls import is_usable_link
 
@@ -138,6 +137,8 @@ def read_post_bytes(data: bytes, path: str, tz: ZoneInfo, place: PostPlace | str
     place = place if isinstance(place, PostPlace) else PostPlace(place)
     text = decode_post(data, path)
     if path.endswith(RST_SUFFIXES):
+        from syndicate.sources.rst import read_rst  # docutils takes ~80 ms to import, in every worker process
+
         meta, body = read_rst(text, path)
         meta = pelican_meta(meta, place.folder)
         front, first_line = "", 1
