@@ -8,8 +8,9 @@ config, JSON Feed and 52 sent issues), then runs cold builds (--no-cache):
 `--runs` of them timed alone, for the CPU seconds of the whole process tree
 (user + system, workers included), and one under py-spy (`record
 --subprocesses`, 100 samples a second per process, idle threads not sampled),
-whose samples are sorted into stages. Each stage's CPU seconds are its share
-of the samples times the median CPU seconds of the timed builds. A sample
+whose samples are sorted into stages (samples of a thread waiting on a lock,
+pipe or queue are left out). Each stage's CPU seconds are its share of the
+samples times the median CPU seconds of the timed builds. A sample
 belongs to the first stage in STAGES that any frame of its stack matches, so
 an import made while rendering counts as start-up, and YAML read in a
 worker counts as front matter.
@@ -77,6 +78,14 @@ STAGES: list[tuple[str, str]] = [
 ]
 
 
+# Leaf frames where a thread waits (on a lock, a pipe, a queue) rather than computes. py-spy's own test for
+# idle threads misses some of these; such samples are left out, as they cost no CPU.
+WAITING = re.compile(
+    r"^(Condition\.wait|_PollLikeSelector\.select|_worker|Connection\._recv|Connection\._send|Queue\.get|wait) "
+    r"\((threading|selectors|concurrent/futures/thread|multiprocessing/connection|multiprocessing/queues)\.py"
+)
+
+
 def classify(raw: Path) -> tuple[Counter[str], int]:
     """py-spy's raw (collapsed-stack) output → samples per stage, and the total."""
     rules = [(stage, re.compile(_fsync_frame() if pattern == "FSYNC" else pattern)) for stage, pattern in STAGES]
@@ -87,6 +96,8 @@ def classify(raw: Path) -> tuple[Counter[str], int]:
         if not count.isdigit():
             continue
         frames = stack.split(";")[1:]  # the first names the process
+        if not frames or WAITING.search(frames[-1]):
+            continue
         n = int(count)
         total += n
         stage = next((s for s, rule in rules if any(rule.search(f) for f in frames)), "other")
