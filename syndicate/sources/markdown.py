@@ -106,12 +106,16 @@ def read_markdown_dir(
 
 def shown_path(path: Path, relative_to: Path | None) -> str:
     """A path as messages show it: relative to `relative_to` (the site's folder) when it is inside."""
+    text = str(path)
     if relative_to is not None:
+        root = str(relative_to)
+        if text.startswith(root) and text[len(root) : len(root) + 1] == os.sep and root != os.sep:
+            return text[len(root) + 1 :]  # what relative_to gives (both paths are normalized), without pathlib
         try:
             return str(path.relative_to(relative_to))
         except ValueError:
             pass
-    return str(path)
+    return text
 
 
 def decode_post(data: bytes, path: str) -> str:
