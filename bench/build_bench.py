@@ -141,6 +141,7 @@ def run_measured(
     command: Sequence[str], cwd: Path, log: Path, env: dict[str, str] | None = None, kill_after: float | None = None
 ) -> Sample:
     """Run a command to its end (or SIGKILL it after kill_after seconds); wall time and peak memory."""
+    _reap_orphans()  # what earlier commands left (sent_issues.py's workers): not this command's CPU
     load = os.getloadavg()[0]
     if load > QUIET_LOAD:
         say(f"warning: load average {load:.2f} > {QUIET_LOAD} before this run: wall times will be noisy")
