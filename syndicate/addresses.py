@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-from email_validator import EmailNotValidError, validate_email
-
 from syndicate.errors import SyndicateError
 
 
@@ -24,6 +22,9 @@ def stored_address(text: str) -> str:
     candidate = text.strip()
     if not candidate:
         raise InvalidAddress("the address is empty")
+    # imported when first needed: its tables take ~30 ms to build, paid by every build otherwise
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(candidate, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
@@ -45,6 +46,8 @@ def header_address(text: str) -> tuple[str, str]:
     if isinstance(text, str) and _PLAIN.fullmatch(text):
         local, _, domain = text.rpartition("@")
         return local, domain
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         valid = validate_email(text, check_deliverability=False, allow_display_name=False)
     except (EmailNotValidError, TypeError) as exc:  # TypeError: not a str at all

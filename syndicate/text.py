@@ -15,7 +15,6 @@ _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\ufff
 # Invisible characters that can disguise a title: bidi overrides/isolates, zero-width, BOM.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-_SPACES = re.compile(r"\s+")
 
 # Characters with meaning in tag names that would otherwise vanish from a slug.
 _SLUG_REPLACEMENTS = [["+", "-plus"], ["#", "-sharp"], ["&", "-and-"], ["@", "-at-"]]
@@ -63,7 +62,7 @@ def _one_line(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub(" ", text)
-    return _SPACES.sub(" ", xml_safe(text)).strip()
+    return " ".join(xml_safe(text).split())  # runs of whitespace (str.isspace, as regex \s) as one space
 
 
 def short_hash(text: str, length: int = 8) -> str:

@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from syndicate.config import Config
 from syndicate.feeds.formats import with_first_image
 from syndicate.feeds.writers import FRAGMENTERS
 from syndicate.model import Author, Entry
 from syndicate.store.entries import Cached
 from syndicate.store.packs import write_pack
+
+if TYPE_CHECKING:  # a worker process imports this module; the config's own imports are not needed there
+    from syndicate.config import Config
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from syndicate.build.feed_source import read_configured_feed
 from syndicate.build.items import ItemSpec, with_items
+from syndicate.build.render_posts import LoadedEntry, RenderJob
+from syndicate.build.render_posts import render_files as _render_files
 from syndicate.build.scan import Scanned, SourceFile, scan_markdown
 from syndicate.build.workers import PARALLEL_MIN, WorkerPool
 from syndicate.config import Config
@@ -22,7 +24,7 @@ from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.model import Entry, Site
 from syndicate.render.entry import render_entry
 from syndicate.render.select import check_unique, is_future, is_visible, newest_first
-from syndicate.sources.markdown import DataFiles, PostPlace, post_stem, read_post_bytes
+from syndicate.sources.markdown import DataFiles, PostPlace, post_stem
 from syndicate.store.digests import digest_of
 from syndicate.store.entries import EntryCache
 from syndicate.store.fetched import SourceMemory
@@ -30,15 +32,6 @@ from syndicate.store.packs import Stored
 
 CHUNK = 200  # posts per task at most; fewer when that leaves a worker idle at the end
 PROGRESS_MIN = 300  # report progress only for work that takes a noticeable time
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedEntry:
-    """A rendered post and what the build keeps beside it (none of it is the post's data)."""
-
-    entry: Entry
-    key: str  # hash of what it was made from (its source's path and bytes, or its feed item)
-    stored: Stored | None  # where its serialized feed items are kept; then entry.content_html is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,35 +73,6 @@ def visibility_window(
             else:
                 valid_from = max(valid_from, day)
     return valid_from, valid_until
-
-
-RenderJob = tuple[str, str, bytes, PostPlace]  # key, shown path, bytes of one post file, its place
-
-
-def _render_files(
-    jobs: Sequence[RenderJob], site: Site, spec: ItemSpec | None = None
-) -> list[LoadedEntry | SourceError | None]:
-    """Parse and render post files; their feed items too, with a spec (runs in workers).
-    None for a file that is no post (an HTML page without front matter)."""
-    rendered: list[Entry] = []
-    keys: list[str] = []
-    failed: dict[int, SourceError | None] = {}
-    for index, (key, shown, data, place) in enumerate(jobs):
-        try:
-            post = read_post_bytes(data, shown, site.timezone, place, language=site.language)
-        except SourceError as exc:
-            failed[index] = exc
-            continue
-        if post is None:
-            failed[index] = None
-            continue
-        try:
-            rendered.append(render_entry(post, site))
-            keys.append(key)
-        except SourceError as exc:
-            failed[index] = exc
-    done = iter(LoadedEntry(e, k, s) for k, (e, s) in zip(keys, with_items(rendered, spec), strict=True))
-    return [failed[i] if i in failed else next(done) for i in range(len(jobs))]
 
 
 def _render_all(

@@ -40,7 +40,7 @@ def start_worker() -> None:
 
 def _ready() -> None:
     """A task that only makes a worker start (and import the build, with the renderers)."""
-    import syndicate.build.loading  # noqa: F401 - what the first real task would import, done while idle
+    import syndicate.build.render_posts  # noqa: F401 - what the first real task would import, done while idle
 
 
 class WorkerPool:

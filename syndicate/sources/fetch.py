@@ -145,18 +145,25 @@ def read_regular(path: Path, shown: str, max_bytes: int, what: str = "feed file"
     so nothing can be swapped in between the look and the read."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
+        status = os.fstat(fd)
+        if stat.S_ISDIR(status.st_mode):
             raise FetchError(f"is a folder, not a {what}; give the path of the {what} itself", path=shown)
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(status.st_mode):
             raise FetchError(f"is a device, FIFO or socket, not a {what}; give the path of a real file", path=shown)
         os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb") as handle:
-            fd = -1  # the handle closes it now
-            return handle.read(max_bytes + 1)
+        # os.read sized by the file (a buffered file's read(max_bytes + 1) allocates all of max_bytes
+        # first: 8 MB for each post, a quarter of a build's scan); the loop reads a file that grew
+        chunks: list[bytes] = []
+        left = max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, max(status.st_size + 1, 1 << 16)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
-        if fd >= 0:
-            os.close(fd)
+        os.close(fd)
 
 
 def _read_file(path: Path, shown: str, max_bytes: int) -> Fetched:

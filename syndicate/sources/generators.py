@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -71,14 +72,18 @@ def find_posts(root: Path, warn: Warn | None = None) -> list[Path]:
     jekyll_site = False
     for dirpath, dirnames, filenames in os.walk(root):
         jekyll_site = jekyll_site or JEKYLL_POSTS in dirnames
-        top = Path(dirpath) == root
+        folder = Path(dirpath)
+        top = folder == root
         dirnames[:] = sorted(
             d for d in dirnames if d == JEKYLL_POSTS or not (d.startswith((".", "_")) or (top and d == PELICAN_PAGES))
         )
         for name in sorted(filenames):
             if name in SECTION_PAGES or name.startswith(".") or not name.endswith(POST_SUFFIXES):
                 continue
-            path = Path(dirpath) / name
+            if _plain_file(os.path.join(dirpath, name)):  # one lstat: no link, nothing but a regular file
+                found.append(folder / name)
+                continue
+            path = folder / name
             # (a dangling link stays, to be reported: it leaks nothing)
             if path.is_symlink() and path.exists() and not path.resolve().is_relative_to(inside):
                 if warn is not None:
@@ -90,6 +95,14 @@ def find_posts(root: Path, warn: Warn | None = None) -> list[Path]:
     if jekyll_site:
         found = [p for p in found if JEKYLL_POSTS in p.relative_to(root).parts[:-1]]
     return found
+
+
+def _plain_file(path: str) -> bool:
+    """True for a regular file that is no link (the checks below, for every post, would cost three stats)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 class DataFiles:

@@ -54,7 +54,6 @@ from syndicate.sources.generators import (
 from syndicate.sources.generators import DataFiles as DataFiles  # re-exported: build/ reads posts through here
 from syndicate.sources.generators import find_posts as find_posts
 from syndicate.sources.generators import post_stem as post_stem
-from syndicate.sources.rst import read_rst
 from syndicate.text import one_line, slugify
 from syndicate.urls import is_usable_link
 
@@ -107,12 +106,16 @@ def read_markdown_dir(
 
 def shown_path(path: Path, relative_to: Path | None) -> str:
     """A path as messages show it: relative to `relative_to` (the site's folder) when it is inside."""
+    text = str(path)
     if relative_to is not None:
+        root = str(relative_to)
+        if text.startswith(root) and text[len(root) : len(root) + 1] == os.sep and root != os.sep:
+            return text[len(root) + 1 :]  # what relative_to gives (both paths are normalized), without pathlib
         try:
             return str(path.relative_to(relative_to))
         except ValueError:
             pass
-    return str(path)
+    return text
 
 
 def decode_post(data: bytes, path: str) -> str:
@@ -138,6 +141,8 @@ def read_post_bytes(data: bytes, path: str, tz: ZoneInfo, place: PostPlace | str
     place = place if isinstance(place, PostPlace) else PostPlace(place)
     text = decode_post(data, path)
     if path.endswith(RST_SUFFIXES):
+        from syndicate.sources.rst import read_rst  # docutils takes ~80 ms to import, in every worker process
+
         meta, body = read_rst(text, path)
         meta = pelican_meta(meta, place.folder)
         front, first_line = "", 1
