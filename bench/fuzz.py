@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 import traceback
@@ -52,24 +53,42 @@ def feed_seeds() -> list[bytes]:
     return [p.read_bytes() for p in sorted((ROOT / "tests" / "data" / "feeds").iterdir()) if p.is_file()]
 
 
-def markdown_target() -> Callable[[bytes], int]:
-    from syndicate.errors import SourceError
-    from syndicate.model import Author, Site
-    from syndicate.render.entry import render_entry
-    from syndicate.sources.markdown import read_post_bytes
+def rst_seeds() -> list[bytes]:
+    return [
+        b"My title\n########\n\n:date: 2013-04-10 10:20\n:modified: 2013-04-11 18:40\n:tags: a, b\n"
+        b":authors: Ann; Bob\n:summary: Short\n\nBody with *emphasis*, ``code`` and a `link <https://x.example/>`_.\n",
+        b"Draft\n=====\n\n:date: 2013-04-14\n:status: draft\n\n.. note:: Not yet.\n\n.. image:: a.png\n",
+        b"T\n=\n\n:date: 2013-04-14\n\n.. include:: /etc/passwd\n\n.. raw:: html\n\n   <script>x</script>\n",
+    ]
 
-    site = Site("Fuzz", "https://fuzz.example/", "d", "en", TZ, Author("A", "a@fuzz.example"))
 
-    def run(data: bytes) -> int:
-        try:
-            post = read_post_bytes(data, "posts/fuzz.md", TZ, "2013-04-15-fuzz")
-        except SourceError:
-            return 0
-        entry = render_entry(post, site)
-        entry.published.astimezone(TZ).isoformat()
-        return 1
+def post_target(path: str) -> Callable[[], Callable[[bytes], int]]:
+    """A post file's bytes (front matter and Markdown, or reStructuredText) → Post → Entry."""
 
-    return run
+    def make() -> Callable[[bytes], int]:
+        from syndicate.errors import SourceError
+        from syndicate.model import Author, Site
+        from syndicate.render.entry import render_entry
+        from syndicate.sources.markdown import read_post_bytes
+
+        site = Site("Fuzz", "https://fuzz.example/", "d", "en", TZ, Author("A", "a@fuzz.example"))
+
+        def run(data: bytes) -> int:
+            try:
+                post = read_post_bytes(data, path, TZ, "2013-04-15-fuzz")
+            except SourceError:
+                return 0
+            if post is None:
+                return 0
+            if b"/etc/passwd" in data and b"root:" in post.body.encode():
+                raise AssertionError("an rST include read a file from the disk")
+            entry = render_entry(post, site)
+            entry.published.astimezone(TZ).isoformat()
+            return 1
+
+        return run
+
+    return make
 
 
 def feed_target() -> Callable[[bytes], int]:
@@ -195,7 +214,8 @@ def request_target() -> Callable[[bytes], int]:
 
 
 TARGETS = {
-    "markdown": (markdown_target, markdown_seeds),
+    "markdown": (post_target("posts/fuzz.md"), markdown_seeds),
+    "rst": (post_target("posts/fuzz.rst"), rst_seeds),
     "feed": (feed_target, feed_seeds),
     "wxr": (wxr_target, wxr_seeds),
     "csv": (csv_target, csv_seeds),
@@ -296,7 +316,7 @@ def run_hypothesis(target: str, examples: int, seed: int) -> Tally:
     return tally
 
 
-def run_atheris(target: str, runs: int) -> Tally:
+def run_atheris(target: str, runs: int, seconds: float) -> Tally:
     import atheris  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
     with atheris.instrument_imports():
@@ -310,10 +330,16 @@ def run_atheris(target: str, runs: int) -> Tally:
 
     def one_input(data: bytes) -> None:
         tally(run, data)
-        if tally.executions % 100_000 == 0 or tally.executions == runs:
-            tally.report()  # libFuzzer ends the process with exit(): no atexit, so report as we go
+        if tally.executions == runs or time.perf_counter() - tally.started > seconds:
+            tally.report()  # libFuzzer ends the process with exit(): no atexit, so report here and stop
+            sys.stdout.flush()
+            os._exit(1 if tally.crashes else 0)
+        if tally.executions % 100_000 == 0:
+            tally.report()
 
-    atheris.Setup([sys.argv[0], f"-runs={runs}", "-max_len=65536", "-rss_limit_mb=4096", str(corpus)], one_input)
+    # -timeout: an input that runs 10 s is a hang, and libFuzzer saves it as a finding
+    options = [f"-runs={runs + 1}", "-max_len=65536", "-rss_limit_mb=4096", "-timeout=10", str(corpus)]
+    atheris.Setup([sys.argv[0], *options], one_input)
     atheris.Fuzz()
     return tally  # not reached: libFuzzer exits the process
 
@@ -324,6 +350,7 @@ def main() -> None:
     parser.add_argument("--engine", choices=["hypothesis", "atheris"], default="hypothesis")
     parser.add_argument("--examples", type=int, default=20_000, help="hypothesis: inputs per target")
     parser.add_argument("--runs", type=int, default=200_000, help="atheris: executions")
+    parser.add_argument("--seconds", type=float, default=float("inf"), help="atheris: stop after this long")
     parser.add_argument("--seed", type=int, default=int(datetime.now().strftime("%Y%m%d")))
     args = parser.parse_args()
     targets = list(TARGETS) if args.target == "all" else [args.target]
@@ -331,7 +358,7 @@ def main() -> None:
     if args.engine == "atheris":
         if len(targets) != 1:
             raise SystemExit("atheris fuzzes one target per process: pass --target markdown or --target feed")
-        run_atheris(targets[0], args.runs)
+        run_atheris(targets[0], args.runs, args.seconds)
         return
     found = 0
     for target in targets:

@@ -13,7 +13,7 @@ from typing import Any, Literal, cast
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from syndicate.errors import ConfigError, DeliveryError
+from syndicate.errors import LONG_NUMBER, ConfigError, DeliveryError
 from syndicate.folders import check_output_folder
 from syndicate.mail_settings import (
     CADENCES,
@@ -146,6 +146,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError("not UTF-8 text; save it as UTF-8", path=path) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+    except RecursionError:  # tomllib recurses once per level of [ or {
+        raise ConfigError("not valid TOML: nested too deeply; simplify it", path=path) from None
+    except ValueError:  # an integer of more than 4,300 digits (UnicodeDecodeError is caught above)
+        raise ConfigError(f"not valid TOML: {LONG_NUMBER}", path=path) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+# What Python's int() refuses (CPython's guard against quadratic conversions), in the words of a fix
+LONG_NUMBER = "a number over 4,300 digits long cannot be read; shorten it, or put it in quotes to make it text"
+
 # Where a reader or a build reports something worth knowing that is no error (the CLI prints it).
 Warn = Callable[[str], None]
 

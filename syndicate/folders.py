@@ -12,6 +12,7 @@ from syndicate.errors import ConfigError
 
 MANIFEST = ".syndicate-manifest"  # in the output folder: every file a build wrote, under a line naming the site's URL
 OWNER_LINE = "# syndicate site: "
+VERSION_CONTROL = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", "CVS"})
 
 
 def check_output_folder(out: Path, watched: list[tuple[str, Path]], database: Path, path: Path, site_url: str) -> None:
@@ -28,6 +29,8 @@ def check_output_folder(out: Path, watched: list[tuple[str, Path]], database: Pa
         raise refuse("is the whole disk or your home folder")
     if out.name.startswith("."):
         raise refuse("is a hidden folder")
+    if VERSION_CONTROL & set(out.parts):  # a build would write among a repository's own files
+        raise refuse("is inside a version-control folder")
     for what, folder in watched:
         if out == folder or folder in out.parents:
             raise refuse(f"is inside the {what} {folder}")

@@ -154,7 +154,7 @@ def merged_data(files: Sequence[tuple[str, bytes]]) -> dict[str, Any]:
     for shown, data in files:
         try:
             value = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, too deep, an integer too long
             line = getattr(exc, "lineno", None)
             raise SourceError(
                 "Eleventy data file is not valid JSON; check its commas and quotes", path=shown, line=line

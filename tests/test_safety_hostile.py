@@ -1,0 +1,103 @@
+"""Hostile input past the catalogue (issue 18's audit): each case is one line and exit 1 through the
+real command line, never a traceback, and leaks nothing. One test per finding."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import post_text, write_site
+from test_safety_env import one_line_error, syndicate
+
+from syndicate.errors import FetchError, SourceError
+from syndicate.sources.fetch import fetch
+from syndicate.sources.generators import merged_data
+from syndicate.sources.json_feed import json_items
+
+LONG = "1" + "0" * 5000  # past CPython's 4,300-digit limit on int(): int() raises ValueError, no reader's error
+GOOD = {"a.md": post_text("A good post")}
+
+
+def one_error_naming(tmp_path: Path, name: str, text: str) -> str:
+    config = write_site(tmp_path / "site", {**GOOD, name: text})
+    done = syndicate("build", "--site", config, "--today", "2030-01-01")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"error: posts/{name}:"), done.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+++\ntitle = " + "[" * 5000 + "\n+++\nBody.\n", "nested more than"),
+        ('{"title": ' + "[" * 5000 + "}\nBody.\n", "nested more than"),
+        (f"---\ntitle: T\ndate: 2013-04-15\nweight: {LONG}\n---\nBody.\n", "4,300 digits"),
+        (f'+++\ntitle = "T"\nweight = {LONG}\n+++\nBody.\n', "4,300 digits"),
+        (f'{{"title": "T", "weight": {LONG}}}\nBody.\n', "4,300 digits"),
+    ],
+    ids=["toml-deep", "json-deep", "yaml-long-number", "toml-long-number", "json-long-number"],
+)
+def test_front_matter_too_deep_or_with_a_number_too_long_is_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in one_error_naming(tmp_path, "bad.md", text)
+
+
+@pytest.mark.parametrize(("extra", "expected"), [("x = " + "[" * 5000, "nested too deeply"), (f"x = {LONG}", "4,300")])
+def test_a_config_too_deep_or_with_a_number_too_long_is_one_line(tmp_path: Path, extra: str, expected: str) -> None:
+    config = write_site(tmp_path / "site", GOOD)
+    config.write_text(extra + "\n" + config.read_text())
+    assert expected in one_line_error(syndicate("build", "--site", config))
+
+
+def test_a_json_feed_with_a_number_too_long_is_a_source_error() -> None:
+    data = f'{{"version": "https://jsonfeed.org/version/1.1", "items": [], "x": {LONG}}}'.encode()
+    with pytest.raises(SourceError, match="not a JSON Feed"):
+        json_items(data, "https://example.org/feed.json", None, print)  # type: ignore[arg-type]
+
+
+def test_an_eleventy_data_file_with_a_number_too_long_is_a_source_error() -> None:
+    with pytest.raises(SourceError, match="not valid JSON"):
+        merged_data([("posts/posts.json", f'{{"x": {LONG}}}'.encode())])
+
+
+class Redirecting(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        targets = {"/metadata": "http://169.254.169.254/latest/", "/intranet": "http://10.0.0.1/admin"}
+        targets["/home"] = "http://localhost:1/feed.xml"
+        targets["/self"] = f"http://127.0.0.1:{self.server.server_address[1]}/feed.xml"
+        if self.path in targets:
+            self.send_response(302)
+            self.send_header("Location", targets[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def redirecting() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("path", ["/metadata", "/intranet", "/home"])
+def test_a_feed_never_redirects_the_fetch_to_a_private_address(redirecting: str, path: str) -> None:
+    with pytest.raises(FetchError, match="private, loopback or link-local"):
+        fetch(redirecting + path)
+
+
+def test_a_redirect_within_the_feeds_own_host_is_followed(redirecting: str) -> None:
+    assert fetch(redirecting + "/self").data.startswith(b"<rss")
