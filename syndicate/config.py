@@ -119,6 +119,11 @@ class Config:
         """Who the digest comes from: [digest] sender, else the site's author (either may lack an email)."""
         return self.digest.sender or self.site.author
 
+    def own_folders(self) -> list[tuple[str, Path]]:
+        """The site's folders no command may write among: what each is, and where."""
+        posts = [("posts directory", Path(s.location)) for s in self.sources if s.kind == "markdown"]
+        return posts + ([("templates folder", self.templates_dir)] if self.templates_dir else [])
+
     def sender_address(self) -> str:
         """The digest's From: address; DeliveryError when there is none to send from."""
         if not self.sender.email:
@@ -314,10 +319,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     max_bytes = top.number("max_feed_bytes", int, DEFAULT_MAX_BYTES, 1, expected="a positive number of bytes")
     top.check_unknown()
     database = (root / db).resolve() if db else root / "subscribers.sqlite3"
-    watched = [("posts directory", Path(s.location)) for s in sources if s.kind == "markdown"]
-    watched += [("templates folder", templates_dir)] if templates_dir else []
-    check_output_folder(out, watched, database.resolve(), path, site.url)
-    return Config(
+    config = Config(
         path=path.resolve(),  # absolute, so posts can be shown relative to the site's folder from any cwd
         site=site,
         sources=tuple(sources),
@@ -331,3 +333,5 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         database=database,
         max_feed_bytes=max_bytes,
     )
+    check_output_folder(out, config.own_folders(), database.resolve(), path, site.url)
+    return config

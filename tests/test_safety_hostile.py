@@ -101,3 +101,19 @@ def test_a_feed_never_redirects_the_fetch_to_a_private_address(redirecting: str,
 
 def test_a_redirect_within_the_feeds_own_host_is_followed(redirecting: str) -> None:
     assert fetch(redirecting + "/self").data.startswith(b"<rss")
+
+
+@pytest.mark.parametrize("where", ["home", "site", "posts", "public", ".git/x"])  # "/" is refused as home is
+@pytest.mark.parametrize("command", [("digest", "--out"), ("send", "--dry-run")])
+def test_digest_and_dry_run_never_write_among_the_sites_or_the_users_files(
+    tmp_path: Path, where: str, command: tuple[str, str]
+) -> None:
+    config = write_site(tmp_path / "site", GOOD)
+    home = tmp_path / "home"
+    home.mkdir()
+    folder = {"home": home, "site": config.parent, "posts": config.parent / "posts"}.get(where, config.parent / where)
+    env = {"HOME": str(home), "SYNDICATE_SECRET": "s" * 40, "PATH": "/usr/bin:/bin"}
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    done = syndicate(command[0], "--site", config, "--week", "2013-W16", command[1], folder, env=env)
+    assert f"{command[1]} {folder} " in one_line_error(done)
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
