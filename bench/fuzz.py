@@ -171,6 +171,15 @@ def request_seeds() -> list[bytes]:
         b"GET //tags\n\n",
         b"POST /unsubscribe?token=x\nTransfer-Encoding: chunked\n\naction=no",
         b"POST /subscribe\nContent-Type: multipart/form-data; boundary=b\n\n--b\r\n\r\nx\r\n--b--",
+        b"POST /subscribe\nContent-Type: application/x-www-form-urlencoded\nX-Forwarded-For: 203.0.113.9, ::1\n"
+        b"Cookie: a=b; c\n\nemail=a%40b.example&name=A&tags=x&tags=%FF&stamp=1.2.3",
+        b"GET /confirm?token=abc.def&x=%00\nAccept-Encoding: gzip;q=0.5, br\n\n",
+        b"POST /manage?token=abc\nContent-Type: application/x-www-form-urlencoded; charset=latin-1\n\n"
+        b"action=save&tags=",
+        b"POST /unsubscribe?token=a.b.c\nContent-Type: multipart/form-data; boundary=--x\n\n"
+        b'----x\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n----x--\r\n',
+        b'GET /newsletter/\nIf-None-Match: W/"x", *\nRange: bytes=0-1\n\n',
+        b"HEAD /feed.json\nIf-Modified-Since: Sun, 06 Nov 99999999999 08:49:37 GMT\n\n",
     ]
 
 

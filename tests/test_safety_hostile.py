@@ -13,6 +13,7 @@ from conftest import post_text, write_site
 from test_safety_env import one_line_error, syndicate
 
 from syndicate.errors import FetchError, SourceError
+from syndicate.feeds.check import check_feed
 from syndicate.sources.fetch import fetch
 from syndicate.sources.generators import merged_data
 from syndicate.sources.json_feed import json_items
@@ -117,3 +118,9 @@ def test_digest_and_dry_run_never_write_among_the_sites_or_the_users_files(
     done = syndicate(command[0], "--site", config, "--week", "2013-W16", command[1], folder, env=env)
     assert f"{command[1]} {folder} " in one_line_error(done)
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
+
+
+def test_check_reports_a_json_feed_with_a_number_too_long() -> None:
+    data = f'{{"version": "https://jsonfeed.org/version/1.1", "items": [], "x": {LONG}}}'.encode()
+    problems = check_feed(data, "feed.json")
+    assert problems is not None and any("not valid JSON" in p for p in problems)
