@@ -4,6 +4,7 @@ real command line, never a traceback, and leaks nothing. One test per finding.""
 from __future__ import annotations
 
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,3 +125,18 @@ def test_check_reports_a_json_feed_with_a_number_too_long() -> None:
     data = f'{{"version": "https://jsonfeed.org/version/1.1", "items": [], "x": {LONG}}}'.encode()
     problems = check_feed(data, "feed.json")
     assert problems is not None and any("not valid JSON" in p for p in problems)
+
+
+@pytest.mark.parametrize("linked", [False, True])
+def test_a_database_that_is_a_fifo_is_refused_and_nothing_is_created_beside_it(tmp_path: Path, linked: bool) -> None:
+    config = write_site(tmp_path / "site", GOOD)
+    fifo = tmp_path / "elsewhere" / "pipe"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    if linked:  # as a link to a device would: SQLite follows it and writes its journal beside the target
+        (tmp_path / "site" / "subscribers.sqlite3").symlink_to(fifo)
+    name = "subscribers.sqlite3" if linked else str(fifo)
+    config.write_text(f'database = "{name}"\n' + config.read_text())
+    line = one_line_error(syndicate("subscribers", "list", "--site", config, env={"SYNDICATE_SECRET": "s" * 40}))
+    assert "device, FIFO or socket" in line
+    assert sorted(p.name for p in fifo.parent.iterdir()) == ["pipe"], "no journal beside it"
