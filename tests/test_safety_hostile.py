@@ -140,3 +140,13 @@ def test_a_database_that_is_a_fifo_is_refused_and_nothing_is_created_beside_it(t
     line = one_line_error(syndicate("subscribers", "list", "--site", config, env={"SYNDICATE_SECRET": "s" * 40}))
     assert "device, FIFO or socket" in line
     assert sorted(p.name for p in fifo.parent.iterdir()) == ["pipe"], "no journal beside it"
+
+
+def test_an_eleventy_data_file_linked_from_outside_the_posts_is_never_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"summary": "MY-PRIVATE-NOTES"}')
+    config = write_site(tmp_path / "site", {"notes/a.md": post_text("A post")})
+    (config.parent / "posts" / "notes" / "notes.json").symlink_to(secret)
+    assert syndicate("build", "--site", config, "--today", "2030-01-01").returncode == 0
+    published = [p.read_bytes() for p in (config.parent / "public").rglob("*") if p.is_file()]
+    assert published and not any(b"MY-PRIVATE-NOTES" in data for data in published)
