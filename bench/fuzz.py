@@ -232,6 +232,17 @@ TARGETS = {
 }
 
 
+# Pieces that open new paths in every reader: mutations insert them (hypothesis) or splice them (atheris's
+# dictionary); the long number is past CPython's 4,300-digit limit on int().
+TOKENS = [
+    b"---\n", b"+++\n", b"\n", b"\r\n", b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"&", b"*", b"!!", b"[", b"{",
+    b"<!--", b"]]>", b"<![CDATA[", b"<!DOCTYPE x [<!ENTITY a 'b'>]>", b"&a;", b"&#0;", b"&#xFFFE;", b"<script>",
+    b"javascript:", b"date: ", b"title: ", b"tags: ", b"0001-01-01", b"9999-12-31T23:59:59-12:00", b"\xe2\x80\xae",
+    b"<item>", b"</item>", b"<entry>", b'{"version": "https://jsonfeed.org/version/1.1", "items": [',
+    b"1" * 4400, b"[" * 2000, b"<b>" * 300, b"weight: ", b"email,name,tags\n", b"Transfer-Encoding: chunked\n",
+]  # fmt: skip
+
+
 class Tally:
     """Executions, accepted inputs and distinct crashes (by exception type and innermost frame)."""
 
@@ -267,7 +278,7 @@ class Tally:
         crashes = sum(self.crashes.values())
         print(
             f"{self.target}: {self.executions} executions in {seconds:.1f} s "
-            f"({self.executions / max(seconds, 1e-9):.0f}/s), {self.accepted} inputs read as posts, "
+            f"({self.executions / max(seconds, 1e-9):.0f}/s), {self.accepted} inputs accepted, "
             f"{crashes} crashes ({len(self.crashes)} distinct)",
             flush=True,
         )
@@ -291,14 +302,8 @@ def run_hypothesis(target: str, examples: int, seed: int) -> Tally:
             data[at : at + cut] = insert
         return bytes(data)
 
-    tokens = [
-        b"---\n", b"+++\n", b"\n", b"\r\n", b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"&", b"*", b"!!", b"[", b"{",
-        b"<!--", b"]]>", b"<![CDATA[", b"<!DOCTYPE x [<!ENTITY a 'b'>]>", b"&a;", b"&#0;", b"&#xFFFE;", b"<script>",
-        b"javascript:", b"date: ", b"title: ", b"tags: ", b"0001-01-01", b"9999-12-31T23:59:59-12:00", b"\xe2\x80\xae",
-        b"<item>", b"</item>", b"<entry>", b'{"version": "https://jsonfeed.org/version/1.1", "items": [',
-    ]  # fmt: skip
     edit = st.tuples(
-        st.integers(0, 1 << 16), st.integers(0, 16), st.one_of(st.sampled_from(tokens), st.binary(max_size=8))
+        st.integers(0, 1 << 16), st.integers(0, 16), st.one_of(st.sampled_from(TOKENS), st.binary(max_size=8))
     )
     mutated = st.builds(mutate, st.sampled_from(seeds), st.lists(edit, min_size=1, max_size=8))
     structured: st.SearchStrategy[bytes] = st.nothing()
@@ -333,8 +338,16 @@ def run_atheris(target: str, runs: int, seconds: float) -> Tally:
         run = make_run()
     corpus = CRASH_DIR.parent / f"fuzz-corpus-{target}"
     corpus.mkdir(parents=True, exist_ok=True)
-    for data in make_seeds():
+    seeds = make_seeds()
+    # libFuzzer's dictionary takes pieces of up to 64 bytes: the longer ones go into the middle of a seed
+    long = [
+        seed[: len(seed) // 2] + token + seed[len(seed) // 2 :] for token in TOKENS if len(token) > 64 for seed in seeds
+    ]
+    for data in seeds + long:
         (corpus / hashlib.sha256(data).hexdigest()[:16]).write_bytes(data)
+    dictionary = CRASH_DIR.parent / "fuzz.dict"
+    escaped = ("".join(f"\\x{byte:02x}" for byte in token) for token in TOKENS if len(token) <= 64)
+    dictionary.write_text("".join(f'"{entry}"\n' for entry in escaped))
     tally = Tally(target)
 
     def one_input(data: bytes) -> None:
@@ -346,8 +359,10 @@ def run_atheris(target: str, runs: int, seconds: float) -> Tally:
         if tally.executions % 100_000 == 0:
             tally.report()
 
-    # -timeout: an input that runs 10 s is a hang, and libFuzzer saves it as a finding
-    options = [f"-runs={runs + 1}", "-max_len=65536", "-rss_limit_mb=4096", "-timeout=10", str(corpus)]
+    # -timeout: an input that runs 10 s is a hang, and libFuzzer saves it as a finding; -len_control=0: long
+    # inputs from the start (limits such as int()'s 4,300 digits are never reached by growing slowly)
+    options = [f"-runs={runs + 1}", "-max_len=65536", "-len_control=0", f"-dict={dictionary}"]
+    options += ["-rss_limit_mb=4096", "-timeout=10", str(corpus)]
     atheris.Setup([sys.argv[0], *options], one_input)
     atheris.Fuzz()
     return tally  # not reached: libFuzzer exits the process
