@@ -8,9 +8,10 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import post_text, write_site
+from conftest import TEST_DATA, post_text, write_site
 from test_safety_env import one_line_error, syndicate
 
 from syndicate.errors import FetchError, SourceError
@@ -18,6 +19,7 @@ from syndicate.feeds.check import check_feed
 from syndicate.sources.fetch import fetch
 from syndicate.sources.generators import merged_data
 from syndicate.sources.json_feed import json_items
+from syndicate.sources.markdown import read_post_bytes
 
 LONG = "1" + "0" * 5000  # past CPython's 4,300-digit limit on int(): int() raises ValueError, no reader's error
 GOOD = {"a.md": post_text("A good post")}
@@ -40,10 +42,13 @@ def one_error_naming(tmp_path: Path, name: str, text: str) -> str:
         (f"---\ntitle: T\ndate: 2013-04-15\nweight: {LONG}\n---\nBody.\n", "4,300 digits"),
         (f'+++\ntitle = "T"\nweight = {LONG}\n+++\nBody.\n', "4,300 digits"),
         (f'{{"title": "T", "weight": {LONG}}}\nBody.\n', "4,300 digits"),
+        ("---\ntitle: T\ndate: 2013-04-20 08:00-30:0\n---\nBody.\n", "cannot read '2013-04-20 08:00-30:0' as a date"),
     ],
-    ids=["toml-deep", "json-deep", "yaml-long-number", "toml-long-number", "json-long-number"],
+    ids=["toml-deep", "json-deep", "yaml-long-number", "toml-long-number", "json-long-number", "offset-of-30-hours"],
 )
-def test_front_matter_too_deep_or_with_a_number_too_long_is_one_line(tmp_path: Path, text: str, expected: str) -> None:
+def test_front_matter_too_deep_with_a_number_too_long_or_an_impossible_offset_is_one_line(
+    tmp_path: Path, text: str, expected: str
+) -> None:
     assert expected in one_error_naming(tmp_path, "bad.md", text)
 
 
@@ -150,3 +155,12 @@ def test_an_eleventy_data_file_linked_from_outside_the_posts_is_never_read(tmp_p
     assert syndicate("build", "--site", config, "--today", "2030-01-01").returncode == 0
     published = [p.read_bytes() for p in (config.parent / "public").rglob("*") if p.is_file()]
     assert published and not any(b"MY-PRIVATE-NOTES" in data for data in published)
+
+
+@pytest.mark.parametrize("name", ["atheris-offset-of-30-hours.md", "atheris-date-with-two-times.md"])
+def test_dates_atheris_found_are_a_source_error(name: str) -> None:
+    """Found by bench/fuzz.py --engine atheris --target markdown: dateutil reads an offset of a day or more
+    ("08:00-30:0", "11:3-04-25 08:00:00"), which datetime refuses only later, as a ValueError."""
+    data = (TEST_DATA / "hostile" / name).read_bytes()
+    with pytest.raises(SourceError, match="as a date"):
+        read_post_bytes(data, "posts/fuzz.md", ZoneInfo("America/Los_Angeles"), "2013-04-15-fuzz")
