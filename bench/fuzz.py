@@ -14,7 +14,7 @@ Two engines:
 
 - atheris (coverage-guided libFuzzer; a 35 MB wheel, so not in the test extras):
 
-      .venv/bin/pip install atheris
+      .venv/bin/pip install -e ".[fuzz]"     # atheris
       .venv/bin/python bench/fuzz.py --engine atheris --target feed --runs 200000
 
 Every crash found becomes a regression case in tests/test_hostile.py.
