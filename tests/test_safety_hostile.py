@@ -164,3 +164,14 @@ def test_dates_atheris_found_are_a_source_error(name: str) -> None:
     data = (TEST_DATA / "hostile" / name).read_bytes()
     with pytest.raises(SourceError, match="as a date"):
         read_post_bytes(data, "posts/fuzz.md", ZoneInfo("America/Los_Angeles"), "2013-04-15-fuzz")
+
+
+@pytest.mark.parametrize(("name", "shown"), [("a\nb.md", "a\\nb.md"), ("\u202egnp.md", "\\u202egnp.md")])
+def test_a_file_name_with_a_newline_or_a_bidi_override_is_shown_escaped_on_one_line(
+    tmp_path: Path, name: str, shown: str
+) -> None:
+    config = write_site(tmp_path / "site", {**GOOD, name: "---\ntitle: [\n---\n"})
+    done = syndicate("build", "--site", config, "--today", "2030-01-01")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    first, *rest = done.stderr.strip().split("\n")
+    assert first.startswith(f"error: posts/{shown}:3: ") and len(rest) == 1, done.stderr
