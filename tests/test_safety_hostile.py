@@ -175,3 +175,19 @@ def test_a_file_name_with_a_newline_or_a_bidi_override_is_shown_escaped_on_one_l
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     first, *rest = done.stderr.strip().split("\n")
     assert first.startswith(f"error: posts/{shown}:3: ") and len(rest) == 1, done.stderr
+
+
+def test_an_export_replaces_only_an_earlier_export_never_a_users_file(tmp_path: Path) -> None:
+    config = write_site(tmp_path / "site", GOOD)
+    env = {"SYNDICATE_SECRET": "s" * 40}
+    assert syndicate("subscribers", "add", "a@example.org", "--site", config, env=env).returncode == 0
+    backup = tmp_path / "backup.csv"
+    assert syndicate("subscribers", "export", backup, "--site", config, env=env).returncode == 0
+    assert syndicate("subscribers", "export", backup, "--site", config, env=env).returncode == 0, "its own: replaced"
+    mine, pipe = tmp_path / "accounts.csv", tmp_path / "pipe.csv"
+    mine.write_text("my,own\nspreadsheet,1\n")
+    os.mkfifo(pipe)
+    for path in (mine, pipe):
+        line = one_line_error(syndicate("subscribers", "export", path, "--site", config, env=env))
+        assert f"{path}: is already there and is not an export of syndicate" in line
+    assert mine.read_text() == "my,own\nspreadsheet,1\n" and pipe.is_fifo()
