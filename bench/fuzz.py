@@ -14,7 +14,7 @@ Two engines:
 
 - atheris (coverage-guided libFuzzer; a 35 MB wheel, so not in the test extras):
 
-      .venv/bin/pip install atheris
+      .venv/bin/pip install -e ".[fuzz]"     # atheris
       .venv/bin/python bench/fuzz.py --engine atheris --target feed --runs 200000
 
 Every crash found becomes a regression case in tests/test_hostile.py.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 import traceback
@@ -52,24 +53,42 @@ def feed_seeds() -> list[bytes]:
     return [p.read_bytes() for p in sorted((ROOT / "tests" / "data" / "feeds").iterdir()) if p.is_file()]
 
 
-def markdown_target() -> Callable[[bytes], int]:
-    from syndicate.errors import SourceError
-    from syndicate.model import Author, Site
-    from syndicate.render.entry import render_entry
-    from syndicate.sources.markdown import read_post_bytes
+def rst_seeds() -> list[bytes]:
+    return [
+        b"My title\n########\n\n:date: 2013-04-10 10:20\n:modified: 2013-04-11 18:40\n:tags: a, b\n"
+        b":authors: Ann; Bob\n:summary: Short\n\nBody with *emphasis*, ``code`` and a `link <https://x.example/>`_.\n",
+        b"Draft\n=====\n\n:date: 2013-04-14\n:status: draft\n\n.. note:: Not yet.\n\n.. image:: a.png\n",
+        b"T\n=\n\n:date: 2013-04-14\n\n.. include:: /etc/passwd\n\n.. raw:: html\n\n   <script>x</script>\n",
+    ]
 
-    site = Site("Fuzz", "https://fuzz.example/", "d", "en", TZ, Author("A", "a@fuzz.example"))
 
-    def run(data: bytes) -> int:
-        try:
-            post = read_post_bytes(data, "posts/fuzz.md", TZ, "2013-04-15-fuzz")
-        except SourceError:
-            return 0
-        entry = render_entry(post, site)
-        entry.published.astimezone(TZ).isoformat()
-        return 1
+def post_target(path: str) -> Callable[[], Callable[[bytes], int]]:
+    """A post file's bytes (front matter and Markdown, or reStructuredText) → Post → Entry."""
 
-    return run
+    def make() -> Callable[[bytes], int]:
+        from syndicate.errors import SourceError
+        from syndicate.model import Author, Site
+        from syndicate.render.entry import render_entry
+        from syndicate.sources.markdown import read_post_bytes
+
+        site = Site("Fuzz", "https://fuzz.example/", "d", "en", TZ, Author("A", "a@fuzz.example"))
+
+        def run(data: bytes) -> int:
+            try:
+                post = read_post_bytes(data, path, TZ, "2013-04-15-fuzz")
+            except SourceError:
+                return 0
+            if post is None:
+                return 0
+            if b"/etc/passwd" in data and b"root:" in post.body.encode():
+                raise AssertionError("an rST include read a file from the disk")
+            entry = render_entry(post, site)
+            entry.published.astimezone(TZ).isoformat()
+            return 1
+
+        return run
+
+    return make
 
 
 def feed_target() -> Callable[[bytes], int]:
@@ -152,6 +171,15 @@ def request_seeds() -> list[bytes]:
         b"GET //tags\n\n",
         b"POST /unsubscribe?token=x\nTransfer-Encoding: chunked\n\naction=no",
         b"POST /subscribe\nContent-Type: multipart/form-data; boundary=b\n\n--b\r\n\r\nx\r\n--b--",
+        b"POST /subscribe\nContent-Type: application/x-www-form-urlencoded\nX-Forwarded-For: 203.0.113.9, ::1\n"
+        b"Cookie: a=b; c\n\nemail=a%40b.example&name=A&tags=x&tags=%FF&stamp=1.2.3",
+        b"GET /confirm?token=abc.def&x=%00\nAccept-Encoding: gzip;q=0.5, br\n\n",
+        b"POST /manage?token=abc\nContent-Type: application/x-www-form-urlencoded; charset=latin-1\n\n"
+        b"action=save&tags=",
+        b"POST /unsubscribe?token=a.b.c\nContent-Type: multipart/form-data; boundary=--x\n\n"
+        b'----x\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n----x--\r\n',
+        b'GET /newsletter/\nIf-None-Match: W/"x", *\nRange: bytes=0-1\n\n',
+        b"HEAD /feed.json\nIf-Modified-Since: Sun, 06 Nov 99999999999 08:49:37 GMT\n\n",
     ]
 
 
@@ -195,12 +223,24 @@ def request_target() -> Callable[[bytes], int]:
 
 
 TARGETS = {
-    "markdown": (markdown_target, markdown_seeds),
+    "markdown": (post_target("posts/fuzz.md"), markdown_seeds),
+    "rst": (post_target("posts/fuzz.rst"), rst_seeds),
     "feed": (feed_target, feed_seeds),
     "wxr": (wxr_target, wxr_seeds),
     "csv": (csv_target, csv_seeds),
     "request": (request_target, request_seeds),
 }
+
+
+# Pieces that open new paths in every reader: mutations insert them (hypothesis) or splice them (atheris's
+# dictionary); the long number is past CPython's 4,300-digit limit on int().
+TOKENS = [
+    b"---\n", b"+++\n", b"\n", b"\r\n", b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"&", b"*", b"!!", b"[", b"{",
+    b"<!--", b"]]>", b"<![CDATA[", b"<!DOCTYPE x [<!ENTITY a 'b'>]>", b"&a;", b"&#0;", b"&#xFFFE;", b"<script>",
+    b"javascript:", b"date: ", b"title: ", b"tags: ", b"0001-01-01", b"9999-12-31T23:59:59-12:00", b"\xe2\x80\xae",
+    b"<item>", b"</item>", b"<entry>", b'{"version": "https://jsonfeed.org/version/1.1", "items": [',
+    b"1" * 4400, b"[" * 2000, b"<b>" * 300, b"weight: ", b"email,name,tags\n", b"Transfer-Encoding: chunked\n",
+]  # fmt: skip
 
 
 class Tally:
@@ -238,7 +278,7 @@ class Tally:
         crashes = sum(self.crashes.values())
         print(
             f"{self.target}: {self.executions} executions in {seconds:.1f} s "
-            f"({self.executions / max(seconds, 1e-9):.0f}/s), {self.accepted} inputs read as posts, "
+            f"({self.executions / max(seconds, 1e-9):.0f}/s), {self.accepted} inputs accepted, "
             f"{crashes} crashes ({len(self.crashes)} distinct)",
             flush=True,
         )
@@ -262,14 +302,8 @@ def run_hypothesis(target: str, examples: int, seed: int) -> Tally:
             data[at : at + cut] = insert
         return bytes(data)
 
-    tokens = [
-        b"---\n", b"+++\n", b"\n", b"\r\n", b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"&", b"*", b"!!", b"[", b"{",
-        b"<!--", b"]]>", b"<![CDATA[", b"<!DOCTYPE x [<!ENTITY a 'b'>]>", b"&a;", b"&#0;", b"&#xFFFE;", b"<script>",
-        b"javascript:", b"date: ", b"title: ", b"tags: ", b"0001-01-01", b"9999-12-31T23:59:59-12:00", b"\xe2\x80\xae",
-        b"<item>", b"</item>", b"<entry>", b'{"version": "https://jsonfeed.org/version/1.1", "items": [',
-    ]  # fmt: skip
     edit = st.tuples(
-        st.integers(0, 1 << 16), st.integers(0, 16), st.one_of(st.sampled_from(tokens), st.binary(max_size=8))
+        st.integers(0, 1 << 16), st.integers(0, 16), st.one_of(st.sampled_from(TOKENS), st.binary(max_size=8))
     )
     mutated = st.builds(mutate, st.sampled_from(seeds), st.lists(edit, min_size=1, max_size=8))
     structured: st.SearchStrategy[bytes] = st.nothing()
@@ -296,7 +330,7 @@ def run_hypothesis(target: str, examples: int, seed: int) -> Tally:
     return tally
 
 
-def run_atheris(target: str, runs: int) -> Tally:
+def run_atheris(target: str, runs: int, seconds: float) -> Tally:
     import atheris  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
     with atheris.instrument_imports():
@@ -304,16 +338,32 @@ def run_atheris(target: str, runs: int) -> Tally:
         run = make_run()
     corpus = CRASH_DIR.parent / f"fuzz-corpus-{target}"
     corpus.mkdir(parents=True, exist_ok=True)
-    for data in make_seeds():
+    seeds = make_seeds()
+    # libFuzzer's dictionary takes pieces of up to 64 bytes: the longer ones go into the middle of a seed
+    long = [
+        seed[: len(seed) // 2] + token + seed[len(seed) // 2 :] for token in TOKENS if len(token) > 64 for seed in seeds
+    ]
+    for data in seeds + long:
         (corpus / hashlib.sha256(data).hexdigest()[:16]).write_bytes(data)
+    dictionary = CRASH_DIR.parent / "fuzz.dict"
+    escaped = ("".join(f"\\x{byte:02x}" for byte in token) for token in TOKENS if len(token) <= 64)
+    dictionary.write_text("".join(f'"{entry}"\n' for entry in escaped))
     tally = Tally(target)
 
     def one_input(data: bytes) -> None:
         tally(run, data)
-        if tally.executions % 100_000 == 0 or tally.executions == runs:
-            tally.report()  # libFuzzer ends the process with exit(): no atexit, so report as we go
+        if tally.executions == runs or time.perf_counter() - tally.started > seconds:
+            tally.report()  # libFuzzer ends the process with exit(): no atexit, so report here and stop
+            sys.stdout.flush()
+            os._exit(1 if tally.crashes else 0)
+        if tally.executions % 100_000 == 0:
+            tally.report()
 
-    atheris.Setup([sys.argv[0], f"-runs={runs}", "-max_len=65536", "-rss_limit_mb=4096", str(corpus)], one_input)
+    # -timeout: an input that runs 10 s is a hang, and libFuzzer saves it as a finding; -len_control=0: long
+    # inputs from the start (limits such as int()'s 4,300 digits are never reached by growing slowly)
+    options = [f"-runs={runs + 1}", "-max_len=65536", "-len_control=0", f"-dict={dictionary}"]
+    options += ["-rss_limit_mb=4096", "-timeout=10", str(corpus)]
+    atheris.Setup([sys.argv[0], *options], one_input)
     atheris.Fuzz()
     return tally  # not reached: libFuzzer exits the process
 
@@ -324,6 +374,7 @@ def main() -> None:
     parser.add_argument("--engine", choices=["hypothesis", "atheris"], default="hypothesis")
     parser.add_argument("--examples", type=int, default=20_000, help="hypothesis: inputs per target")
     parser.add_argument("--runs", type=int, default=200_000, help="atheris: executions")
+    parser.add_argument("--seconds", type=float, default=float("inf"), help="atheris: stop after this long")
     parser.add_argument("--seed", type=int, default=int(datetime.now().strftime("%Y%m%d")))
     args = parser.parse_args()
     targets = list(TARGETS) if args.target == "all" else [args.target]
@@ -331,7 +382,7 @@ def main() -> None:
     if args.engine == "atheris":
         if len(targets) != 1:
             raise SystemExit("atheris fuzzes one target per process: pass --target markdown or --target feed")
-        run_atheris(targets[0], args.runs)
+        run_atheris(targets[0], args.runs, args.seconds)
         return
     found = 0
     for target in targets:

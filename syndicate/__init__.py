@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 # public name → (module, name there)
 _EXPORTS: dict[str, tuple[str, str]] = {
     "SyndicateError": ("syndicate.errors", "SyndicateError"),
+    "printable": ("syndicate.errors", "printable"),
     "CONFIG_NAME": ("syndicate.config", "CONFIG_NAME"),
     "SMTP_PASSWORD_ENV": ("syndicate.config", "SMTP_PASSWORD_ENV"),
     "SMTP_RETRY_DELAYS": ("syndicate.config", "SMTP_RETRY_DELAYS"),
@@ -125,6 +126,7 @@ __all__ = [
     "parse_week",
     "ping_last_build",
     "placeholders_left",
+    "printable",
     "read_inbox",
     "remove_subscriber",
     "secret_from_env",
@@ -188,7 +190,7 @@ if TYPE_CHECKING:
     )
     from syndicate.delivery.imap import IMAP_PASSWORD_ENV
     from syndicate.delivery.send import SendOptions, SendReport
-    from syndicate.errors import SyndicateError
+    from syndicate.errors import SyndicateError, printable
     from syndicate.feeds.check import check_directory
     from syndicate.newsletter.periods import parse_period, parse_week
     from syndicate.subscribers.store import KEEP as KEEP_TAGS

@@ -13,7 +13,7 @@ from typing import Any, Literal, cast
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from syndicate.errors import ConfigError, DeliveryError
+from syndicate.errors import LONG_NUMBER, ConfigError, DeliveryError
 from syndicate.folders import check_output_folder
 from syndicate.language import Language, check_language, language_for
 from syndicate.mail_settings import (
@@ -126,6 +126,11 @@ class Config:
         """Who the digest comes from: [digest] sender, else the site's author (either may lack an email)."""
         return self.digest.sender or self.site.author
 
+    def own_folders(self) -> list[tuple[str, Path]]:
+        """The site's folders no command may write among: what each is, and where."""
+        posts = [("posts directory", Path(s.location)) for s in self.sources if s.kind == "markdown"]
+        return posts + ([("templates folder", self.templates_dir)] if self.templates_dir else [])
+
     def sender_address(self) -> str:
         """The digest's From: address; DeliveryError when there is none to send from."""
         if not self.sender.email:
@@ -153,6 +158,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError("not UTF-8 text; save it as UTF-8", path=path) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+    except RecursionError:  # tomllib recurses once per level of [ or {
+        raise ConfigError("not valid TOML: nested too deeply; simplify it", path=path) from None
+    except ValueError:  # an integer of more than 4,300 digits (UnicodeDecodeError is caught above)
+        raise ConfigError(f"not valid TOML: {LONG_NUMBER}", path=path) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
 
@@ -320,10 +329,7 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
     max_bytes = top.number("max_feed_bytes", int, DEFAULT_MAX_BYTES, 1, expected="a positive number of bytes")
     top.check_unknown()
     database = (root / db).resolve() if db else root / "subscribers.sqlite3"
-    watched = [("posts directory", Path(s.location)) for s in sources if s.kind == "markdown"]
-    watched += [("templates folder", templates_dir)] if templates_dir else []
-    check_output_folder(out, watched, database.resolve(), path, site.url)
-    return Config(
+    config = Config(
         path=path.resolve(),  # absolute, so posts can be shown relative to the site's folder from any cwd
         site=site,
         sources=tuple(sources),
@@ -338,3 +344,5 @@ def load_config(path: Path, *, output_dir: Path | None = None) -> Config:
         max_feed_bytes=max_bytes,
         locale_dir=locale_dir,
     )
+    check_output_folder(out, config.own_folders(), database.resolve(), path, site.url)
+    return config

@@ -9,8 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+# What Python's int() refuses (CPython's guard against quadratic conversions), in the words of a fix
+LONG_NUMBER = "a number over 4,300 digits long cannot be read; shorten it, or put it in quotes to make it text"
+
 # Where a reader or a build reports something worth knowing that is no error (the CLI prints it).
 Warn = Callable[[str], None]
+
+
+def printable(text: str) -> str:
+    """`text` with what a terminal would act on or hide written as escapes (a newline, a control, a bidi
+    override, a byte of a file name that is not UTF-8): a message naming a file stays one honest line."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 class SyndicateError(Exception):
@@ -25,7 +34,7 @@ class SyndicateError(Exception):
     def __str__(self) -> str:
         where = ""
         if self.path is not None:
-            where = self.path if self.line is None else f"{self.path}:{self.line}"
+            where = printable(self.path) if self.line is None else f"{printable(self.path)}:{self.line}"
             where += ": "
         return f"{where}{self.message}"
 

@@ -19,7 +19,9 @@ from syndicate.cli.main import environment_failure
 POSTS = {"a.md": post_text("A post", body="Words. " * 400, tags=["x"])}
 
 
-def syndicate(*args: str | Path, file_limit: int | None = None) -> subprocess.CompletedProcess[str]:
+def syndicate(
+    *args: str | Path, file_limit: int | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The command line in a process of its own; `file_limit` caps the size of any file it writes."""
 
     def limit() -> None:
@@ -27,7 +29,7 @@ def syndicate(*args: str | Path, file_limit: int | None = None) -> subprocess.Co
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # then an oversized write fails with EFBIG
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_limit, file_limit))
 
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env = {**(os.environ if env is None else env), "PYTHONPATH": str(REPO_ROOT)}
     command = [sys.executable, "-c", "from syndicate.cli.main import main; main()", *map(str, args)]
     return subprocess.run(command, capture_output=True, text=True, env=env, preexec_fn=limit, timeout=120)
 

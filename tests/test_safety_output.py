@@ -105,6 +105,8 @@ def config_error(tmp_path: Path, out: str | Path, **extra: dict[str, object]) ->
         ("templates", "is inside the templates folder"),
         ("themes", "contains the templates folder"),
         (".git", "is a hidden folder"),
+        (".git/public", "is inside a version-control folder"),
+        ("vendor/.hg/out", "is inside a version-control folder"),
     ],
 )
 def test_output_folders_that_are_not_syndicates_alone_are_config_errors(
@@ -127,6 +129,8 @@ def test_home_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     (tmp_path / "home").mkdir()
     assert "home folder" in config_error(tmp_path, tmp_path / "home")
+    (tmp_path / "public").symlink_to(tmp_path / "home")  # a link to home is home
+    assert "home folder" in config_error(tmp_path / "other", tmp_path / "public")
 
 
 def test_the_database_can_never_be_published(tmp_path: Path) -> None:

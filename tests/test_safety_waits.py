@@ -114,3 +114,37 @@ def test_importing_subscribers_from_a_fifo_is_refused_without_waiting(tmp_path: 
     conn = subs.connect(tmp_path / "s.sqlite3")
     with pytest.raises(DeliveryError, match="device, FIFO or socket"):
         csvfile.import_csv(conn, fifo, datetime(2013, 4, 1, tzinfo=UTC))
+
+
+def test_ctrl_c_gives_up_on_a_silent_smtp_server_at_once(tmp_path: Path) -> None:
+    """A server that takes the connection and never says a word: send waits on it, and Ctrl+C ends that wait."""
+    import signal
+    import subprocess
+    import sys
+
+    from test_mail import WEEK, add_people, connect, fresh_site, site_env
+
+    site = fresh_site(tmp_path)
+    add_people(connect(site), 3)
+    silent = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.extend(iter(lambda: silent.accept()[0], None)), daemon=True).start()
+    smtp = ["--smtp-host", "127.0.0.1", "--smtp-port", str(silent.getsockname()[1]), "--smtp-security", "none"]
+    command = [sys.executable, "-m", "syndicate", "send", "--site", str(site.path), "--week", WEEK, *smtp]
+    sender = subprocess.Popen(command, env=site_env(), stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not accepted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert accepted, "send never connected"
+        time.sleep(0.5)  # well inside its wait for the greeting
+        asked = time.monotonic()
+        sender.send_signal(signal.SIGINT)
+        _, stderr = sender.communicate(timeout=30)
+        assert time.monotonic() - asked < 5, "within about two seconds; the margin is for a loaded machine"
+        assert sender.returncode != 0 and "interrupted" in stderr and "Traceback" not in stderr, stderr
+    finally:
+        sender.kill()
+        silent.close()
+        for conn in accepted:
+            conn.close()

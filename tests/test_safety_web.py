@@ -10,16 +10,23 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import build_site, copy_example_site
+from test_subscribe import SECRET as GUNICORN_SECRET
+from test_subscribe_gunicorn import gunicorn_site
 
 from syndicate.config import Config, load_config
+from syndicate.subscribers import store as subs
+from syndicate.subscribers.tokens import make_token
 from syndicate.web import wsgi as web
 from syndicate.web.http import dechunk
 
 SECRET = b"test-secret-0123456789abcdef"
+__all__ = ["gunicorn_site"]  # test_subscribe_gunicorn's fixture, used here
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +135,29 @@ def test_idle_connections_are_capped_and_dropped(built: Config, tmp_path: Path) 
     time.sleep(0.2)
     assert running.raw(b"GET /rss.xml HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 200"), "serving again once they are gone"
     running.stop()
+
+
+def test_a_chunked_resubscribe_under_gunicorn_is_read_not_taken_for_an_unsubscribe(
+    gunicorn_site: tuple[Path, Any, Any, Any, Path],
+) -> None:
+    site, http, *_ = gunicorn_site
+    config = load_config(site)
+    assert config.database is not None
+    conn = subs.connect(config.database)
+    _, sub = subs.add(conn, "reader@example.org", "Reader", datetime(2013, 4, 1, tzinfo=UTC))
+    body = b"action=resubscribe"
+    request = (
+        (
+            f"POST /unsubscribe?token={make_token(GUNICORN_SECRET, sub.id, sub.nonce)} HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        ).encode()
+        + f"{len(body):x}\r\n".encode()
+        + body
+        + b"\r\n0\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", http.port), timeout=30) as sock:
+        sock.sendall(request)
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    current = subs.get(conn, sub.id)
+    assert current is not None and current.status == "subscribed", "the body was read: a resubscribe, not a leave"

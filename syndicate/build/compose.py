@@ -18,6 +18,7 @@ from syndicate.build.ledger import entries_by_id, read_ledger, recorded_issue
 from syndicate.build.loading import load_site
 from syndicate.config import Config
 from syndicate.errors import BuildFailed, SyndicateError, Warn
+from syndicate.folders import check_scratch_folder
 from syndicate.language import language_for
 from syndicate.model import Entry
 from syndicate.newsletter.contents import Issue, for_tags, make_issue
@@ -213,6 +214,8 @@ class DigestFiles:
 
 def write_digest(config: Config, choice: IssueChoice, warn: Warn, out: Path | None = None) -> DigestFiles:
     """Compose one issue and write its three forms to `out` (default: a new temporary folder)."""
+    if out is not None:
+        check_scratch_folder(out, "--out", config.own_folders(), config.path, config.output_dir)
     issue = render_issue(config, preview_issue(config, choice, warn))
     for problem in issue.warnings:
         warn(problem)

@@ -32,6 +32,7 @@ from syndicate.delivery import proofs
 from syndicate.delivery import send as delivery
 from syndicate.delivery.smtp import SmtpTransport, smtp_target
 from syndicate.errors import DeliveryError, SyndicateError, Warn
+from syndicate.folders import check_scratch_folder
 from syndicate.newsletter.contents import Issue
 from syndicate.newsletter.issue import manage_page, render_issue, unsubscribe_base
 from syndicate.newsletter.ledger import IssueRecord, Ledger, record_of
@@ -141,6 +142,7 @@ def write_dry_run(
 ) -> tuple[str, list[Path]]:
     """Write the personalised messages of the issue `digest` would show, as .eml files (nothing is sent,
     logged or recorded): the issue, and the files."""
+    check_scratch_folder(folder, "--dry-run", config.own_folders(), config.path, config.output_dir)
     conn = subs.open_site_database(config)
     head = delivery.Letterhead(
         config.sender_address(),

@@ -23,6 +23,8 @@ def import_subscribers(config: Config, file: Path, now: datetime) -> ImportRepor
 def export_subscribers(config: Config, status: Status | None, out: Path | TextIO) -> int:
     """Write the subscribers (with this status) and their recorded consent as CSV to a file (atomically)
     or a stream; how many."""
+    if isinstance(out, Path):
+        csvfile.refuse_foreign_export(out)
     conn = subs.open_site_database(config)
     rows, consents = subs.all_subscribers(conn, status), consent.all_consent(conn)
     if not isinstance(out, Path):

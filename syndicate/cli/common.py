@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from syndicate import CONFIG_NAME, Config, SyndicateError, find_config, load_config
+from syndicate import CONFIG_NAME, Config, SyndicateError, find_config, load_config, printable
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -27,7 +27,7 @@ site_option = click.option(
 
 
 def warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
+    click.echo(f"warning: {printable(message)}", err=True)
 
 
 def today_from(value: str | None, config: Config) -> date:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from syndicate import Config, SyndicateError, __version__
+from syndicate import Config, SyndicateError, __version__, printable
 from syndicate.cli.common import (
     CONTEXT,
     build_once,
@@ -68,7 +68,7 @@ _ADVICE = {
 def environment_failure(exc: OSError) -> str:
     """One line: which file, what went wrong, what to do. Files are written atomically, so
     whatever this run did not finish is left as it was."""
-    where = f"{exc.filename}: " if exc.filename else ""
+    where = f"{printable(str(exc.filename))}: " if exc.filename else ""
     what = _ADVICE.get(exc.errno or 0, f"{exc.strerror or exc}; check the path and run it again")
     return f"{where}{what}"
 

@@ -60,6 +60,7 @@ class Dispatch:
         self.in_flight = 0
         self.halt: DeliveryError | None = None  # stop dispatching; raised once the lanes are quiet
         self.interrupted = False
+        self._give_up_at = 0.0  # when Ctrl+C stops waiting for anything (monotonic seconds)
         self._streak: tuple[str, int, str] | None = None
         self._streak_count = 0
         self._next_at = 0.0
@@ -189,7 +190,8 @@ class Dispatch:
             self._interrupt()
         finally:
             self._flush([])
-            self.lanes.close(wait=INTERRUPT_GRACE if self.interrupted else 10.0)
+            # interrupted: what is left of the one grace period; a lane still waiting on a silent server is let go
+            self.lanes.close(wait=max(0.0, self._give_up_at - time.monotonic()) if self.interrupted else 10.0)
         self.report.waiting += len(todo) + len(self.retries)
         if self.interrupted:
             raise DeliveryError(
@@ -302,6 +304,7 @@ class Dispatch:
         """Ctrl+C: no new message, no further final dot; wait briefly for answers to those already ended."""
         self.interrupted = True
         self.lanes.stopping.set()
-        deadline = time.monotonic() + INTERRUPT_GRACE
-        while self.in_flight > 0 and time.monotonic() < deadline:
+        self._give_up_at = deadline = time.monotonic() + INTERRUPT_GRACE
+        # only a message whose dot went out has an answer worth waiting for; the others are not sent
+        while self.marked and time.monotonic() < deadline:
             self._handle(self.lanes.events_within(max(0.0, deadline - time.monotonic())), None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -158,8 +159,10 @@ class Lanes:
                 return found
 
     def close(self, wait: float) -> None:
+        """End every lane, waiting at most `wait` seconds for them all (not for each)."""
         self.stopping.set()
         for _ in self._lanes:
             self.jobs.put(None)
+        deadline = time.monotonic() + wait
         for lane in self._lanes:
-            lane.join(wait)
+            lane.join(max(0.0, deadline - time.monotonic()))

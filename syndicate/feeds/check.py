@@ -314,7 +314,7 @@ def _check_rdf(root: Any) -> list[str]:
 def _check_json(data: bytes, known: bool) -> list[str] | None:
     try:
         document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return [f"not valid JSON: {exc}"] if known else None
     if not isinstance(document, dict) or "jsonfeed.org/version/" not in str(document.get("version", "")):
         return ["not a JSON Feed (no jsonfeed.org version)"] if known else None

@@ -11,7 +11,9 @@ fill memory). Every failure is a FetchError naming the location and the fix.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
+import socket
 import stat
 import threading
 import time
@@ -20,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from syndicate import __version__
 from syndicate.errors import FetchError
@@ -258,12 +260,33 @@ def _next_hop(location: str, current: str, target: str, seen: set[str]) -> str:
         raise FetchError(f"{current} redirects to a malformed address {target!r}", path=location) from None
     if scheme not in HTTP_SCHEMES:
         raise FetchError(f"refusing a redirect from {current} to {following}: only http(s) is followed", path=location)
+    if _inside(following) and urlsplit(following).hostname != urlsplit(location).hostname:
+        raise FetchError(
+            f"refusing a redirect from {current} to {following}, a private, loopback or link-local address; "
+            "if that really is the feed, give its address itself",
+            path=location,
+        )
     if following in seen:
         raise FetchError(
             f"redirect loop: {current} sends back to {following}; the server is misconfigured", path=location
         )
     seen.add(following)
     return following
+
+
+def _inside(url: str) -> bool:
+    """Whether the URL's host is (or its name resolves to) an address on this machine or a private
+    network: a feed on the internet must not send the fetch there (cloud metadata, a router's admin page)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {ipaddress.ip_address(host.strip("[]"))}
+    except ValueError:  # a name: what it resolves to now (a name that does not resolve fails later, as usual)
+        try:
+            found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return False
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found}
+    return any(not a.is_global or a.is_multicast for a in addresses)
 
 
 def _reason(exc: Exception) -> str:

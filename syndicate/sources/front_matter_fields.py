@@ -156,6 +156,7 @@ def _parse_text(text: str, day_first: bool | None, lenient: bool = True) -> date
         with warnings.catch_warnings():
             warnings.simplefilter("error", dateparser.UnknownTimezoneWarning)
             result = dateparser.parse(text, default=_FILL_A, dayfirst=first)
+            result.utcoffset()  # dateutil takes offsets of a day or more ("08:00-30:0"); datetime raises here
             if result.date() != dateparser.parse(text, default=_FILL_B, dayfirst=first).date():
                 raise ValueError(f"{text!r} is not a full date with year, month and day")
             return result

@@ -11,7 +11,7 @@ import re
 import tomllib
 from typing import Any
 
-from syndicate.errors import SourceError
+from syndicate.errors import LONG_NUMBER, SourceError
 from syndicate.sources.yaml_text import load_yaml_front_matter
 
 MAX_NODES = 10_000  # more values than any real front matter; stops alias bombs
@@ -73,6 +73,10 @@ def _split_json(text: str, path: str, line: int) -> tuple[str, str, str, int]:
         raise SourceError(
             f"JSON front matter: {exc.msg}; check the commas and quotes", path=path, line=line + exc.lineno - 1
         ) from None
+    except RecursionError:  # the decoder recurses once per level of [ or {
+        raise _too_deep(path, line) from None
+    except ValueError:  # an integer of more than 4,300 digits
+        raise SourceError(f"JSON front matter: {LONG_NUMBER}", path=path, line=line) from None
     rest = text[end:]
     return "json", text[:end], rest[rest.find("\n") + 1 :] if "\n" in rest else "", line
 
@@ -92,6 +96,10 @@ def _native_meta(front: str) -> dict[str, Any]:
     return meta
 
 
+def _too_deep(path: str, line: int) -> SourceError:
+    return SourceError(f"front matter is nested more than {MAX_DEPTH} levels deep; simplify it", path=path, line=line)
+
+
 def _count_nodes(value: Any, budget: list[int], path: str, line: int, depth: int = 0) -> None:
     budget[0] -= 1
     if budget[0] < 0:
@@ -99,9 +107,7 @@ def _count_nodes(value: Any, budget: list[int], path: str, line: int, depth: int
             f"front matter has more than {MAX_NODES} values (an alias bomb?); simplify it", path=path, line=line
         )
     if depth > MAX_DEPTH:
-        raise SourceError(
-            f"front matter is nested more than {MAX_DEPTH} levels deep; simplify it", path=path, line=line
-        )
+        raise _too_deep(path, line)
     if isinstance(value, dict):
         for k, v in value.items():
             _count_nodes(k, budget, path, line, depth + 1)
@@ -119,6 +125,8 @@ def parse_front_matter(kind: str, front: str, path: str, first_line: int) -> dic
             data: Any = json.loads(front)
         except json.JSONDecodeError as exc:  # pragma: no cover - split_front_matter decoded it already
             raise SourceError(f"JSON front matter: {exc.msg}", path=path, line=first_line) from None
+        except RecursionError:  # pragma: no cover - split_front_matter decoded it already
+            raise _too_deep(path, first_line) from None
     elif kind == "toml":
         try:
             data = tomllib.loads(front)
@@ -129,6 +137,10 @@ def parse_front_matter(kind: str, front: str, path: str, first_line: int) -> dic
                 path=path,
                 line=first_line + int(line.group(1)) - 1 if line else first_line,
             ) from None
+        except RecursionError:  # tomllib recurses once per level of [ or {
+            raise _too_deep(path, first_line) from None
+        except ValueError:  # an integer of more than 4,300 digits
+            raise SourceError(f"TOML front matter: {LONG_NUMBER}", path=path, line=first_line) from None
     else:
         data = load_yaml_front_matter(front, path, first_line)
     if data is None:

@@ -115,6 +115,7 @@ class DataFiles:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._inside: Path | None = None  # root, links resolved: a data file must lead no further out
         self._json: dict[str, frozenset[str]] = {}  # folder → the names of its JSON files
         self._folders: dict[str, list[Path]] = {}  # folder → the directory data files that apply there
         self._bytes: dict[Path, bytes] = {}
@@ -151,7 +152,16 @@ class DataFiles:
             return []
         stem = path.name.rsplit(".", 1)[0]
         own = [path.parent / n for n in (f"{stem}.json", f"{stem}{ELEVENTY_DATA}") if n in names]
-        return [(p, self._read(p)) for p in [*above, *own] if p.is_file()]
+        return [(p, self._read(p)) for p in [*above, *own] if p.is_file() and self._within(p)]
+
+    def _within(self, path: Path) -> bool:
+        """A data file that is a link out of the posts folder is ignored, as such a post is: it could publish
+        any JSON file the user can read."""
+        if not path.is_symlink():
+            return True
+        if self._inside is None:
+            self._inside = self.root.resolve()
+        return path.resolve().is_relative_to(self._inside)
 
     def _read(self, path: Path) -> bytes:
         data = self._bytes.get(path)
@@ -167,7 +177,7 @@ def merged_data(files: Sequence[tuple[str, bytes]]) -> dict[str, Any]:
     for shown, data in files:
         try:
             value = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, too deep, an integer too long
             line = getattr(exc, "lineno", None)
             raise SourceError(
                 "Eleventy data file is not valid JSON; check its commas and quotes", path=shown, line=line

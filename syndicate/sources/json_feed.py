@@ -46,6 +46,8 @@ def json_items(data: bytes, url: str, tz: ZoneInfo, warn: Warn) -> tuple[list[Fe
         raise SourceError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path=url) from None
     except RecursionError:
         raise SourceError("JSON nested too deeply to be a feed", path=url) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise SourceError(f"not a JSON Feed: {exc}", path=url) from None
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         raise SourceError('JSON, but not a JSON Feed (no "items" list)', path=url)
     version = document.get("version")

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from syndicate.errors import SourceError
+from syndicate.errors import LONG_NUMBER, SourceError
 
 try:  # libyaml's C parser is ~10x faster; fall back only where it was not built
     _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -84,7 +84,17 @@ def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> date
     return value
 
 
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """An integer of more than 4,300 digits is refused by int() (CPython's guard against slow
+    conversions); PyYAML (6.0.x) lets that ValueError escape without a position."""
+    try:
+        return int(yaml.SafeLoader.construct_yaml_int(loader, node))
+    except ValueError:
+        raise yaml.constructor.ConstructorError(None, None, LONG_NUMBER, node.start_mark) from None
+
+
 FrontMatterLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+FrontMatterLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 

@@ -189,6 +189,21 @@ def export_csv(
     return count
 
 
+def refuse_foreign_export(path: Path) -> None:
+    """An export replaces only an earlier export (its first line is our header), never a user's file."""
+    try:
+        head = read_regular(path, str(path), 4096, "CSV file")
+    except FileNotFoundError:
+        return
+    except (OSError, SourceError):  # a FIFO, a device, a folder: not ours either
+        head = b""
+    if head.partition(b"\n")[0].decode("utf-8", "replace") != ",".join(EXPORT_COLUMNS):
+        raise DeliveryError(
+            "is already there and is not an export of syndicate; give a new file name, or move it away first",
+            path=path,
+        )
+
+
 def _from_csv(value: str) -> str:
     """Undo `_csv_safe`, so an export imports back unchanged."""
     return value[1:] if value[:1] == "'" and _looks_like_formula(value[1:]) else value

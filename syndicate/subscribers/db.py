@@ -8,7 +8,9 @@ SQLite's own errors are turned into ours (`DatabaseError`, `DatabaseBusy`) by
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -34,6 +36,7 @@ class DatabaseBusy(DatabaseError):
 
 def open_database(path: Path, schema: str) -> Connection:
     """Open (creating if needed) the database and its tables; autocommit mode, transactions are explicit."""
+    _refuse_special(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False)
@@ -47,6 +50,22 @@ def open_database(path: Path, schema: str) -> Connection:
     except OSError as exc:
         raise DatabaseError(f"cannot create the subscriber database: {exc.strerror}", path=path) from None
     return conn
+
+
+def _refuse_special(path: Path) -> None:
+    """Only a regular file (or none yet) is opened: SQLite would read a FIFO or a device (and hang, or
+    fail with a disk I/O error) and create its journal beside it, in /dev say."""
+    try:
+        mode = os.stat(path).st_mode  # through a link: what the database really is
+    except OSError:  # not there yet (it is created), or SQLite says what is wrong
+        return
+    if stat.S_ISDIR(mode):
+        raise DatabaseError("is a folder; give database in syndicate.toml the path of a file", path=path)
+    if not stat.S_ISREG(mode):
+        raise DatabaseError(
+            "is a device, FIFO or socket, not a database file; give database in syndicate.toml the path of a file",
+            path=path,
+        )
 
 
 def _ours(exc: sqlite3.DatabaseError) -> DatabaseError | None:
