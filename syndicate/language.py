@@ -23,7 +23,7 @@ from babel.dates import format_date, format_skeleton, format_time
 from syndicate.errors import ConfigError, SyndicateError
 
 if TYPE_CHECKING:
-    from babel.messages.catalog import Catalog
+    from babel.messages.catalog import Catalog, Message
 
 DOMAIN = "syndicate"
 _PACKAGED = Path(__file__).parent / "locale"
@@ -88,12 +88,11 @@ class Language:
         self._clock = lru_cache(maxsize=1440)(self._formatted_clock)
 
     def gettext(self, message: str, **values: object) -> str:
-        text = self.translations.gettext(message)
-        return text % values if values else text
+        # always formatted, as Jinja's newstyle gettext formats every message: "%%" is a literal % in both
+        return self.translations.gettext(message) % values
 
     def pgettext(self, context: str, message: str, **values: object) -> str:
-        text = self.translations.pgettext(context, message)
-        return text % values if values else text
+        return self.translations.pgettext(context, message) % values
 
     def ngettext(self, singular: str, plural: str, num: int, **values: object) -> str:
         return self.translations.ngettext(singular, plural, num) % {"num": num, **values}
@@ -177,7 +176,8 @@ def _read_catalog(path: Path, locale: Locale) -> Catalog:
     try:
         _check_lines(path, path.read_bytes())
         with path.open("rb") as fileobj:
-            catalog = read_po(fileobj, domain=DOMAIN, abort_invalid=True)
+            # the locale gives a catalog without a Plural-Forms header its language's plural rule
+            catalog = read_po(fileobj, locale=locale, domain=DOMAIN, abort_invalid=True)
     except PoFileError as exc:
         line = getattr(exc, "lineno", None)
         raise SyndicateError(
@@ -193,7 +193,32 @@ def _read_catalog(path: Path, locale: Locale) -> Catalog:
             path=path,
             line=message.lineno,
         )
+    for message in catalog:
+        _check_percent(path, message)
     return catalog
+
+
+class _AnyValue(dict[str, object]):
+    """Every %(name)s a translation may hold, for trying its formatting."""
+
+    def __missing__(self, key: str) -> object:
+        return 1
+
+
+def _check_percent(path: Path, message: Message) -> None:
+    """Every translation is formatted with % (its values, or none), so a lone % would fail at build time."""
+    strings = message.string if isinstance(message.string, (list, tuple)) else (message.string,)
+    for text in strings:
+        if not text or not message.id or message.context == "date pattern":  # the header holds plural rules
+            continue
+        try:
+            text % _AnyValue()
+        except (ValueError, TypeError, KeyError):
+            raise SyndicateError(
+                f"translation of {message.id!r} holds a % that is not a %(name)s value; write %% for a literal %",
+                path=path,
+                line=message.lineno,
+            ) from None
 
 
 def _merged(files: Sequence[Path], locale: Locale) -> Catalog | None:

@@ -175,12 +175,33 @@ def test_a_site_catalog_gives_words_to_a_language_syndicate_does_not_ship(tmp_pa
     assert words.gettext("Web version") == "Web version"  # no word given: English
 
 
+def test_a_site_catalog_without_a_plural_header_takes_its_languages_rule(tmp_path: Path) -> None:
+    config = make_site(tmp_path, {}, site={"language": "pl"})
+    site_catalog(
+        tmp_path,
+        "pl",
+        'msgid "%(num)d new post"\nmsgid_plural "%(num)d new posts"\n'
+        'msgstr[0] "%(num)d nowy wpis"\nmsgstr[1] "%(num)d nowe wpisy"\nmsgstr[2] "%(num)d nowych wpisów"\n',
+    )
+    words = config.words
+    forms = [words.ngettext("%(num)d new post", "%(num)d new posts", n) for n in (1, 2, 5, 22, 25)]
+    assert forms == ["1 nowy wpis", "2 nowe wpisy", "5 nowych wpisów", "22 nowe wpisy", "25 nowych wpisów"]
+
+
+def test_a_literal_percent_in_a_site_catalog_reads_the_same_in_code_and_templates(tmp_path: Path) -> None:
+    config = make_site(tmp_path, {}, site={"language": "de"})
+    site_catalog(tmp_path, "de", 'msgid "Hello,"\nmsgstr "Hallo zu 100%%,"\n')
+    assert config.words.gettext("Hello,") == "Hallo zu 100%,"
+
+
 @pytest.mark.parametrize(
     ("text", "line", "says"),
     [
         ('msgid "Weekly digest"\nmsgstr "Wochenschau"\nmsgstr_oops "x"\n', 7, "not a valid gettext catalog"),
         ('msgid "Hi %(name)s,"\nmsgstr "Hallo %(nom)s,"\n', 5, "does not fit it"),
         ('msgid "Hello,"\nmsgstr "Moin\n', 6, "not a valid gettext catalog"),  # Babel alone reads "Moi"
+        # every translation is %-formatted (as Jinja's newstyle gettext does), so a lone % would be a traceback
+        ('msgid "Hello,"\nmsgstr "Hallo zu 100%,"\n', 5, "write %% for a literal %"),
     ],
 )
 def test_a_malformed_site_catalog_is_a_one_line_error_naming_file_and_line(
