@@ -134,6 +134,7 @@ def test_a_site_on_a_full_disk_is_one_line_and_builds_once_there_is_room(tmp_pat
     assert published(site / "public") == new
 
 
+@pytest.mark.parametrize("small_disk", ["8m"], indirect=True)  # room to spare: this one is about read-only
 def test_a_read_only_output_is_one_line_and_changes_nothing(tmp_path: Path, small_disk: Mount) -> None:
     out = small_disk.where / "out"
     config = write_site(tmp_path / "site", posts(3), output={"dir": str(out)})

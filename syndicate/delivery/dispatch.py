@@ -232,7 +232,12 @@ class Dispatch:
                 self.halt = self.halt or event.error
         marks = [e for e in events if isinstance(e, Mark)]
         if marks and before_answer is not None:
-            before_answer(len(marks))
+            try:
+                before_answer(len(marks))
+            except BaseException:
+                for mark in marks:  # no dot goes out: the lanes are let go at once, not after close()'s wait
+                    mark.answer.put(False)
+                raise
         go = not self.interrupted
         sending = [m.job.subscriber_id for m in marks] if go else []
         self._flush(sending)  # the answers, and the marks, in one commit before any dot goes out
