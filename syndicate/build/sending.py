@@ -137,6 +137,17 @@ def send_test_copy(
     return issue.key, reply.describe()
 
 
+def _letterhead(config: Config, secret: bytes) -> delivery.Letterhead:
+    """What every copy of an issue shares about its sender and links, for a send and a dry run alike."""
+    return delivery.Letterhead(
+        config.sender_address(),
+        secret,
+        unsubscribe_base(config),
+        manage_base=manage_page(config),
+        bounce_address=config.smtp.bounce_address,
+    )
+
+
 def write_dry_run(
     config: Config, choice: IssueChoice, warn: Warn, secret: bytes, folder: Path
 ) -> tuple[str, list[Path]]:
@@ -144,13 +155,7 @@ def write_dry_run(
     logged or recorded): the issue, and the files."""
     check_scratch_folder(folder, "--dry-run", config.own_folders(), config.path, config.output_dir)
     conn = subs.open_site_database(config)
-    head = delivery.Letterhead(
-        config.sender_address(),
-        secret,
-        unsubscribe_base(config),
-        manage_base=manage_page(config),
-        bounce_address=config.smtp.bounce_address,
-    )
+    head = _letterhead(config, secret)
     compose = IssueComposer(config, _next_to_send(config, conn, choice, warn))
     written = proofs.write_dry_run(conn, compose, functools.partial(personal_bytes, config), head, folder, choice.now)
     return compose.issue.key, written
@@ -259,13 +264,7 @@ def send_issue(
     """
     database = subs.database_path(config.database)
     conn = subs.connect(database)  # not open_site_database: the send lock needs the path as well
-    head = delivery.Letterhead(
-        config.sender_address(),
-        secret,
-        unsubscribe_base(config),
-        manage_base=manage_page(config),
-        bounce_address=config.smtp.bounce_address,
-    )
+    head = _letterhead(config, secret)
     target = smtp_target(config.smtp, host=smtp.host, port=smtp.port, security=smtp.security, password=smtp.password)
     entries = SiteEntries(config, choice.today, warn)
     outcome = SendOutcome()
