@@ -11,7 +11,8 @@ from conftest import build_site, make_site
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from syndicate.build.loading import LoadedEntry, _render_files
+from syndicate.build.render_posts import LoadedEntry
+from syndicate.build.render_posts import render_files as _render_files
 from syndicate.build.workers import WorkerPool
 from syndicate.errors import SourceError
 from syndicate.sources.markdown import PostPlace, read_post_bytes

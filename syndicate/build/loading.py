@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 from syndicate.build.feed_source import read_configured_feed
 from syndicate.build.items import ItemSpec, with_items
 from syndicate.build.render_posts import LoadedEntry, RenderJob
-from syndicate.build.render_posts import render_files as _render_files
+from syndicate.build.rendering import EarlyRenders, render_all
 from syndicate.build.scan import Scanned, SourceFile, scan_markdown
-from syndicate.build.workers import PARALLEL_MIN, WorkerPool
+from syndicate.build.workers import WorkerPool
 from syndicate.config import Config
 from syndicate.errors import SourceError, SyndicateError, Warn
-from syndicate.model import Entry, Site
+from syndicate.model import Entry
 from syndicate.render.entry import render_entry
 from syndicate.render.select import check_unique, is_future, is_visible, newest_first
 from syndicate.sources.markdown import DataFiles, PostPlace, post_stem
@@ -30,7 +30,6 @@ from syndicate.store.entries import EntryCache
 from syndicate.store.fetched import SourceMemory
 from syndicate.store.packs import Stored
 
-CHUNK = 200  # posts per task at most; fewer when that leaves a worker idle at the end
 PROGRESS_MIN = 300  # report progress only for work that takes a noticeable time
 
 
@@ -75,24 +74,6 @@ def visibility_window(
     return valid_from, valid_until
 
 
-def _render_all(
-    jobs: list[RenderJob], site: Site, spec: ItemSpec | None, workers: WorkerPool | None
-) -> list[LoadedEntry | SourceError | None]:
-    pool = workers.get() if workers is not None and len(jobs) >= PARALLEL_MIN else None
-    if pool is None or workers is None:
-        return _render_files(jobs, site, spec)
-    size = max(25, min(CHUNK, -(-len(jobs) // (workers.workers * 6))))
-    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    try:
-        results: list[LoadedEntry | SourceError | None] = []
-        for part in pool.map(_render_files, chunks, [site] * len(chunks), [spec] * len(chunks)):
-            results.extend(part)
-        return results
-    except (OSError, RuntimeError):  # the processes could not start (sandbox), or broke: do it in this one
-        workers.give_up()  # and later stages (the newsletter) too, rather than meet a broken pool
-        return _render_files(jobs, site, spec)
-
-
 def _place_of(file: SourceFile, site_root: Path) -> PostPlace:
     """The place of a file scan did not read (known unchanged): its data files unchanged too."""
     if file.root is None:
@@ -107,10 +88,13 @@ def _cached_or_to_render(
     errors: list[SyndicateError],
     site_root: Path,
 ) -> tuple[list[LoadedEntry], list[RenderJob]]:
-    """Markdown posts found in the cache, and the render jobs of the others."""
+    """Markdown posts found in the cache, and the render jobs of the others (none for those taken
+    by EarlyRenders while the scan read them)."""
     loaded: list[LoadedEntry] = []
     todo: list[RenderJob] = []
     for file in files:
+        if file.taken:
+            continue
         cached = cache.get(file.key) if spec is not None else None
         if cached is not None:
             loaded.append(LoadedEntry(cached[0], file.key, cached[1]))
@@ -170,6 +154,7 @@ def read_entries(
     spec: ItemSpec | None = None,
     workers: WorkerPool | None = None,
     memory: SourceMemory | None = None,
+    early: EarlyRenders | None = None,
 ) -> tuple[list[LoadedEntry], list[SyndicateError]]:
     """Every post from every source rendered (cached when unchanged), and every error.
 
@@ -180,12 +165,16 @@ def read_entries(
     errors: list[SyndicateError] = list(read_errors)
     loaded, todo = _cached_or_to_render(files, cache, spec, errors, config.root)
     loaded += _read_feeds(config, warn, cache, spec, memory, errors)
-    if progress is not None and len(todo) >= PROGRESS_MIN:
-        progress(f"rendering {len(todo)} new or changed posts ({len(loaded)} from the cache)")
+    taken = [file.key for file in files if file.taken]
+    if progress is not None and len(todo) + len(taken) >= PROGRESS_MIN:
+        progress(f"rendering {len(todo) + len(taken)} new or changed posts ({len(loaded)} from the cache)")
     with contextlib.ExitStack() as own:
         if workers is None:  # a pool of its own, for as long as this takes
             workers = own.enter_context(WorkerPool())
-        results = _render_all(todo, config.site, spec, workers)
+        results = render_all(todo, config.site, spec, workers)
+        if early is not None:  # rendered while the scan went on, in file order before the rest
+            done = early.results()
+            results = [done[key] for key in taken] + results
     for result in results:
         if result is None:
             continue
@@ -209,9 +198,10 @@ def load_site(
     spec: ItemSpec | None = None,
     workers: WorkerPool | None = None,
     memory: SourceMemory | None = None,
+    early: EarlyRenders | None = None,
 ) -> tuple[LoadedSite, list[SyndicateError]]:
     cache = cache if cache is not None else EntryCache(None, "")
-    loaded, errors = read_entries(config, warn, cache, scanned, progress, spec, workers, memory)
+    loaded, errors = read_entries(config, warn, cache, scanned, progress, spec, workers, memory, early)
     if errors and not keep_going:
         return LoadedSite(config, (), today), errors
     tz = config.site.timezone

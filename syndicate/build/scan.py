@@ -3,6 +3,7 @@ files that apply to it), before anything is parsed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ class SourceFile:
     mtime_ns: int = 0
     place: PostPlace | None = None  # its stem, Jekyll folders and Eleventy data; None when not read
     root: Path | None = None  # the posts folder it was found in (its place is worked out from there)
+    taken: bool = False  # handed to the renderers as soon as it was read (its bytes then dropped here)
 
 
 def _key(shown: str, data: bytes, place: PostPlace) -> str:
@@ -42,13 +44,15 @@ def scan_markdown(
     settled_before_ns: int = 0,
     workers: WorkerPool | None = None,
     warn: Warn | None = None,
+    take: Callable[[SourceFile], bool] | None = None,
 ) -> Scanned:
     """Every post's key (a hash of its path and bytes), without parsing anything.
 
     A file whose size and modification time are what the last build recorded keeps
     that build's key without being read again (git's trick); a file modified too
     close to that build (`settled_before_ns`) is always read and hashed, since a
-    change within the clock's resolution would not show in its time.
+    change within the clock's resolution would not show in its time. A file read is
+    offered to `take` (see loading.EarlyRenders), which may start rendering it at once.
     """
     files: list[SourceFile] = []
     errors: list[SyndicateError] = []
@@ -80,7 +84,7 @@ def scan_markdown(
                 place = PostPlace.of(path, data_files, config.root)
                 data = read_regular(path, shown, MAX_POST_BYTES, "post")  # never a FIFO swapped in since the walk
                 to_read += 1
-                if to_read == PARALLEL_MIN and workers is not None:
+                if to_read == PARALLEL_MIN and workers is not None and take is None:
                     workers.warm()  # enough to render in workers: start them while the rest is read
             except SourceError as exc:
                 errors.append(exc)
@@ -88,6 +92,8 @@ def scan_markdown(
             except OSError as exc:
                 errors.append(SourceError(f"cannot read: {exc.strerror}", path=shown))
                 continue
-            key = _key(shown, data, place)
-            files.append(SourceFile(key, shown, path, data, st.st_size, st.st_mtime_ns, place, root))
+            found = SourceFile(_key(shown, data, place), shown, path, data, st.st_size, st.st_mtime_ns, place, root)
+            if take is not None and take(found):
+                found = SourceFile(found.key, shown, path, None, st.st_size, st.st_mtime_ns, None, root, taken=True)
+            files.append(found)
     return files, errors

@@ -15,6 +15,7 @@ from syndicate.build.ledger import read_ledger, record_files
 from syndicate.build.loading import LoadedSite, load_site
 from syndicate.build.local_images import warn_missing_images
 from syndicate.build.ping import record_changed_feeds
+from syndicate.build.rendering import EarlyRenders
 from syndicate.build.scan import Scanned, scan_markdown
 from syndicate.build.subscribe_pages import plan_subscribe_pages
 from syndicate.build.workers import WorkerPool, fewer_collections
@@ -199,8 +200,10 @@ def _build(
     # without the cache (--no-cache) nothing from earlier builds is read, but this build is recorded
     cache = EntryCache.open(config.root, salt, enabled=cache_usable, fresh=not use_cache)
     record = BuildRecord.open(config.root, salt, config.output_dir, enabled=cache_usable, fresh=not use_cache)
+    spec = ItemSpec.of(config, cache.packs.folder) if cache.packs is not None else None
+    early = EarlyRenders(config.site, spec, cache, workers)  # posts render while the scan reads the rest
     # files modified less than 2 s before the last record was written are re-read ("racy" times)
-    scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000, workers, warn)
+    scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000, workers, warn, early.take)
     fingerprint = _inputs_fingerprint(config, salt, scanned)
     if use_cache and record.still_current(config.output_dir, fingerprint, today.isoformat()):
         # nothing changed since the last build: every output is known to be exactly right
@@ -209,7 +212,6 @@ def _build(
         return BuildResult(
             record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0, record.future
         )
-    spec = ItemSpec.of(config, cache.packs.folder) if cache.packs is not None else None
     memory = SourceMemory.open(config.root, enabled=cache_usable, fresh=not use_cache)
     site, errors = load_site(
         config,
@@ -222,6 +224,7 @@ def _build(
         spec=spec,
         workers=workers,
         memory=memory,
+        early=early,
     )
     if errors and not keep_going:
         raise BuildFailed(tuple(errors))

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
+PRELOAD = "syndicate.build.render_posts"  # what a worker needs to render posts
 PARALLEL_MIN = 400  # fewer uncached posts than this render faster in one process
 
 # The cyclic garbage collector's default (a pass every 700 new objects) spends a few per cent of a
@@ -20,7 +21,13 @@ def worker_context() -> multiprocessing.context.BaseContext:
     """Workers start from a small server process, not as copies of this one: a fork after
     thousands of posts are loaded would count that memory again in every worker."""
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # the server imports the renderers once and every worker is forked with them: no worker imports
+    # them again (nor the parent's __main__, which could be any script)
+    context.set_forkserver_preload([PRELOAD])
+    return context
 
 
 @contextlib.contextmanager
