@@ -206,12 +206,7 @@ def _build(
     scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000, workers, warn, early.take)
     fingerprint = _inputs_fingerprint(config, salt, scanned)
     if use_cache and record.still_current(config.output_dir, fingerprint, today.isoformat()):
-        # nothing changed since the last build: every output is known to be exactly right
-        report = WriteReport((), len(record.outputs), ())
-        record_changed_feeds(config, report.written, warn, durable=durable)
-        return BuildResult(
-            record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0, record.future
-        )
+        return _unchanged(config, record, warn, durable, started)
     memory = SourceMemory.open(config.root, enabled=cache_usable, fresh=not use_cache)
     site, errors = load_site(
         config,
@@ -244,6 +239,13 @@ def _build(
     _save_record(record, site, plan, scanned, fingerprint, bool(errors))
     seconds = time.perf_counter() - started
     return BuildResult(len(site.entries), len(plan), report, seconds, tuple(errors), len(plan.files), site.future)
+
+
+def _unchanged(config: Config, record: BuildRecord, warn: Warn, durable: bool, started: float) -> BuildResult:
+    """Nothing changed since the last build: every output is known to be exactly right."""
+    report = WriteReport((), len(record.outputs), ())
+    record_changed_feeds(config, report.written, warn, durable=durable)
+    return BuildResult(record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0, record.future)
 
 
 def _save_record(
