@@ -85,3 +85,38 @@ def test_a_big_site_builds_the_same_with_or_without_workers(tmp_path: Path, monk
     monkeypatch.setattr(rendering, "PARALLEL_MIN", 10**9)  # every post rendered in this process
     build(alone, date(2013, 5, 1), lambda _: None, keep_going=True)
     assert output_files(config.output_dir) == output_files(alone.output_dir)
+
+
+def test_the_model_pickles_whole_by_its_quick_state(tmp_path: Path) -> None:
+    """model.quick_pickling: every field comes back (posts travel to workers and into the cache this way)."""
+    import pickle
+
+    from syndicate.model import Author, Enclosure, Entry
+
+    config = make_site(tmp_path, {"x.md": post_text("A title", tags=["a", "b"], image="/i.png", author="Ann")})
+    files, _ = scan_markdown(config)
+    (loaded,) = _render_files([(f.key, f.shown, f.data or b"", f.place) for f in files if f.place], config.site)
+    assert isinstance(loaded, LoadedEntry)
+    entry = Entry(
+        loaded.entry.post,
+        "id",
+        "https://x.example/",
+        "T",
+        "<p>x</p>",
+        "<p>s</p>",
+        "s",
+        loaded.entry.updated,
+        None,
+        ("a",),
+    )
+    for value in (
+        loaded,
+        entry,
+        Author("Ann", "ann@example.org", "https://ann.example/"),
+        Enclosure("https://x.example/a.mp3", 3, "audio/mpeg"),
+    ):
+        back = pickle.loads(pickle.dumps(value))
+        assert back == value and type(back) is type(value)
+    assert loaded.entry.post.tags == ("a", "b")
+    with pytest.raises(pickle.UnpicklingError):
+        Author.__new__(Author).__setstate__(("only a name",))  # type: ignore[attr-defined]

@@ -78,7 +78,7 @@ def _place_of(file: SourceFile, site_root: Path) -> PostPlace:
     """The place of a file scan did not read (known unchanged): its data files unchanged too."""
     if file.root is None:
         return PostPlace(post_stem(file.shown))
-    return PostPlace.of(file.path, DataFiles(file.root), site_root)
+    return PostPlace.of(Path(file.path), DataFiles(file.root), site_root)
 
 
 def _cached_or_to_render(
@@ -102,7 +102,7 @@ def _cached_or_to_render(
         data, place = file.data, file.place
         if data is None or place is None:  # unchanged since the last build, but not in the cache: read it after all
             try:
-                data = file.path.read_bytes()
+                data = Path(file.path).read_bytes()
                 place = _place_of(file, site_root)
             except OSError as exc:
                 errors.append(SourceError(f"cannot read: {exc.strerror}", path=file.shown))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from syndicate.build.items import ItemSpec, with_items
 from syndicate.errors import SourceError
-from syndicate.model import Entry, Site
+from syndicate.model import Entry, Site, quick_pickling
 from syndicate.render.entry import render_entry
 from syndicate.sources.markdown import PostPlace, read_post_bytes
 from syndicate.store.packs import Stored
@@ -25,6 +25,8 @@ class LoadedEntry:
     key: str  # hash of what it was made from (its source's path and bytes, or its feed item)
     stored: Stored | None  # where its serialized feed items are kept; then entry.content_html is None
 
+
+quick_pickling(LoadedEntry)
 
 RenderJob = tuple[str, str, bytes, PostPlace]  # key, shown path, bytes of one post file, its place
 

@@ -3,15 +3,17 @@ files that apply to it), before anything is parsed."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from syndicate.build.workers import PARALLEL_MIN, WorkerPool
 from syndicate.config import Config
 from syndicate.errors import SourceError, SyndicateError, Warn
 from syndicate.sources.fetch import read_regular
-from syndicate.sources.markdown import MAX_POST_BYTES, DataFiles, PostPlace, find_posts, shown_path
+from syndicate.sources.generators import find_post_files
+from syndicate.sources.markdown import MAX_POST_BYTES, DataFiles, PostPlace, shown_path
 from syndicate.store.digests import digest_of
 
 
@@ -19,7 +21,7 @@ from syndicate.store.digests import digest_of
 class SourceFile:
     key: str  # hash of path and bytes
     shown: str  # path as messages show it
-    path: Path
+    path: str
     data: bytes | None  # None: known unchanged from the last build (its key came from there)
     size: int = 0
     mtime_ns: int = 0
@@ -52,21 +54,21 @@ def scan_markdown(
     that build's key without being read again (git's trick); a file modified too
     close to that build (`settled_before_ns`) is always read and hashed, since a
     change within the clock's resolution would not show in its time. A file read is
-    offered to `take` (see loading.EarlyRenders), which may start rendering it at once.
+    offered to `take` (rendering.EarlyRenders), which may start rendering it at once.
     """
     files: list[SourceFile] = []
     errors: list[SyndicateError] = []
     known = known or {}
-    to_read = 0
+    site_root = str(config.root) + os.sep
     for source in config.sources:
         if source.kind != "markdown":
             continue
         root = Path(source.location)
         data_files = DataFiles(root)
-        for path in find_posts(root, warn):
-            shown = shown_path(path, config.root)
+        for path, lstat in find_post_files(root, warn):  # shown as shown_path would, pathlib only when needed
+            shown = path[len(site_root) :] if path.startswith(site_root) else shown_path(Path(path), config.root)
             try:
-                st = path.stat()
+                st = lstat or os.stat(path)  # a link within the posts folder: what it leads to
                 if st.st_size > MAX_POST_BYTES:  # refuse before reading a huge file into memory
                     raise SourceError(
                         f"file is over {MAX_POST_BYTES // (1024 * 1024)} MB; is it really a post?", path=shown
@@ -77,23 +79,35 @@ def scan_markdown(
                     seen is not None
                     and seen[:2] == (st.st_size, st.st_mtime_ns)
                     and st.st_mtime_ns < settled_before_ns
-                    and not data_files.of(path)
+                    and not data_files.may_apply(path)
                 ):
                     files.append(SourceFile(seen[2], shown, path, None, st.st_size, st.st_mtime_ns, None, root))
                     continue
-                place = PostPlace.of(path, data_files, config.root)
-                data = read_regular(path, shown, MAX_POST_BYTES, "post")  # never a FIFO swapped in since the walk
-                to_read += 1
-                if to_read == PARALLEL_MIN and workers is not None and take is None:
-                    workers.warm()  # enough to render in workers: start them while the rest is read
+                place = PostPlace.of(Path(path), data_files, config.root)
+                data = read_regular(Path(path), shown, MAX_POST_BYTES, "post")  # no FIFO swapped in since the walk
             except SourceError as exc:
                 errors.append(exc)
                 continue
             except OSError as exc:
                 errors.append(SourceError(f"cannot read: {exc.strerror}", path=shown))
                 continue
-            found = SourceFile(_key(shown, data, place), shown, path, data, st.st_size, st.st_mtime_ns, place, root)
-            if take is not None and take(found):
-                found = SourceFile(found.key, shown, path, None, st.st_size, st.st_mtime_ns, None, root, taken=True)
-            files.append(found)
+            files.append(
+                _read_file(
+                    SourceFile(_key(shown, data, place), shown, path, data, st.st_size, st.st_mtime_ns, place, root),
+                    take,
+                    workers,
+                    len(files),
+                )
+            )
     return files, errors
+
+
+def _read_file(
+    found: SourceFile, take: Callable[[SourceFile], bool] | None, workers: WorkerPool | None, count: int
+) -> SourceFile:
+    """A file just read, offered to `take`: then its bytes are let go here."""
+    if take is not None and take(found):
+        return replace(found, data=None, place=None, taken=True)
+    if take is None and count == PARALLEL_MIN and workers is not None:
+        workers.warm()  # probably enough to render in workers: start them while the rest is read
+    return found

@@ -223,7 +223,8 @@ def _build(
     )
     if errors and not keep_going:
         raise BuildFailed(tuple(errors))
-    scanned = ([replace(f, data=None) for f in scanned[0]], scanned[1])  # the posts' bytes are not needed again
+    # the posts' bytes are not needed again
+    scanned = ([f if f.data is None else replace(f, data=None) for f in scanned[0]], scanned[1])
     record.invalidate()  # from here until the new record is saved, a crash means "regenerate everything"
     plan = OutputPlan(force=force, owner=config.site.url)
     plan.stream_to(config.output_dir, durable=durable)  # outputs go to disk as made: memory stays bounded

@@ -58,51 +58,93 @@ def jekyll_categories(rel: str) -> tuple[str, ...]:
 
 
 def find_posts(root: Path, warn: Warn | None = None) -> list[Path]:
+    """Every post file below root, in a stable order; hidden and `_` folders skipped (see find_post_files)."""
+    return [Path(path) for path, _stat in find_post_files(root, warn)]
+
+
+PostFile = tuple[str, os.stat_result | None]  # a post file's path, and its lstat when it is a plain regular file
+
+
+def find_post_files(root: Path, warn: Warn | None = None) -> list[PostFile]:
     """Every post file below root, in a stable order; hidden and `_` folders skipped.
 
     A Jekyll site's folder (one with `_posts` folders in it) gives only the files in
     those. Only regular files count: reading a FIFO or a device named `x.md` (or a
     link to one, such as /dev/zero) would block or never end. A link leading out of
     root is skipped (with a warning): it could publish any file the user can read.
+    Paths are strings and each plain file comes with its lstat (a scan of 10,000
+    posts needs no other stat call and no pathlib object).
     """
     if not root.is_dir():
         raise SourceError("posts directory not found; check [content] posts in syndicate.toml", path=root)
-    inside = root.resolve()
-    found: list[Path] = []
-    jekyll_site = False
-    for dirpath, dirnames, filenames in os.walk(root):
-        jekyll_site = jekyll_site or JEKYLL_POSTS in dirnames
-        folder = Path(dirpath)
-        top = folder == root
-        dirnames[:] = sorted(
-            d for d in dirnames if d == JEKYLL_POSTS or not (d.startswith((".", "_")) or (top and d == PELICAN_PAGES))
-        )
-        for name in sorted(filenames):
-            if name in SECTION_PAGES or name.startswith(".") or not name.endswith(POST_SUFFIXES):
-                continue
-            if _plain_file(os.path.join(dirpath, name)):  # one lstat: no link, nothing but a regular file
-                found.append(folder / name)
-                continue
-            path = folder / name
-            # (a dangling link stays, to be reported: it leaks nothing)
-            if path.is_symlink() and path.exists() and not path.resolve().is_relative_to(inside):
-                if warn is not None:
-                    warn(f"{path}: a link to {path.resolve()}, outside the posts folder; skipped")
-                continue
-            if path.exists() and not path.is_file():  # a dangling link stays, to be reported
-                continue
-            found.append(path)
-    if jekyll_site:
-        found = [p for p in found if JEKYLL_POSTS in p.relative_to(root).parts[:-1]]
+    walk = _Walk(root, warn)
+    walk.folder(str(root), top=True)
+    found = walk.found
+    if walk.jekyll_site:
+        prefix = len(str(root)) + 1
+        found = [(p, st) for p, st in found if JEKYLL_POSTS in p[prefix:].split(os.sep)[:-1]]
     return found
 
 
-def _plain_file(path: str) -> bool:
-    """True for a regular file that is no link (the checks below, for every post, would cost three stats)."""
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
+class _Walk:
+    """One walk of a posts folder, top-down, folders and files in name order (as os.walk, links to
+    folders not followed)."""
+
+    def __init__(self, root: Path, warn: Warn | None) -> None:
+        self.root, self.warn = root, warn
+        self.found: list[PostFile] = []
+        self.jekyll_site = False
+        self._inside: Path | None = None
+
+    def folder(self, path: str, *, top: bool = False) -> None:
+        try:
+            with os.scandir(path) as listing:
+                entries = list(listing)
+        except OSError:
+            return
+        folders: list[str] = []
+        files: list[os.DirEntry[str]] = []
+        for entry in entries:
+            try:
+                is_folder = entry.is_dir()
+            except OSError:
+                is_folder = False
+            if is_folder:
+                folders.append(entry.name)
+            else:
+                files.append(entry)
+        self.jekyll_site = self.jekyll_site or JEKYLL_POSTS in folders
+        for entry in sorted(files, key=lambda e: e.name):
+            name = entry.name
+            if name in SECTION_PAGES or name.startswith(".") or not name.endswith(POST_SUFFIXES):
+                continue
+            self._file(entry)
+        for name in sorted(folders):
+            if name == JEKYLL_POSTS or not (name.startswith((".", "_")) or (top and name == PELICAN_PAGES)):
+                sub = os.path.join(path, name)
+                if not os.path.islink(sub):
+                    self.folder(sub)
+
+    def _file(self, entry: os.DirEntry[str]) -> None:
+        try:
+            st: os.stat_result | None = entry.stat(follow_symlinks=False)
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISREG(st.st_mode):  # no link, nothing but a regular file
+            self.found.append((entry.path, st))
+            return
+        path = Path(entry.path)
+        # (a dangling link stays, to be reported: it leaks nothing)
+        if path.is_symlink() and path.exists():
+            if self._inside is None:
+                self._inside = self.root.resolve()
+            if not path.resolve().is_relative_to(self._inside):
+                if self.warn is not None:
+                    self.warn(f"{path}: a link to {path.resolve()}, outside the posts folder; skipped")
+                return
+        if path.exists() and not path.is_file():  # a dangling link stays, to be reported
+            return
+        self.found.append((entry.path, None))
 
 
 class DataFiles:
@@ -153,6 +195,18 @@ class DataFiles:
         stem = path.name.rsplit(".", 1)[0]
         own = [path.parent / n for n in (f"{stem}.json", f"{stem}{ELEVENTY_DATA}") if n in names]
         return [(p, self._read(p)) for p in [*above, *own] if p.is_file() and self._within(p)]
+
+    def may_apply(self, path: str) -> bool:
+        """False when no data file can apply to the post at `path` (nothing is read; True may still find none)."""
+        key = os.path.dirname(path)
+        above = self._folders.get(key)
+        if above is None:
+            above = self._folder_files(Path(key))
+        if above:
+            return True
+        names = self._names(key)
+        stem = os.path.basename(path).rsplit(".", 1)[0]
+        return bool(names) and (f"{stem}.json" in names or f"{stem}{ELEVENTY_DATA}" in names)
 
     def _within(self, path: Path) -> bool:
         """A data file that is a link out of the posts folder is ignored, as such a post is: it could publish

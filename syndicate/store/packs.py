@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from syndicate.model import quick_pickling
 from syndicate.output import atomic_write
 
 SUFFIX = ".pack"
@@ -41,6 +42,9 @@ class Stored:
             if name == fmt:
                 return pack, offset, length
         return None
+
+
+quick_pickling(Stored)
 
 
 def write_pack(folder: Path, items: Sequence[Mapping[str, bytes]]) -> list[Stored]:
