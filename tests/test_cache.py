@@ -14,6 +14,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
 from conftest import REPO_ROOT, output_files
 
 from syndicate.build.site import build
@@ -147,3 +148,16 @@ def test_a_site_whose_cache_cannot_be_kept_still_builds_the_same(tmp_path: Path)
     assert "cannot keep the build cache here" in proc.stderr and "building without it" in proc.stderr
     assert output_files(tmp_path / "out") == reference
     assert (root / CACHE_DIR).read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_a_new_library_version_makes_a_new_salt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any installed distribution's version is in the salt: an upgraded renderer renders every post again."""
+    from syndicate.store.digests import build_salt, installed_distributions
+
+    before = build_salt(b"config", [])
+    assert any(name.startswith("feedgen-") for name in installed_distributions())
+    (tmp_path / "cmarkgfm-9999.1.dist-info").mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "cmarkgfm-9999.1.dist-info" in installed_distributions()
+    assert build_salt(b"config", []) != before
+    assert build_salt(b"config", []) == build_salt(b"config", [])
