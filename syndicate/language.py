@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from babel.core import Locale, UnknownLocaleError
-from babel.dates import format_date, format_skeleton, format_time
 
 from syndicate.errors import ConfigError, SyndicateError
 
@@ -100,6 +99,10 @@ class Language:
     def _formatted_date(self, day: date, pattern: str, skeleton: str) -> str:
         """A date by the catalog's pattern (the translator's choice) when there is one, else by
         CLDR's own pattern for the locale (a language syndicate has no words for)."""
+        # babel.dates (with pytz and the machine's zone) only when a date is written: a build with nothing
+        # to do writes none
+        from babel.dates import format_date, format_skeleton
+
         if pattern in self._patterns or self.locale.language == "en":
             return format_date(day, self.translations.pgettext("date pattern", pattern), locale=self.locale)
         if skeleton == "yMMMMEEEEd":  # CLDR's own full date says it better than the nearest skeleton
@@ -134,6 +137,8 @@ class Language:
         return self._clock(local.hour, local.minute)
 
     def _formatted_clock(self, hour: int, minute: int) -> str:
+        from babel.dates import format_time  # see _formatted_date
+
         return format_time(time(hour, minute), "short", locale=self.locale).replace("\u202f", " ").lower()
 
 
