@@ -28,8 +28,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Config": ("syndicate.config", "Config"),
     "find_config": ("syndicate.config", "find_config"),
     "load_config": ("syndicate.config", "load_config"),
-    "BuildResult": ("syndicate.build.site", "BuildResult"),
-    "build_site": ("syndicate.build.site", "build"),
+    "BuildResult": ("syndicate.build.front", "BuildResult"),
+    "build_site": ("syndicate.build.front", "build"),
     "init_site": ("syndicate.build.scaffold", "init_site"),
     "ping_last_build": ("syndicate.build.ping", "ping_last_build"),
     "PING_TIMEOUT": ("syndicate.build.ping", "PING_TIMEOUT"),
@@ -156,6 +156,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from syndicate.addresses import InvalidAddress
     from syndicate.build.compose import DigestFiles, IssueChoice, compose_issue, write_digest
+    from syndicate.build.front import BuildResult
+    from syndicate.build.front import build as build_site
     from syndicate.build.importing import ImportExtras, ImportResult, import_feed
     from syndicate.build.inbox import InboxReport, read_inbox
     from syndicate.build.ping import PING_TIMEOUT, ping_last_build
@@ -170,8 +172,6 @@ if TYPE_CHECKING:
         send_test_copy,
         write_dry_run,
     )
-    from syndicate.build.site import BuildResult
-    from syndicate.build.site import build as build_site
     from syndicate.build.subscribing import (
         add_subscriber,
         export_subscribers,

@@ -67,3 +67,13 @@ def shared_folder(out: Path, watched: list[tuple[str, Path]], path: Path) -> str
     if out == path.resolve().parent or out in path.resolve().parents:  # syndicate.toml, the cache, dotfiles
         return f"contains the site's folder {path.resolve().parent} (syndicate.toml, the cache)"
     return None
+
+
+_PACKAGED_TEMPLATES = Path(__file__).parent / "templates"  # inside an installed wheel
+_CHECKOUT_TEMPLATES = Path(__file__).parent.parent / "templates"  # a source checkout or editable install
+
+
+def builtin_templates() -> Path:
+    """The templates shipped with syndicate (here, not in templating.py: a build with nothing to do needs
+    their place for its cache salt, not Jinja)."""
+    return _PACKAGED_TEMPLATES if _PACKAGED_TEMPLATES.is_dir() else _CHECKOUT_TEMPLATES

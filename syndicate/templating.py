@@ -16,14 +16,8 @@ import jinja2
 from jinja2.filters import do_wordwrap
 
 from syndicate.errors import SyndicateError
+from syndicate.folders import builtin_templates as builtin_templates
 from syndicate.language import Language, language_for
-
-_PACKAGED = Path(__file__).parent / "templates"  # inside an installed wheel
-_CHECKOUT = Path(__file__).parent.parent / "templates"  # a source checkout or editable install
-
-
-def builtin_templates() -> Path:
-    return _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
 
 
 def environment(site_templates: Path | None, words: Language | None = None) -> jinja2.Environment:

@@ -48,7 +48,7 @@ def _by_key(results: list[LoadedEntry | SourceError | None]) -> list[object]:
 def test_early_renders_equal_rendering_here_and_use_the_workers(tmp_path: Path) -> None:
     config = _site(tmp_path)
     with WorkerPool() as workers:
-        early = EarlyRenders(config.site, None, EntryCache(None, ""), workers)
+        early = EarlyRenders(config, EntryCache(None, ""), workers)
         files, errors = scan_markdown(config, take=early.take)
         assert errors == []
         assert all(f.taken and f.data is None for f in files), "every file read should be taken, its bytes let go"
@@ -65,7 +65,7 @@ def test_early_renders_equal_rendering_here_and_use_the_workers(tmp_path: Path) 
 def test_a_worker_killed_midway_loses_no_post(tmp_path: Path) -> None:
     config = _site(tmp_path)
     with WorkerPool() as workers:
-        early = EarlyRenders(config.site, None, EntryCache(None, ""), workers)
+        early = EarlyRenders(config, EntryCache(None, ""), workers)
         files, _ = scan_markdown(config, take=early.take)
         pool = workers.get()
         assert pool is not None

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from syndicate.build.front import record_files
 from syndicate.config import Config
 from syndicate.errors import SyndicateError
 from syndicate.model import Announcement, Entry, Post
@@ -19,15 +20,6 @@ from syndicate.newsletter.ledger import CarriedNote, CarriedPost, IssueRecord, L
 from syndicate.newsletter.records import BadRecord, file_name, parse_record, record_bytes
 from syndicate.output import write_if_changed
 from syndicate.render.entry import render_entry
-
-
-def record_files(config: Config) -> list[Path]:
-    """The record files, by name."""
-    folder = config.records_dir
-    try:
-        return sorted(p for p in folder.glob("*.toml") if p.is_file() and not p.name.startswith("."))
-    except OSError as exc:
-        raise SyndicateError(f"cannot read the issue records: {exc.strerror}", path=folder) from None
 
 
 def read_ledger(config: Config) -> Ledger:

@@ -15,16 +15,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlencode
 
 from syndicate import __version__
+from syndicate.build.front import changed_feeds_record
 from syndicate.config import Config
 from syndicate.errors import BuildError, Warn
 from syndicate.feeds.archives import is_archive_page
 from syndicate.feeds.formats import FILE_NAMES
-from syndicate.output import atomic_write
-from syndicate.store.layout import cache_path
+from syndicate.output import write_if_changed
 
 PING_TIMEOUT = 10.0  # seconds for each hub's connection and answer
 _FEED_FILES = frozenset(FILE_NAMES.values())
@@ -37,10 +36,6 @@ class HubAnswer:
     line: str  # what the command prints for this hub
 
 
-def _record(root: Path) -> Path:
-    return cache_path(root, "changed-feeds")
-
-
 def changed_feed_urls(config: Config, written: Sequence[str]) -> list[str]:
     """The URLs of the subscription feeds among the paths a build wrote, in path order."""
     rels = sorted(rel for rel in written if rel.rsplit("/", 1)[-1] in _FEED_FILES and not is_archive_page(rel))
@@ -50,16 +45,17 @@ def changed_feed_urls(config: Config, written: Sequence[str]) -> list[str]:
 def record_changed_feeds(config: Config, written: Sequence[str], warn: Warn, *, durable: bool = True) -> None:
     """Keep the feeds this build changed for `ping` (replacing the last build's list)."""
     urls = changed_feed_urls(config, written)
+    path = changed_feeds_record(config.root)
     try:
-        atomic_write(_record(config.root), "".join(f"{url}\n" for url in urls).encode("utf-8"), durable=durable)
+        write_if_changed(path, "".join(f"{url}\n" for url in urls).encode("utf-8"), durable=durable)
     except OSError as exc:
-        warn(f"{_record(config.root)}: cannot record the changed feeds for 'syndicate ping': {exc.strerror or exc}")
+        warn(f"{path}: cannot record the changed feeds for 'syndicate ping': {exc.strerror or exc}")
 
 
 def last_changed_feeds(config: Config) -> list[str] | None:
     """The feeds the last build changed; None when no build has recorded any."""
     try:
-        text = _record(config.root).read_text(encoding="utf-8")
+        text = changed_feeds_record(config.root).read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     return [line for line in text.splitlines() if line]

@@ -7,38 +7,53 @@ the bytes of a post handed over are not kept by this process.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
-from syndicate.build.items import ItemSpec
-from syndicate.build.render_posts import LoadedEntry, RenderJob
-from syndicate.build.render_posts import render_files as _render_files
 from syndicate.build.scan import SourceFile
 from syndicate.build.workers import PARALLEL_MIN, WorkerPool
+from syndicate.config import Config
 from syndicate.errors import SourceError
 from syndicate.model import Site
 from syndicate.store.entries import EntryCache
 
+if TYPE_CHECKING:  # the renderers are imported when a post is rendered: a build with nothing to do renders none
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from syndicate.build.items import ItemSpec
+    from syndicate.build.render_posts import LoadedEntry, RenderJob
+
 CHUNK = 200  # posts per task at most; fewer when that leaves a worker idle at the end
 EARLY_CHUNK = 50  # posts per task while the scan goes on: small, so the workers start early and end together
 
-Rendered = LoadedEntry | SourceError | None  # None: a file that is no post (an HTML page without front matter)
+# None: a file that is no post (an HTML page without front matter)
+Rendered: TypeAlias = "LoadedEntry | SourceError | None"
+RenderFiles = Callable[[Sequence["RenderJob"], Site, "ItemSpec | None"], list[Rendered]]
+
+
+def _renderer() -> RenderFiles:
+    """The task rendering posts (what a worker runs), imported when first needed."""
+    from syndicate.build.render_posts import render_files
+
+    return render_files
 
 
 def render_all(jobs: list[RenderJob], site: Site, spec: ItemSpec | None, workers: WorkerPool | None) -> list[Rendered]:
     """Render every job, in worker processes when there are enough jobs to pay for them; in order."""
     pool = workers.get() if workers is not None and len(jobs) >= PARALLEL_MIN else None
+    render_files = _renderer()
     if pool is None or workers is None:
-        return _render_files(jobs, site, spec)
+        return render_files(jobs, site, spec)
     size = max(25, min(CHUNK, -(-len(jobs) // (workers.workers * 6))))
     chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     try:
         results: list[Rendered] = []
-        for part in pool.map(_render_files, chunks, [site] * len(chunks), [spec] * len(chunks)):
+        for part in pool.map(render_files, chunks, [site] * len(chunks), [spec] * len(chunks)):
             results.extend(part)
         return results
     except (OSError, RuntimeError):  # the processes could not start (sandbox), or broke: do it in this one
         workers.give_up()  # and later stages (the newsletter) too, rather than meet a broken pool
-        return _render_files(jobs, site, spec)
+        return render_files(jobs, site, spec)
 
 
 class EarlyRenders:
@@ -50,13 +65,24 @@ class EarlyRenders:
     which are kept until its result is in.
     """
 
-    def __init__(self, site: Site, spec: ItemSpec | None, cache: EntryCache, workers: WorkerPool) -> None:
-        self.site, self.spec, self.cache, self.workers = site, spec, cache, workers
+    def __init__(self, config: Config, cache: EntryCache, workers: WorkerPool) -> None:
+        self.config, self.site, self.cache, self.workers = config, config.site, cache, workers
+        self._spec: tuple[ItemSpec | None] | None = None
         self._held: list[RenderJob] = []
         self._tasks: list[tuple[list[RenderJob], Future[list[Rendered]] | None]] = []
         self._results: dict[str, Rendered] = {}
         self._pool: ProcessPoolExecutor | None = None
         self._count = 0
+
+    @property
+    def spec(self) -> ItemSpec | None:
+        """Which feed items to make with each post (None without a cache to keep them), worked out when first asked."""
+        if self._spec is None:
+            from syndicate.build.items import ItemSpec
+
+            packs = self.cache.packs
+            self._spec = (ItemSpec.of(self.config, packs.folder) if packs is not None else None,)
+        return self._spec[0]
 
     def take(self, file: SourceFile) -> bool:
         """Start rendering a file just read, unless the cache holds it (True: taken)."""
@@ -77,7 +103,7 @@ class EarlyRenders:
             future: Future[list[Rendered]] | None = None
             if self._pool is not None:
                 try:
-                    future = self._pool.submit(_render_files, jobs, self.site, self.spec)
+                    future = self._pool.submit(_renderer(), jobs, self.site, self.spec)
                 except (OSError, RuntimeError):  # the pool broke: the rest is rendered here
                     self._pool = None
                     self.workers.give_up()
@@ -109,6 +135,6 @@ class EarlyRenders:
                 except (OSError, RuntimeError):  # the worker broke: render its jobs here
                     self.workers.give_up()
             if done is None:
-                done = _render_files(jobs, self.site, self.spec)
+                done = _renderer()(jobs, self.site, self.spec)
             self._results.update((job[0], result) for job, result in zip(jobs, done, strict=True))
             self._tasks.pop(0)

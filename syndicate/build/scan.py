@@ -7,14 +7,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syndicate.build.workers import PARALLEL_MIN, WorkerPool
 from syndicate.config import Config
 from syndicate.errors import SourceError, SyndicateError, Warn
-from syndicate.sources.fetch import read_regular
-from syndicate.sources.generators import find_post_files
-from syndicate.sources.markdown import MAX_POST_BYTES, DataFiles, PostPlace, shown_path
+from syndicate.sources.generators import MAX_POST_BYTES, DataFiles, find_post_files
 from syndicate.store.digests import digest_of
+
+if TYPE_CHECKING:  # the readers are imported when a file is read: a build with nothing to do reads none
+    from syndicate.sources.markdown import PostPlace
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ def scan_markdown(
         root = Path(source.location)
         data_files = DataFiles(root)
         for path, lstat in find_post_files(root, warn):  # shown as shown_path would, pathlib only when needed
-            shown = path[len(site_root) :] if path.startswith(site_root) else shown_path(Path(path), config.root)
+            shown = path[len(site_root) :] if path.startswith(site_root) else _shown(path, config.root)
             try:
                 st = lstat or os.stat(path)  # a link within the posts folder: what it leads to
                 if st.st_size > MAX_POST_BYTES:  # refuse before reading a huge file into memory
@@ -83,8 +85,7 @@ def scan_markdown(
                 ):
                     files.append(SourceFile(seen[2], shown, path, None, st.st_size, st.st_mtime_ns, None, root))
                     continue
-                place = PostPlace.of(Path(path), data_files, config.root)
-                data = read_regular(Path(path), shown, MAX_POST_BYTES, "post")  # no FIFO swapped in since the walk
+                place, data = _read(path, shown, data_files, config.root)
             except SourceError as exc:
                 errors.append(exc)
                 continue
@@ -100,6 +101,20 @@ def scan_markdown(
                 )
             )
     return files, errors
+
+
+def _shown(path: str, site_root: Path) -> str:
+    from syndicate.sources.markdown import shown_path
+
+    return shown_path(Path(path), site_root)
+
+
+def _read(path: str, shown: str, data_files: DataFiles, site_root: Path) -> tuple[PostPlace, bytes]:
+    """A post file's place and bytes (never a FIFO swapped in since the walk)."""
+    from syndicate.sources.fetch import read_regular
+    from syndicate.sources.markdown import PostPlace
+
+    return PostPlace.of(Path(path), data_files, site_root), read_regular(Path(path), shown, MAX_POST_BYTES, "post")
 
 
 def _read_file(

@@ -1,6 +1,8 @@
 """The `syndicate build` sequence: scan, load and render, plan every output, write.
 
-build/ has one sequencer per command; this is the one for `build` (and `build --watch`).
+build/ has one sequencer per command; this is the one for `build` (and `build --watch`). Its
+front (the lock, the scan, the answer when nothing changed) is front.py, which imports this
+module only when something changed.
 """
 
 from __future__ import annotations
@@ -8,43 +10,30 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
 
-from syndicate.build.items import ItemSpec, ItemStyle
-from syndicate.build.ledger import read_ledger, record_files
+from syndicate.build.front import Begun, BuildResult
+from syndicate.build.front import build as build  # the command's entry, re-exported
+from syndicate.build.items import ItemStyle
+from syndicate.build.ledger import read_ledger
 from syndicate.build.loading import LoadedSite, load_site
 from syndicate.build.local_images import warn_missing_images
 from syndicate.build.ping import record_changed_feeds
-from syndicate.build.rendering import EarlyRenders
-from syndicate.build.scan import Scanned, scan_markdown
+from syndicate.build.scan import Scanned
 from syndicate.build.subscribe_pages import plan_subscribe_pages
-from syndicate.build.workers import WorkerPool, fewer_collections
-from syndicate.config import SENDER_MISSING, Config, FeedFormat
-from syndicate.errors import BuildFailed, SyndicateError, Warn
+from syndicate.build.workers import WorkerPool
+from syndicate.config import SENDER_MISSING, FeedFormat
+from syndicate.errors import BuildFailed, Warn
 from syndicate.feeds.groups import GroupFeed, group_feeds, site_groups
 from syndicate.feeds.index import FeedLink, index_page, opml_document
-from syndicate.language import builtin_locale
 from syndicate.model import Entry
-from syndicate.output import OutputPlan, WriteReport, write_plan
+from syndicate.output import OutputPlan, write_plan
 from syndicate.render.select import newest_first
-from syndicate.store.digests import build_salt, digest_of
-from syndicate.store.entries import EntryCache
+from syndicate.store.digests import digest_of
 from syndicate.store.fetched import SourceMemory
-from syndicate.store.lock import build_lock
 from syndicate.store.packs import PackReader
 from syndicate.store.record import NO_REUSE, BuildRecord, Reuse
-from syndicate.templating import builtin_templates
 
-
-@dataclass(frozen=True, slots=True)
-class BuildResult:
-    posts: int
-    files: int
-    report: WriteReport
-    seconds: float
-    errors: tuple[SyndicateError, ...] = ()
-    regenerated: int = 0  # outputs whose inputs changed (the rest came straight from the build record)
-    future: int = 0  # posts dated after today, left out until their day (drafts not counted)
+__all__ = ["BuildResult", "build", "plan_site", "rebuild"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,102 +140,42 @@ def plan_site(
     return plan
 
 
-def build(
-    config: Config,
-    today: date,
-    warn: Warn,
-    *,
-    keep_going: bool = False,
-    durable: bool = True,
-    use_cache: bool = True,
-    progress: Warn | None = None,
-    force: bool = False,
-) -> BuildResult:
-    """Read, render and write the whole site; with the cache, only what changed is redone.
-    `force` takes over files in the output folder that syndicate did not write."""
-    # one pool of worker processes for posts, then newsletter issues (started only when needed)
-    with build_lock(config.root, warn) as cache_usable, fewer_collections(), WorkerPool() as workers:
-        return _build(config, today, warn, keep_going, durable, use_cache, progress, workers, cache_usable, force)
-
-
-def _inputs_fingerprint(config: Config, salt: str, scanned: Scanned) -> str:
-    """A hash of every input, when every post is a local file read without error ("" otherwise)."""
-    if not all(source.kind == "markdown" for source in config.sources) or scanned[1]:
-        return ""
-    records = [f"{p.name}:{digest_of(p.read_bytes())}" for p in record_files(config)]
-    return digest_of(salt, str(config.output_dir), *sorted(f.key for f in scanned[0]), "|", *records)
-
-
-def _salt(config: Config) -> str:
-    """What the cache keys share; the catalogs' bytes are in it too, so a changed word re-renders what shows it."""
-    folders = (config.templates_dir, builtin_templates(), config.locale_dir, builtin_locale())
-    return build_salt(config.path.read_bytes(), folders)
-
-
-def _build(
-    config: Config,
-    today: date,
-    warn: Warn,
-    keep_going: bool,
-    durable: bool,
-    use_cache: bool,
-    progress: Warn | None,
-    workers: WorkerPool,
-    cache_usable: bool,
-    force: bool = False,
-) -> BuildResult:
-    started = time.perf_counter()
-    salt = _salt(config)
-    # without the cache (--no-cache) nothing from earlier builds is read, but this build is recorded
-    cache = EntryCache.open(config.root, salt, enabled=cache_usable, fresh=not use_cache)
-    record = BuildRecord.open(config.root, salt, config.output_dir, enabled=cache_usable, fresh=not use_cache)
-    spec = ItemSpec.of(config, cache.packs.folder) if cache.packs is not None else None
-    early = EarlyRenders(config.site, spec, cache, workers)  # posts render while the scan reads the rest
-    # files modified less than 2 s before the last record was written are re-read ("racy" times)
-    scanned = scan_markdown(config, record.sources, record.saved_ns - 2_000_000_000, workers, warn, early.take)
-    fingerprint = _inputs_fingerprint(config, salt, scanned)
-    if use_cache and record.still_current(config.output_dir, fingerprint, today.isoformat()):
-        return _unchanged(config, record, warn, durable, started)
-    memory = SourceMemory.open(config.root, enabled=cache_usable, fresh=not use_cache)
+def rebuild(begun: Begun, warn: Warn) -> BuildResult:
+    """The rest of a build whose inputs changed (front.py did the scan): render, plan, write, record."""
+    config, options, record, cache = begun.config, begun.options, begun.record, begun.cache
+    memory = SourceMemory.open(config.root, enabled=begun.cache_usable, fresh=not options.use_cache)
     site, errors = load_site(
         config,
-        today,
+        begun.today,
         warn,
-        keep_going=keep_going,
+        keep_going=options.keep_going,
         cache=cache,
-        scanned=scanned,
-        progress=progress,
-        spec=spec,
-        workers=workers,
+        scanned=begun.scanned,
+        progress=options.progress,
+        spec=begun.early.spec,
+        workers=begun.workers,
         memory=memory,
-        early=early,
+        early=begun.early,
     )
-    if errors and not keep_going:
+    if errors and not options.keep_going:
         raise BuildFailed(tuple(errors))
     # the posts' bytes are not needed again
-    scanned = ([f if f.data is None else replace(f, data=None) for f in scanned[0]], scanned[1])
+    scanned = ([f if f.data is None else replace(f, data=None) for f in begun.scanned[0]], begun.scanned[1])
     record.invalidate()  # from here until the new record is saved, a crash means "regenerate everything"
-    plan = OutputPlan(force=force, owner=config.site.url)
-    plan.stream_to(config.output_dir, durable=durable)  # outputs go to disk as made: memory stays bounded
-    if progress is not None and len(site.entries) >= 300:
-        progress(f"writing the feeds and newsletter issues of {len(site.entries)} posts to {config.output_dir}")
+    plan = OutputPlan(force=options.force, owner=config.site.url)
+    plan.stream_to(config.output_dir, durable=options.durable)  # outputs go to disk as made: memory stays bounded
+    if options.progress is not None and len(site.entries) >= 300:
+        options.progress(f"writing the feeds and newsletter issues of {len(site.entries)} posts to {config.output_dir}")
     try:
         # the entry cache is complete once the posts are loaded: it is saved while the issues render
-        plan_site(site, warn, Reuse(record, config.output_dir), plan, cache.packs, workers, cache.save)
+        plan_site(site, warn, Reuse(record, config.output_dir), plan, cache.packs, begun.workers, cache.save)
     finally:
         cache.close()
-    report = write_plan(config.output_dir, plan, durable=durable)
-    record_changed_feeds(config, report.written, warn, durable=durable)
-    _save_record(record, site, plan, scanned, fingerprint, bool(errors))
-    seconds = time.perf_counter() - started
+    report = write_plan(config.output_dir, plan, durable=options.durable)
+    record_changed_feeds(config, report.written, warn, durable=options.durable)
+    _save_record(record, site, plan, scanned, begun.fingerprint, bool(errors))
+    seconds = time.perf_counter() - begun.started
     return BuildResult(len(site.entries), len(plan), report, seconds, tuple(errors), len(plan.files), site.future)
-
-
-def _unchanged(config: Config, record: BuildRecord, warn: Warn, durable: bool, started: float) -> BuildResult:
-    """Nothing changed since the last build: every output is known to be exactly right."""
-    report = WriteReport((), len(record.outputs), ())
-    record_changed_feeds(config, report.written, warn, durable=durable)
-    return BuildResult(record.posts, len(record.outputs), report, time.perf_counter() - started, (), 0, record.future)
 
 
 def _save_record(

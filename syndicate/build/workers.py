@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # multiprocessing is imported when a pool starts: a build with nothing to do starts none
+    import multiprocessing.context
+    from concurrent.futures import ProcessPoolExecutor
 
 PRELOAD = "syndicate.build.render_posts"  # what a worker needs to render posts
 PARALLEL_MIN = 400  # fewer uncached posts than this render faster in one process
@@ -20,6 +23,8 @@ BUILD_GC_THRESHOLD = (50_000, 20, 20)
 def worker_context() -> multiprocessing.context.BaseContext:
     """Workers start from a small server process, not as copies of this one: a fork after
     thousands of posts are loaded would count that memory again in every worker."""
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")
@@ -62,6 +67,8 @@ class WorkerPool:
     def get(self) -> ProcessPoolExecutor | None:
         """The pool, or None where worker processes are not worth it or not possible."""
         if self._pool is None and not self._failed:
+            from concurrent.futures import ProcessPoolExecutor
+
             try:
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.workers, mp_context=worker_context(), initializer=start_worker

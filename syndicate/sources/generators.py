@@ -19,6 +19,7 @@ from typing import Any
 
 from syndicate.errors import SourceError, Warn
 
+MAX_POST_BYTES = 8 * 1024 * 1024  # a file bigger than this is no post (refused before it is read)
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 HTML_SUFFIXES = (".html",)  # Jekyll and Hugo posts written in HTML, with front matter
 RST_SUFFIXES = (".rst",)  # Pelican's default format
@@ -161,6 +162,7 @@ class DataFiles:
         self._json: dict[str, frozenset[str]] = {}  # folder → the names of its JSON files
         self._folders: dict[str, list[Path]] = {}  # folder → the directory data files that apply there
         self._bytes: dict[Path, bytes] = {}
+        self._quiet: dict[str, bool] = {}  # folder → no data file can apply to a post in it
 
     def _names(self, folder: str) -> frozenset[str]:
         names = self._json.get(folder)
@@ -198,15 +200,15 @@ class DataFiles:
 
     def may_apply(self, path: str) -> bool:
         """False when no data file can apply to the post at `path` (nothing is read; True may still find none)."""
-        key = os.path.dirname(path)
-        above = self._folders.get(key)
-        if above is None:
-            above = self._folder_files(Path(key))
-        if above:
-            return True
+        key, _, name = path.rpartition(os.sep)
+        quiet = self._quiet.get(key)
+        if quiet is None:  # no data file above the folder and no JSON file in it: none for any post there
+            quiet = self._quiet[key] = not self._folder_files(Path(key)) and not self._names(key)
+        if quiet:
+            return False
+        stem = name.rsplit(".", 1)[0]
         names = self._names(key)
-        stem = os.path.basename(path).rsplit(".", 1)[0]
-        return bool(names) and (f"{stem}.json" in names or f"{stem}{ELEVENTY_DATA}" in names)
+        return bool(self._folder_files(Path(key))) or f"{stem}.json" in names or f"{stem}{ELEVENTY_DATA}" in names
 
     def _within(self, path: Path) -> bool:
         """A data file that is a link out of the posts folder is ignored, as such a post is: it could publish

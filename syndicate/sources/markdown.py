@@ -51,13 +51,13 @@ from syndicate.sources.generators import (
     native_authors,
     semicolon_lists,
 )
+from syndicate.sources.generators import MAX_POST_BYTES as MAX_POST_BYTES
 from syndicate.sources.generators import DataFiles as DataFiles  # re-exported: build/ reads posts through here
 from syndicate.sources.generators import find_posts as find_posts
 from syndicate.sources.generators import post_stem as post_stem
 from syndicate.text import one_line, slugify
 from syndicate.urls import is_usable_link
 
-MAX_POST_BYTES = 8 * 1024 * 1024
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
 
 
