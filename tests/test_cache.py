@@ -161,3 +161,32 @@ def test_a_new_library_version_makes_a_new_salt(tmp_path: Path, monkeypatch: pyt
     assert "cmarkgfm-9999.1.dist-info" in installed_distributions()
     assert build_salt(b"config", []) != before
     assert build_salt(b"config", []) == build_salt(b"config", [])
+
+
+HEAVY = ("feedgen", "lxml", "jinja2", "nh3", "cmarkgfm", "yaml", "premailer", "multiprocessing", "babel.dates")
+
+
+def test_a_build_with_nothing_to_do_imports_no_renderer(tmp_path: Path) -> None:
+    """The nothing-changed answer (build/front.py) comes before the renderers and writers are imported: a
+    fresh `syndicate build` with nothing to do loads none of them, and one with a changed post does."""
+    import os
+    import subprocess
+
+    root = site_of(tmp_path / "site")
+    for path in (root / "posts").rglob("*"):  # older than the build: no time a change could hide in
+        os.utime(path, (1e9, 1e9))
+    probe = (
+        "import sys; from syndicate.cli.main import main; sys.argv = ['syndicate', 'build', '--site', sys.argv[1],"
+        " '--today', '2030-01-01']\ntry:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+
+    def loaded() -> str:
+        done = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True, text=True, check=True)
+        return done.stdout.splitlines()[-1]
+
+    assert loaded() != "[]"  # the first build renders: the probe sees the renderers
+    assert loaded() == "[]"
+    post = sorted((root / "posts").rglob("*.md"))[0]
+    post.write_text(post.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    assert "nh3" in loaded()

@@ -86,7 +86,7 @@ class EarlyRenders:
 
     def take(self, file: SourceFile) -> bool:
         """Start rendering a file just read, unless the cache holds it (True: taken)."""
-        if file.data is None or file.place is None or (self.spec is not None and self.cache.get(file.key)):
+        if file.data is None or file.place is None or (self.cache.packs is not None and self.cache.get(file.key)):
             return False
         self._held.append((file.key, file.shown, file.data, file.place))
         self._count += 1
