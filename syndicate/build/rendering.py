@@ -60,8 +60,9 @@ class EarlyRenders:
     """Posts the scan has read and the build cache does not hold, rendered as they come.
 
     Up to PARALLEL_MIN of them are held (a small change renders faster in this
-    process); from then on they go to the workers in small tasks while the scan
-    reads on. A task whose worker fails is rendered here again from its jobs,
+    process) unless the scan has started the workers already (a first build of
+    many posts); from then on they go to the workers in small tasks while the
+    scan reads on. A task whose worker fails is rendered here again from its jobs,
     which are kept until its result is in.
     """
 
@@ -90,7 +91,7 @@ class EarlyRenders:
             return False
         self._held.append((file.key, file.shown, file.data, file.place))
         self._count += 1
-        if self._count == PARALLEL_MIN:
+        if self._pool is None and (self._count >= PARALLEL_MIN or self.workers.started):
             self._pool = self.workers.get()
         if self._pool is not None and len(self._held) >= EARLY_CHUNK:
             self._submit()

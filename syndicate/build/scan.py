@@ -67,7 +67,10 @@ def scan_markdown(
             continue
         root = Path(source.location)
         data_files = DataFiles(root)
-        for path, lstat in find_post_files(root, warn):  # shown as shown_path would, pathlib only when needed
+        listed = find_post_files(root, warn)
+        if not known and len(listed) >= PARALLEL_MIN and workers is not None:
+            workers.warm()  # a first build of many posts: the workers start while the first files are read
+        for path, lstat in listed:  # shown as shown_path would, pathlib only when needed
             shown = path[len(site_root) :] if path.startswith(site_root) else _shown(path, config.root)
             try:
                 st = lstat or os.stat(path)  # a link within the posts folder: what it leads to

@@ -77,6 +77,11 @@ class WorkerPool:
                 self._failed = True
         return self._pool
 
+    @property
+    def started(self) -> bool:
+        """True once the pool is up (warm() was asked for, or work was given)."""
+        return self._pool is not None
+
     def warm(self) -> None:
         """Start the workers now (they take a moment to import), before any work is ready for them."""
         pool = self.get()
