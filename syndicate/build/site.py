@@ -5,6 +5,7 @@ build/ has one sequencer per command; this is the one for `build` (and `build --
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from syndicate.build.subscribe_pages import plan_subscribe_pages
 from syndicate.build.workers import WorkerPool, fewer_collections
 from syndicate.config import SENDER_MISSING, Config, FeedFormat
 from syndicate.errors import BuildFailed, SyndicateError, Warn
+from syndicate.feeds.documents import carries_media
 from syndicate.feeds.groups import GroupFeed, group_feeds, site_groups
 from syndicate.feeds.index import FeedLink, index_page, opml_document
 from syndicate.language import builtin_locale
@@ -98,8 +100,8 @@ def _write_feeds(
     needed = newest_first(
         {e.id: e for job in stale for e in job.feed.entries if packs is None or site.stored_items(e) is None}.values()
     )
-    fragments = ItemStyle.of(site.config).items(fmt, needed)
-    made = dict(zip((e.id for e in needed), fragments, strict=True))
+    style = ItemStyle.of(site.config)
+    made = dict(zip((e.id for e in needed), style.items(fmt, needed), strict=True))
 
     def item(entry: Entry) -> bytes:
         found = made.get(entry.id)
@@ -110,7 +112,9 @@ def _write_feeds(
         return packs.read(stored, fmt)
 
     for job in stale:
-        data = job.feed.document([item(e) for e in job.feed.entries])
+        items = [item(e) for e in job.feed.entries]
+        media = any(carries_media(e, one, style.first_image) for e, one in zip(job.feed.entries, items, strict=True))
+        data = job.feed.document(items, media)
         plan.add(job.feed.rel, data, job.origin, plan.recipes[job.feed.rel])
     made.clear()  # one format's items in memory at a time
     if packs is not None:
@@ -231,11 +235,9 @@ def _build(
     plan.stream_to(config.output_dir, durable=durable)  # outputs go to disk as made: memory stays bounded
     if progress is not None and len(site.entries) >= 300:
         progress(f"writing the feeds and newsletter issues of {len(site.entries)} posts to {config.output_dir}")
-    try:
+    with plan.in_place_on_error(), contextlib.closing(cache):
         # the entry cache is complete once the posts are loaded: it is saved while the issues render
         plan_site(site, warn, Reuse(record, config.output_dir), plan, cache.packs, workers, cache.save)
-    finally:
-        cache.close()
     report = write_plan(config.output_dir, plan, durable=durable)
     record_changed_feeds(config, report.written, warn, durable=durable)
     _save_record(record, site, plan, scanned, fingerprint, bool(errors))
