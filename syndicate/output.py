@@ -16,8 +16,8 @@ import contextlib
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -55,7 +55,9 @@ def safe_relative(rel: str) -> PurePosixPath:
 WRITERS = 4  # threads writing streamed files while this one goes on making the next
 WRITE_QUEUE = 64
 BATCH_BYTES = 32 << 20  # a durable batch: its syncfs lets the disk work while the next files are made
-BATCH_FILES = 256
+BATCH_FILES = 64
+
+Made = bytes | Callable[[], bytes]  # a file's bytes, or what makes them
 
 
 @dataclass
@@ -83,6 +85,7 @@ class OutputPlan:
     _journal: int | None = None  # open file descriptor of the PENDING journal
     _batch: list[Staged] = field(default_factory=list)
     _batch_bytes: int = 0
+    _staging: list[Future[Path | None]] = field(default_factory=list)  # files not yet made, maybe
     _settling: list[Future[list[tuple[str, bool]]]] = field(default_factory=list)
     _slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(WRITE_QUEUE))
 
@@ -118,12 +121,18 @@ class OutputPlan:
                 path=out_dir,
             )
 
-    def _stage(self, target: Path, data: bytes) -> Path | None:
-        """The file's temporary (not yet durable nor renamed); None when the target already holds `data`."""
+    def _stage(self, target: Path, made: Made) -> Path | None:
+        """The file's temporary (not yet durable nor renamed); None when the target already holds its bytes."""
         try:
+            data = made() if callable(made) else made
             return None if holds(target, data) else write_temporary(target, data, fsync=False)
         finally:
             self._slots.release()
+
+    def wait_until_made(self) -> None:
+        """Every file added so far has been made (what its maker reads is no longer needed)."""
+        wait(self._staging)
+        self._staging.clear()
 
     def _seal_batch(self) -> None:
         """Hand the files staged so far to the settling thread: made durable together, then renamed."""
@@ -171,28 +180,38 @@ class OutputPlan:
         if other is not None:
             raise BuildError(f"{origin} and {other} would both write {rel}; rename one of them")
 
-    def add(self, rel: str, data: bytes, origin: str, recipe: str | None = None) -> None:
+    def add(self, rel: str, made: Made, origin: str, recipe: str | None = None) -> None:
+        """A file by its bytes, or by what makes them: that runs in a writer thread when streaming
+        durably (the file's assembly overlaps the planning of the next ones), here otherwise."""
         self._claim(rel, origin)
+        data = made() if callable(made) and (self._writers is None or recipe is None) else made
         if recipe is None:  # made from nothing but what the record's salt covers: its bytes identify it
+            assert isinstance(data, bytes)
             recipe = "sha256:" + hashlib.sha256(data).hexdigest()
-        if self.sink is not None:
-            self._refuse_foreign(self.sink, rel)
-            self.note(self.sink, rel)
-            if self._writers is not None:
-                self._slots.acquire()  # at most WRITE_QUEUE files wait in memory for their write
-                target = self.sink / rel
-                self._batch.append((rel, target, self._writers.submit(self._stage, target, data)))
-                self._batch_bytes += len(data)
-                if self._batch_bytes >= BATCH_BYTES or len(self._batch) >= BATCH_FILES:
-                    self._seal_batch()
-            elif write_if_changed(self.sink / rel, data, durable=self.durable):
-                self.streamed_written.append(rel)
-            else:
-                self.streamed_unchanged += 1
-            data = b""  # written (or being written); only the path is remembered
-        self.files[rel] = (data, origin)
-        if recipe is not None:
-            self.recipes[rel] = recipe
+        if self.sink is None:
+            assert isinstance(data, bytes)
+            self.files[rel], self.recipes[rel] = (data, origin), recipe
+            return
+        self._refuse_foreign(self.sink, rel)
+        self.note(self.sink, rel)
+        # streamed: written (or being written), so only the path is remembered
+        self.files[rel], self.recipes[rel] = (b"", origin), recipe
+        if self._writers is not None:
+            self._slots.acquire()  # at most WRITE_QUEUE files wait in memory for their write
+            self._submit(rel, self.sink / rel, data)
+        elif write_if_changed(self.sink / rel, data() if callable(data) else data, durable=self.durable):
+            self.streamed_written.append(rel)
+        else:
+            self.streamed_unchanged += 1
+
+    def _submit(self, rel: str, target: Path, made: Made) -> None:
+        assert self._writers is not None
+        staging = self._writers.submit(self._stage, target, made)
+        self._staging.append(staging)
+        self._batch.append((rel, target, staging))
+        self._batch_bytes += len(made) if isinstance(made, bytes) else 0
+        if self._batch_bytes >= BATCH_BYTES or len(self._batch) >= BATCH_FILES:
+            self._seal_batch()
 
     def note(self, out_dir: Path, rel: str) -> None:
         """Journal a path before its first write, so a build killed before it writes the manifest

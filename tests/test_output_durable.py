@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -95,3 +96,22 @@ def test_a_durable_build_that_fails_midway_leaves_complete_files_and_no_temporar
     # the feeds made before the refusal (the site's, then tag x's) are in place, complete
     assert b"B post" in (config.output_dir / "rss.xml").read_bytes()
     assert b"B post" in (config.output_dir / "tags" / "x" / "rss.xml").read_bytes()
+
+
+def test_a_file_made_by_a_function_is_made_once_in_a_writer_thread_when_streaming(tmp_path: Path) -> None:
+    made_in: list[str] = []
+
+    def make() -> bytes:
+        made_in.append(threading.current_thread().name)
+        return b"<rss>made</rss>"
+
+    plan = OutputPlan()
+    plan.stream_to(tmp_path / "out", durable=True)
+    plan.add("rss.xml", make, "the site feed", recipe="r1")
+    plan.wait_until_made()
+    assert len(made_in) == 1 and made_in[0].startswith("syndicate-write")
+    write_plan(tmp_path / "out", plan, durable=True)
+    assert (tmp_path / "out" / "rss.xml").read_bytes() == b"<rss>made</rss>"
+    held = OutputPlan()
+    held.add("rss.xml", make, "the site feed", recipe="r1")  # not streamed: made at once
+    assert held.files["rss.xml"][0] == b"<rss>made</rss>" and len(made_in) == 2

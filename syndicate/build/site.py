@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 
 from syndicate.build.items import ItemSpec, ItemStyle
 from syndicate.build.ledger import read_ledger, record_files
@@ -112,13 +113,24 @@ def _write_feeds(
         return packs.read(stored, fmt)
 
     for job in stale:
-        items = [item(e) for e in job.feed.entries]
-        media = any(carries_media(e, one, style.first_image) for e, one in zip(job.feed.entries, items, strict=True))
-        data = job.feed.document(items, media)
-        plan.add(job.feed.rel, data, job.origin, plan.recipes[job.feed.rel])
+        entries = job.feed.entries
+        if fmt == "json" or (style.first_image and not all(e.image for e in entries)):
+            # JSON Feed separates its items; an image found in a post's text shows only in its item
+            items = [item(e) for e in entries]
+            media = any(carries_media(e, one, style.first_image) for e, one in zip(entries, items, strict=True))
+            plan.add(job.feed.rel, job.feed.document(items, media), job.origin, plan.recipes[job.feed.rel])
+            continue
+        head, tail = job.feed.frame(media=any(e.image for e in entries))  # carries_media, no first image to find
+        # the items are read and joined where the file is written (a writer thread, when there are some)
+        plan.add(job.feed.rel, partial(_assembled, head, tail, entries, item), job.origin, plan.recipes[job.feed.rel])
+    plan.wait_until_made()  # nothing reads the packs nor the items made here any more
     made.clear()  # one format's items in memory at a time
     if packs is not None:
         packs.release()
+
+
+def _assembled(head: bytes, tail: bytes, entries: Sequence[Entry], item: Callable[[Entry], bytes]) -> bytes:
+    return b"".join((head, *map(item, entries), tail))
 
 
 def plan_site(

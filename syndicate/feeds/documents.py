@@ -65,9 +65,8 @@ def _date(fmt: str, moment: datetime) -> str:
     return rss_date(moment) if fmt == "rss" else moment.isoformat()
 
 
-def _document(fmt: str, meta: FeedMeta, fragments: Sequence[bytes], updated: datetime, media: bool | None) -> bytes:
-    if media is None:
-        media = any(b"<media:" in fragment for fragment in fragments)  # content is escaped: only an element
+def frame(fmt: str, meta: FeedMeta, updated: datetime, media: bool) -> tuple[bytes, bytes]:
+    """An RSS or Atom feed's bytes before and after its items; `media`: whether any item carries Media RSS."""
     values = _values(meta) if updated.utcoffset() is not None else None
     shape = _shape(fmt, replace(meta, title="", description="", self_url="", home_url=""), media) if values else None
     if values is None or shape is None:
@@ -80,7 +79,14 @@ def _document(fmt: str, meta: FeedMeta, fragments: Sequence[bytes], updated: dat
     if fmt == "rss":
         shell = rss_text_refs(shell)
     at = shell.rindex(_CLOSINGS[fmt])
-    return b"".join((shell[:at], *fragments, shell[at:]))
+    return shell[:at], shell[at:]
+
+
+def _document(fmt: str, meta: FeedMeta, fragments: Sequence[bytes], updated: datetime, media: bool | None) -> bytes:
+    if media is None:
+        media = any(b"<media:" in fragment for fragment in fragments)  # content is escaped: only an element
+    head, tail = frame(fmt, meta, updated, media)
+    return b"".join((head, *fragments, tail))
 
 
 def rss_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime, media: bool | None = None) -> bytes:

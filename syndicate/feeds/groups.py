@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 from syndicate.config import Config, FeedFormat
 from syndicate.errors import BuildError
 from syndicate.feeds.archives import archive_rel, page_links, split_archive
-from syndicate.feeds.documents import document_of
+from syndicate.feeds.documents import document_of, frame
 from syndicate.feeds.formats import FILE_NAMES, MEDIA_TYPES, FeedMeta, newest_update
 from syndicate.feeds.index import FeedLink
 from syndicate.language import N_, Language
@@ -100,11 +100,18 @@ class GroupFeed:
     archived: bool = False  # an archive page: not listed on the index page nor in the OPML
     updated_if_empty: datetime | None = None
 
+    @property
+    def updated(self) -> datetime:
+        return self.updated_if_empty if not self.entries and self.updated_if_empty else newest_update(self.entries)
+
     def document(self, items: Sequence[bytes], media: bool | None = None) -> bytes:
         """The feed's bytes around its entries' serialized items (in the entries' order); `media`: whether
         any item carries Media RSS, when the caller knows (else the items are searched)."""
-        updated = self.updated_if_empty if not self.entries and self.updated_if_empty else newest_update(self.entries)
-        return document_of(self.fmt, self.meta, items, updated, media)
+        return document_of(self.fmt, self.meta, items, self.updated, media)
+
+    def frame(self, media: bool) -> tuple[bytes, bytes]:
+        """An RSS or Atom feed's bytes before and after its items (JSON Feed separates its items)."""
+        return frame(self.fmt, self.meta, self.updated, media)
 
 
 def group_feeds(
