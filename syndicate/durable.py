@@ -2,10 +2,11 @@
 the target, made durable, then renamed over it.
 
 Durability comes file by file (an fsync each) or for a batch of files at once: one
-syncfs(2) of their file system on Linux, one journal commit where an fsync per
-file costs one each (the build's feeds: a thousand files, 400 MB, in ~0.5 s
-instead of ~3 s). The renames wait for it, so a crash still leaves old files and
-temporaries, which the next build removes by their prefix.
+syncfs(2) of their file system on Linux, which waits on the disk once where an
+fsync per file waits once a file (a thousand files of 400 KB: 0.6-0.8 s against
+2.5-3.8 s for an fsync each, on this project's machine). The renames wait for it,
+so a crash still leaves old files and temporaries, which the next build removes
+by their prefix.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ bytes did not change are not touched, so mtimes and HTTP caches stay valid.
 A build's streamed files are made durable in batches: their temporary files are
 written without fsync, then one syncfs of the output folder's file system (Linux;
 an fsync of each file elsewhere) puts a whole batch on disk before any of its
-renames. An fsync per file costs a journal commit per file; a batch costs one.
+renames (see durable.py).
 """
 
 from __future__ import annotations

@@ -48,10 +48,13 @@ def group_by(entries: Sequence[Entry], kind: str, fallback: str = "") -> list[Gr
     members: dict[str, list[Entry]] = {}
     spellings: dict[str, Counter[str]] = {}
     by_slug: dict[str, str] = {}
+    slugs: dict[str, str] = {}  # a name's slug, made once: most names recur in many posts
     for entry in entries:
         for name in _names_of(entry, kind, fallback):
             folded = name.casefold()
-            slug = slugify(name)
+            slug = slugs.get(name)
+            if slug is None:
+                slug = slugs[name] = slugify(name)
             owner = by_slug.setdefault(slug, folded)
             if owner != folded:
                 shown = next(iter(spellings[owner]))
@@ -60,8 +63,10 @@ def group_by(entries: Sequence[Entry], kind: str, fallback: str = "") -> list[Gr
                     f"{kind[:-1]} names {shown!r} (in {first}) and {name!r} (in {entry.post.source}) "
                     f"would both be written to {kind}/{slug}/; rename one of them",
                 )
-            members.setdefault(folded, []).append(entry)
-            spellings.setdefault(folded, Counter())[name] += 1
+            if folded not in members:
+                members[folded], spellings[folded] = [], Counter()
+            members[folded].append(entry)
+            spellings[folded][name] += 1
     groups = []
     for slug, folded in sorted(by_slug.items()):
         counts = spellings[folded]
