@@ -1,8 +1,13 @@
 """Writing the output directory: atomic, only when bytes change, never a path twice.
 
 A crash at any moment leaves every file either as it was or complete (write
-to a temporary file in the same directory, fsync, rename). Files whose bytes
-did not change are not touched, so mtimes and HTTP caches stay valid.
+to a temporary file in the same directory, make it durable, rename). Files whose
+bytes did not change are not touched, so mtimes and HTTP caches stay valid.
+
+A build's streamed files are made durable in batches: their temporary files are
+written without fsync, then one syncfs of the output folder's file system (Linux;
+an fsync of each file elsewhere) puts a whole batch on disk before any of its
+renames (see durable.py).
 """
 
 from __future__ import annotations
@@ -10,18 +15,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from syndicate.durable import TEMP_PREFIX, Staged, holds, put_in_place, settle, write_temporary
 from syndicate.errors import BuildError
 from syndicate.folders import MANIFEST, OWNER_LINE
-
-# Every temporary file syndicate makes starts with this: only such files are ever cleaned up as
-# leftovers of a killed build (a user's own `.notes.tmp` is theirs).
-TEMP_PREFIX = ".syndicate-tmp."
 
 
 def is_temporary(name: str) -> bool:
@@ -30,31 +32,13 @@ def is_temporary(name: str) -> bool:
 
 def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Replace `path` with `data` in one rename; never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError) and exc.filename is None:
-            exc.filename = str(path)  # a failed write() names no file: the one-line error must
-        raise
+    put_in_place(write_temporary(path, data, fsync=durable), path)
 
 
 def write_if_changed(target: Path, data: bytes, *, durable: bool = True) -> bool:
     """Atomically replace `target` unless it already holds exactly `data`; True when written."""
-    try:
-        if target.stat().st_size == len(data) and target.read_bytes() == data:
-            return False
-    except (FileNotFoundError, NotADirectoryError):
-        pass
+    if holds(target, data):
+        return False
     atomic_write(target, data, durable=durable)
     return True
 
@@ -68,8 +52,12 @@ def safe_relative(rel: str) -> PurePosixPath:
     return pure
 
 
-WRITERS = 4  # threads doing durable writes: fsyncs overlap each other and the making of the next files
+WRITERS = 4  # threads writing streamed files while this one goes on making the next
 WRITE_QUEUE = 64
+BATCH_BYTES = 32 << 20  # a durable batch: its syncfs lets the disk work while the next files are made
+BATCH_FILES = 64
+
+Made = bytes | Callable[[], bytes]  # a file's bytes, or what makes them
 
 
 @dataclass
@@ -91,10 +79,14 @@ class OutputPlan:
     force: bool = False  # adopt files found in the output folder that syndicate did not write
     whole_folder: bool = True  # a build takes the whole folder (a send adds one issue's files only)
     owner: str | None = None  # the URL of the site whose output this is, recorded in the manifest
-    # durable streaming: fsync waits on the disk, so writes run in threads while this one goes on making files
+    # durable streaming: threads write temporary files; a batch is made durable, then renamed, by one more
     _writers: ThreadPoolExecutor | None = None
+    _settler: ThreadPoolExecutor | None = None
     _journal: int | None = None  # open file descriptor of the PENDING journal
-    _writing: list[tuple[str, Future[bool]]] = field(default_factory=list)
+    _batch: list[Staged] = field(default_factory=list)
+    _batch_bytes: int = 0
+    _staging: list[Future[Path | None]] = field(default_factory=list)  # files not yet made, maybe
+    _settling: list[Future[list[tuple[str, bool]]]] = field(default_factory=list)
     _slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(WRITE_QUEUE))
 
     def stream_to(self, out_dir: Path, *, durable: bool = True) -> None:
@@ -103,6 +95,7 @@ class OutputPlan:
         self.sink, self.durable = out_dir, durable
         if durable:
             self._writers = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="syndicate-write")
+            self._settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syndicate-settle")
 
     def open_folder(self, out_dir: Path) -> None:
         """Take over the output folder: what earlier builds wrote is known, their leftovers are gone,
@@ -128,25 +121,58 @@ class OutputPlan:
                 path=out_dir,
             )
 
-    def _write(self, target: Path, data: bytes) -> bool:
+    def _stage(self, target: Path, made: Made) -> Path | None:
+        """The file's temporary (not yet durable nor renamed); None when the target already holds its bytes."""
         try:
-            return write_if_changed(target, data, durable=self.durable)
+            data = made() if callable(made) else made
+            return None if holds(target, data) else write_temporary(target, data, fsync=False)
         finally:
             self._slots.release()
 
+    def wait_until_made(self) -> None:
+        """Every file added so far has been made (what its maker reads is no longer needed)."""
+        wait(self._staging)
+        self._staging.clear()
+
+    def _seal_batch(self) -> None:
+        """Hand the files staged so far to the settling thread: made durable together, then renamed."""
+        if self._batch and self._settler is not None:
+            self._settling.append(self._settler.submit(settle, self._batch))
+        self._batch, self._batch_bytes = [], 0
+
     def wait_for_writes(self) -> None:
         """Every streamed file is on disk (or its write's error is raised here), in the order added."""
+        self._seal_batch()
         try:
-            for rel, future in self._writing:
-                if future.result():
-                    self.streamed_written.append(rel)
-                else:
-                    self.streamed_unchanged += 1
+            errors = []
+            for settling in self._settling:  # each batch settles (or cleans up) whatever another's fate
+                try:
+                    for rel, written in settling.result():
+                        if written:
+                            self.streamed_written.append(rel)
+                        else:
+                            self.streamed_unchanged += 1
+                except Exception as exc:
+                    errors.append(exc)
+            if errors:
+                raise errors[0]
         finally:
-            self._writing.clear()
-            if self._writers is not None:
-                self._writers.shutdown(wait=True, cancel_futures=True)
-                self._writers = None
+            self._settling.clear()
+            for pool in (self._writers, self._settler):
+                if pool is not None:
+                    pool.shutdown(wait=True)
+            self._writers = self._settler = None
+
+    @contextlib.contextmanager
+    def in_place_on_error(self) -> Iterator[None]:
+        """A failure while streaming still puts the files already made in place (complete, as if each
+        was written alone) and leaves no temporary; then the error goes on."""
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.wait_for_writes()
+            raise
 
     def _claim(self, rel: str, origin: str) -> None:
         safe_relative(rel)
@@ -154,24 +180,38 @@ class OutputPlan:
         if other is not None:
             raise BuildError(f"{origin} and {other} would both write {rel}; rename one of them")
 
-    def add(self, rel: str, data: bytes, origin: str, recipe: str | None = None) -> None:
+    def add(self, rel: str, made: Made, origin: str, recipe: str | None = None) -> None:
+        """A file by its bytes, or by what makes them: that runs in a writer thread when streaming
+        durably (the file's assembly overlaps the planning of the next ones), here otherwise."""
         self._claim(rel, origin)
+        data = made() if callable(made) and (self._writers is None or recipe is None) else made
         if recipe is None:  # made from nothing but what the record's salt covers: its bytes identify it
+            assert isinstance(data, bytes)
             recipe = "sha256:" + hashlib.sha256(data).hexdigest()
-        if self.sink is not None:
-            self._refuse_foreign(self.sink, rel)
-            self.note(self.sink, rel)
-            if self._writers is not None:
-                self._slots.acquire()  # at most WRITE_QUEUE files wait in memory for their write
-                self._writing.append((rel, self._writers.submit(self._write, self.sink / rel, data)))
-            elif write_if_changed(self.sink / rel, data, durable=self.durable):
-                self.streamed_written.append(rel)
-            else:
-                self.streamed_unchanged += 1
-            data = b""  # written (or being written); only the path is remembered
-        self.files[rel] = (data, origin)
-        if recipe is not None:
-            self.recipes[rel] = recipe
+        if self.sink is None:
+            assert isinstance(data, bytes)
+            self.files[rel], self.recipes[rel] = (data, origin), recipe
+            return
+        self._refuse_foreign(self.sink, rel)
+        self.note(self.sink, rel)
+        # streamed: written (or being written), so only the path is remembered
+        self.files[rel], self.recipes[rel] = (b"", origin), recipe
+        if self._writers is not None:
+            self._slots.acquire()  # at most WRITE_QUEUE files wait in memory for their write
+            self._submit(rel, self.sink / rel, data)
+        elif write_if_changed(self.sink / rel, data() if callable(data) else data, durable=self.durable):
+            self.streamed_written.append(rel)
+        else:
+            self.streamed_unchanged += 1
+
+    def _submit(self, rel: str, target: Path, made: Made) -> None:
+        assert self._writers is not None
+        staging = self._writers.submit(self._stage, target, made)
+        self._staging.append(staging)
+        self._batch.append((rel, target, staging))
+        self._batch_bytes += len(made) if isinstance(made, bytes) else 0
+        if self._batch_bytes >= BATCH_BYTES or len(self._batch) >= BATCH_FILES:
+            self._seal_batch()
 
     def note(self, out_dir: Path, rel: str) -> None:
         """Journal a path before its first write, so a build killed before it writes the manifest

@@ -25,6 +25,7 @@ SHARED = (
     "language",
     "config",
     "templating",
+    "durable",
     "output",
 )
 STAGES = (

@@ -7,9 +7,11 @@ module only when something changed.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 from syndicate.build.front import Begun, BuildResult
 from syndicate.build.front import build as build  # the command's entry, re-exported
@@ -23,6 +25,7 @@ from syndicate.build.subscribe_pages import plan_subscribe_pages
 from syndicate.build.workers import WorkerPool
 from syndicate.config import SENDER_MISSING, FeedFormat
 from syndicate.errors import BuildFailed, Warn
+from syndicate.feeds.documents import carries_media
 from syndicate.feeds.groups import GroupFeed, group_feeds, site_groups
 from syndicate.feeds.index import FeedLink, index_page, opml_document
 from syndicate.model import Entry
@@ -88,8 +91,8 @@ def _write_feeds(
     needed = newest_first(
         {e.id: e for job in stale for e in job.feed.entries if packs is None or site.stored_items(e) is None}.values()
     )
-    fragments = ItemStyle.of(site.config).items(fmt, needed)
-    made = dict(zip((e.id for e in needed), fragments, strict=True))
+    style = ItemStyle.of(site.config)
+    made = dict(zip((e.id for e in needed), style.items(fmt, needed), strict=True))
 
     def item(entry: Entry) -> bytes:
         found = made.get(entry.id)
@@ -100,11 +103,24 @@ def _write_feeds(
         return packs.read(stored, fmt)
 
     for job in stale:
-        data = job.feed.document([item(e) for e in job.feed.entries])
-        plan.add(job.feed.rel, data, job.origin, plan.recipes[job.feed.rel])
+        entries = job.feed.entries
+        if fmt == "json" or (style.first_image and not all(e.image for e in entries)):
+            # JSON Feed separates its items; an image found in a post's text shows only in its item
+            items = [item(e) for e in entries]
+            media = any(carries_media(e, one, style.first_image) for e, one in zip(entries, items, strict=True))
+            plan.add(job.feed.rel, job.feed.document(items, media), job.origin, plan.recipes[job.feed.rel])
+            continue
+        head, tail = job.feed.frame(media=any(e.image for e in entries))  # carries_media, no first image to find
+        # the items are read and joined where the file is written (a writer thread, when there are some)
+        plan.add(job.feed.rel, partial(_assembled, head, tail, entries, item), job.origin, plan.recipes[job.feed.rel])
+    plan.wait_until_made()  # nothing reads the packs nor the items made here any more
     made.clear()  # one format's items in memory at a time
     if packs is not None:
         packs.release()
+
+
+def _assembled(head: bytes, tail: bytes, entries: Sequence[Entry], item: Callable[[Entry], bytes]) -> bytes:
+    return b"".join((head, *map(item, entries), tail))
 
 
 def plan_site(
@@ -166,11 +182,9 @@ def rebuild(begun: Begun, warn: Warn) -> BuildResult:
     plan.stream_to(config.output_dir, durable=options.durable)  # outputs go to disk as made: memory stays bounded
     if options.progress is not None and len(site.entries) >= 300:
         options.progress(f"writing the feeds and newsletter issues of {len(site.entries)} posts to {config.output_dir}")
-    try:
+    with plan.in_place_on_error(), contextlib.closing(cache):
         # the entry cache is complete once the posts are loaded: it is saved while the issues render
         plan_site(site, warn, Reuse(record, config.output_dir), plan, cache.packs, begun.workers, cache.save)
-    finally:
-        cache.close()
     report = write_plan(config.output_dir, plan, durable=options.durable)
     record_changed_feeds(config, report.written, warn, durable=options.durable)
     _save_record(record, site, plan, scanned, begun.fingerprint, bool(errors))

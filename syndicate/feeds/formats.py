@@ -28,6 +28,7 @@ from urllib.parse import quote
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from feedgen.util import formatRFC2822
 from lxml import etree
 
 from syndicate.model import Author, Entry
@@ -374,6 +375,17 @@ def _splice(document: str, closing: str, fragments: Sequence[bytes]) -> bytes:
 def _uses_media(fragments: Sequence[bytes]) -> bool:
     # content is escaped in the items, so "<media:" can only be an element
     return any(b"<media:" in fragment for fragment in fragments)
+
+
+def rss_date(moment: datetime) -> str:
+    """A date as feedgen writes it in RSS."""
+    return str(formatRFC2822(moment))
+
+
+def shell_text(fmt: str, meta: FeedMeta, updated: datetime, media: bool) -> str:
+    """A feed's shell as feedgen writes it (RSS before rss_text_refs): feeds/documents.py makes it a template."""
+    fg = _shell(meta, updated, media=media)
+    return bytes(fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)).decode("utf-8")
 
 
 def rss_document(meta: FeedMeta, fragments: Sequence[bytes], updated: datetime) -> bytes:

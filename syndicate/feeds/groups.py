@@ -12,8 +12,8 @@ from urllib.parse import urljoin
 from syndicate.config import Config, FeedFormat
 from syndicate.errors import BuildError
 from syndicate.feeds.archives import archive_rel, page_links, split_archive
+from syndicate.feeds.documents import document_of, frame
 from syndicate.feeds.formats import FILE_NAMES, MEDIA_TYPES, FeedMeta, newest_update
-from syndicate.feeds.writers import DOCUMENTS
 from syndicate.feeds.index import FeedLink
 from syndicate.language import N_, Language
 from syndicate.model import Entry, Site
@@ -48,7 +48,7 @@ def group_by(entries: Sequence[Entry], kind: str, fallback: str = "") -> list[Gr
     members: dict[str, list[Entry]] = {}
     spellings: dict[str, Counter[str]] = {}
     by_slug: dict[str, str] = {}
-    slugs: dict[str, str] = {}  # each spelling slugified once, however many posts carry it
+    slugs: dict[str, str] = {}  # a name's slug, made once: most names recur in many posts
     for entry in entries:
         for name in _names_of(entry, kind, fallback):
             folded = name.casefold()
@@ -63,11 +63,9 @@ def group_by(entries: Sequence[Entry], kind: str, fallback: str = "") -> list[Gr
                     f"{kind[:-1]} names {shown!r} (in {first}) and {name!r} (in {entry.post.source}) "
                     f"would both be written to {kind}/{slug}/; rename one of them",
                 )
-            group = members.get(folded)
-            if group is None:
-                group = members[folded] = []
-                spellings[folded] = Counter()
-            group.append(entry)
+            if folded not in members:
+                members[folded], spellings[folded] = [], Counter()
+            members[folded].append(entry)
             spellings[folded][name] += 1
     groups = []
     for slug, folded in sorted(by_slug.items()):
@@ -107,10 +105,18 @@ class GroupFeed:
     archived: bool = False  # an archive page: not listed on the index page nor in the OPML
     updated_if_empty: datetime | None = None
 
-    def document(self, items: Sequence[bytes]) -> bytes:
-        """The feed's bytes around its entries' serialized items (in the entries' order)."""
-        updated = self.updated_if_empty if not self.entries and self.updated_if_empty else newest_update(self.entries)
-        return DOCUMENTS[self.fmt](self.meta, items, updated)
+    @property
+    def updated(self) -> datetime:
+        return self.updated_if_empty if not self.entries and self.updated_if_empty else newest_update(self.entries)
+
+    def document(self, items: Sequence[bytes], media: bool | None = None) -> bytes:
+        """The feed's bytes around its entries' serialized items (in the entries' order); `media`: whether
+        any item carries Media RSS, when the caller knows (else the items are searched)."""
+        return document_of(self.fmt, self.meta, items, self.updated, media)
+
+    def frame(self, media: bool) -> tuple[bytes, bytes]:
+        """An RSS or Atom feed's bytes before and after its items (JSON Feed separates its items)."""
+        return frame(self.fmt, self.meta, self.updated, media)
 
 
 def group_feeds(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,7 @@ class PackReader:
     folder: Path
     _fds: dict[str, int] = field(default_factory=dict)
     _sound: dict[str, bool] = field(default_factory=dict)
+    _opening: threading.Lock = field(default_factory=threading.Lock)
 
     def usable(self, stored: Stored) -> bool:
         """True when every pack it points into is there with the size its name promises."""
@@ -116,15 +118,18 @@ class PackReader:
         pack, offset, length = part
         fd = self._fds.get(pack)
         if fd is None:
-            fd = os.open(self.folder / pack, os.O_RDONLY)
-            self._fds[pack] = fd
+            with self._opening:  # feeds are assembled in the output's writer threads
+                fd = self._fds.get(pack)
+                if fd is None:
+                    fd = self._fds[pack] = os.open(self.folder / pack, os.O_RDONLY)
         data = os.pread(fd, length, offset)
         if len(data) != length:
             raise OSError(f"build cache pack {pack} is shorter than recorded; build with --no-cache")
         return data
 
     def release(self) -> None:
-        """Close the packs read so far (between formats: each format has packs of its own)."""
+        """Close the packs read so far (between formats: each format has packs of its own), once
+        nothing reads them any more."""
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
