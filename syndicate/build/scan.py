@@ -60,12 +60,8 @@ def scan_markdown(
     """
     files: list[SourceFile] = []
     errors: list[SyndicateError] = []
-    known = known or {}
-    site_root = str(config.root) + os.sep
-    for source in config.sources:
-        if source.kind != "markdown":
-            continue
-        root = Path(source.location)
+    known, site_root = known or {}, str(config.root) + os.sep
+    for root in (Path(source.location) for source in config.sources if source.kind == "markdown"):
         data_files = DataFiles(root)
         listed = find_post_files(root, warn)
         if not known and len(listed) >= PARALLEL_MIN and workers is not None:
