@@ -107,7 +107,8 @@ def _writable(entry: Entry, content: str, authors: Sequence[Author], strings: li
         return False
     if not all(a.name for a in authors):
         return False
-    # one check over every short string; the post's HTML on its own, not copied into the join
+    # xml_safe gives back the very string when it is clean. One check over every short string;
+    # the post's HTML on its own, not copied into the join
     return xml_safe(joined := "\n".join(strings)) is joined and (not content or xml_safe(content) is content)
 
 
@@ -128,9 +129,7 @@ def _media(entry: Entry, indent: str) -> str:
     url = _attr(entry.image)
     media_type = _media_type(entry.image)
     typed = f' type="{_attr(media_type)}"' if media_type.startswith("image/") else ""
-    return (
-        f'{indent}<media:content url="{url}"{typed} medium="image"/>\n{indent}<media:thumbnail url="{url}"/>\n'
-    )
+    return f'{indent}<media:content url="{url}"{typed} medium="image"/>\n{indent}<media:thumbnail url="{url}"/>\n'
 
 
 def rss_item(entry: Entry, full_content: bool, fallback: Author, category_base: str) -> bytes | None:

@@ -29,7 +29,9 @@ def json_item(entry: Entry, *, full_content: bool, fallback: Author) -> dict[str
     names = tag_names(entry)
     if names:
         item["tags"] = names
-    item["authors"] = [{"name": a.name, **({"url": a.url} if a.url else {})} for a in authors_or_fallback(entry, fallback)]
+    item["authors"] = [
+        {"name": a.name, **({"url": a.url} if a.url else {})} for a in authors_or_fallback(entry, fallback)
+    ]
     if entry.post.enclosures:
         item["attachments"] = [
             {"url": e.url, "mime_type": e.type, **({"size_in_bytes": e.length} if e.length else {})}
@@ -55,8 +57,15 @@ def _json_text(value: object) -> str:
 
 def json_reference_item(entry: Entry, *, full_content: bool, fallback: Author) -> bytes:
     """An item as one json.dumps of json_item gives it: the authority json_fragments must equal."""
-    return b"    " + _json_text(json_item(entry, full_content=full_content, fallback=fallback)).encode("utf-8")
+    return _whole(json_item(entry, full_content=full_content, fallback=fallback))
 
+
+def _whole(item: dict[str, Any]) -> bytes:
+    return b"    " + _json_text(item).encode("utf-8")
+
+
+# below this, json's own escaping of the HTML costs less than the two checks and joins of _json_html
+_SHORT_HTML = 2000
 
 # backslash first: the others bring backslashes in
 _JSON_ESCAPES = tuple(
@@ -83,8 +92,8 @@ def json_item_bytes(entry: Entry, *, full_content: bool, fallback: Author) -> by
     its place (a quote inside a JSON string is escaped)."""
     item = json_item(entry, full_content=full_content, fallback=fallback)
     html = item["content_html"]
-    if xml_safe(html) is not html:  # a control character json escapes its own way
-        return json_reference_item(entry, full_content=full_content, fallback=fallback)
+    if len(html) < _SHORT_HTML or xml_safe(html) is not html:  # or a control character json escapes its own way
+        return _whole(item)
     item["content_html"] = ""
     before, _, after = _json_text(item).partition('"content_html": ""')
     return b"".join((b"    ", before.encode("utf-8"), b'"content_html": ', _json_html(html), after.encode("utf-8")))
