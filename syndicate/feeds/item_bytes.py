@@ -22,15 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from syndicate.feeds.formats import (
-    _categorized,
-    _media_type,
-    atom_fragments as feedgen_atom_fragments,
-    atom_id,
-    authors_or_fallback,
-    full_html,
-    rss_fragments as feedgen_rss_fragments,
-)
+from syndicate.feeds.formats import atom_fragments as feedgen_atom_fragments
+from syndicate.feeds.formats import rss_fragments as feedgen_rss_fragments
+from syndicate.feeds.item_fields import atom_id, authors_or_fallback, categorized, full_html, media_type_of
 from syndicate.model import Author, Entry
 from syndicate.text import xml_safe
 
@@ -127,7 +121,7 @@ def _media(entry: Entry, indent: str) -> str:
     if not entry.image:
         return ""
     url = _attr(entry.image)
-    media_type = _media_type(entry.image)
+    media_type = media_type_of(entry.image)
     typed = f' type="{_attr(media_type)}"' if media_type.startswith("image/") else ""
     return f'{indent}<media:content url="{url}"{typed} medium="image"/>\n{indent}<media:thumbnail url="{url}"/>\n'
 
@@ -144,7 +138,7 @@ def rss_item(entry: Entry, full_content: bool, fallback: Author, category_base: 
         f"      <description>{_rss_text(entry.summary_html)}</description>\n"
     )
     tail = [f'      <guid isPermaLink="{permalink}">{_text(entry.id)}</guid>\n']
-    for category in _categorized(entry, category_base):
+    for category in categorized(entry, category_base):
         domain = f' domain="{_attr(category["scheme"])}"' if "scheme" in category else ""
         tail.append(f"      <category{domain}>{_rss_text(category['term'])}</category>\n")
     if entry.post.enclosures:
@@ -182,7 +176,7 @@ def atom_entry(entry: Entry, full_content: bool, fallback: Author, category_base
         f'    <link href="{_attr(entry.link)}"/>\n',
         f'    <summary type="html">{_text(entry.summary_html)}</summary>\n',
     ]
-    for category in _categorized(entry, category_base):
+    for category in categorized(entry, category_base):
         scheme = f' scheme="{_attr(category["scheme"])}"' if "scheme" in category else ""
         tail.append(f'    <category term="{_attr(category["term"])}"{scheme}/>\n')
     tail += (f"    <published>{entry.published.isoformat()}</published>\n", _media(entry, "    "))

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from syndicate.feeds.formats import FeedMeta, authors_or_fallback, full_html, tag_names
+from syndicate.feeds.formats import FeedMeta
+from syndicate.feeds.item_fields import authors_or_fallback, full_html, tag_names
 from syndicate.model import Author, Entry
 from syndicate.text import xml_safe
 
