@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from syndicate.feeds.formats import with_first_image
+from syndicate.feeds.item_fields import with_first_image
 from syndicate.feeds.writers import FRAGMENTERS
 from syndicate.model import Author, Entry
 from syndicate.store.entries import Cached

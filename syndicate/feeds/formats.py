@@ -16,14 +16,11 @@ feedgen 1.0.0):
 
 from __future__ import annotations
 
-import html
-import mimetypes
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -31,9 +28,9 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import formatRFC2822
 from lxml import etree
 
+from syndicate.feeds.item_fields import atom_id, authors_or_fallback, categorized, full_html, media_type_of
 from syndicate.model import Author, Entry
 from syndicate.sources.feed_item import EPOCH
-from syndicate.urls import host_of, is_full_uri, tag_uri
 
 GENERATOR = "syndicate"
 
@@ -105,15 +102,11 @@ class AtomEnclosures(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
-def _media_type(url: str) -> str:
-    return mimetypes.guess_type(url.split("?", 1)[0].split("#", 1)[0], strict=False)[0] or ""
-
-
 def add_media(fe: FeedEntry, entry: Entry) -> None:
     """The post's image as Media RSS (RSS and Atom): a thumbnail for readers' lists, the content for the item."""
     if not entry.image:
         return
-    media_type = _media_type(entry.image)
+    media_type = media_type_of(entry.image)
     content = {
         "url": entry.image,
         "medium": "image",
@@ -157,63 +150,9 @@ class FeedMeta:
     archive: bool = False  # an RFC 5005 archive document (marked fh:archive)
 
 
-# the sanitizer writes every attribute double-quoted and every URL absolute, so this reads its output exactly
-_FIRST_IMG = re.compile(r'<img\b[^>]*?\ssrc="(https?://[^"]+)"')
-
-
-def with_first_image(entry: Entry) -> Entry:
-    """The entry, its image the first one in its text when it names none ([feeds] first_image)."""
-    if entry.image or not entry.content_html:
-        return entry
-    found = _FIRST_IMG.search(entry.content_html)
-    return replace(entry, image=html.unescape(found[1])) if found else entry
-
-
 def newest_update(entries: Sequence[Entry]) -> datetime:
     """A feed's updated time is its newest item's, never the build time."""
     return max((e.updated for e in entries), default=EPOCH)
-
-
-def full_html(entry: Entry, full_content: bool) -> str:
-    """The HTML a full-content item carries ("" for none: an empty <content> is a validator warning)."""
-    if not full_content:
-        return ""
-    if entry.content_html is None:  # a copy without its HTML: its items are made where it was rendered
-        raise ValueError(f"entry {entry.id!r} carries no HTML to serialize")
-    return entry.content_html
-
-
-def _categorized(entry: Entry, base: str) -> list[dict[str, str]]:
-    """Categories, then tags, each named once; with `base`, a scheme tells which is which
-    (<base>categories/ or <base>tags/), so an importer can tell them apart again."""
-    seen: set[str] = set()
-    result = []
-    for kind, names in (("categories", entry.post.categories), ("tags", entry.post.tags)):
-        for name in names:
-            if name.casefold() in seen:
-                continue
-            seen.add(name.casefold())
-            result.append({"term": name, **({"scheme": f"{base}{kind}/"} if base else {})})
-    return result
-
-
-def atom_id(entry: Entry) -> str:
-    """Atom ids must be IRIs. A verbatim guid that is not one (an imported `?p=12` is, a bare
-    `episode-2` or a Ghost object id is not) becomes a stable tag: URI derived from it."""
-    if is_full_uri(entry.id):
-        return entry.id
-    return tag_uri(host_of(entry.link), entry.published.date().isoformat(), f"guid/{quote(entry.id, safe='')}")
-
-
-def tag_names(entry: Entry) -> list[str]:
-    seen: dict[str, str] = {}
-    for name in (*entry.post.categories, *entry.post.tags):
-        seen.setdefault(name.casefold(), name)
-    return list(seen.values())
-
-
-def authors_or_fallback(entry: Entry, fallback: Author) -> tuple[Author, ...]:
-    return entry.post.authors or (fallback,)
 
 
 def _shell(meta: FeedMeta, updated: datetime, *, media: bool = False) -> FeedGenerator:
@@ -254,7 +193,7 @@ def _rss_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Author
     if content:
         fe.content(content, type="html")
     fe.pubDate(entry.published)
-    for category in _categorized(entry, category_base):
+    for category in categorized(entry, category_base):
         fe.category(**category)
     for author in authors_or_fallback(entry, fallback):
         fe.dc.dc_creator(author.name)
@@ -281,7 +220,7 @@ def _atom_entry(fe: FeedEntry, entry: Entry, full_content: bool, fallback: Autho
                 **({"uri": author.url} if author.url else {}),
             }
         )
-    for category in _categorized(entry, category_base):
+    for category in categorized(entry, category_base):
         fe.category(**category)
     fe.summary(entry.summary_html, type="html")
     content = full_html(entry, full_content)
@@ -319,7 +258,8 @@ def _fragments(
 def rss_fragments(
     entries: Sequence[Entry], *, full_content: bool, fallback: Author, category_base: str = ""
 ) -> list[bytes]:
-    """One serialized <item> per entry, in the given order."""
+    """One serialized <item> per entry, in the given order, by feedgen: the reference the build's
+    item_bytes.rss_fragments equals, and the writer of the entries it leaves to feedgen."""
     serialize = _rss_str
     return _fragments(entries, _rss_entry, serialize, _RSS_ITEM, full_content, fallback, category_base)
 
@@ -327,7 +267,7 @@ def rss_fragments(
 def atom_fragments(
     entries: Sequence[Entry], *, full_content: bool, fallback: Author, category_base: str = ""
 ) -> list[bytes]:
-    """One serialized <entry> per entry, in the given order."""
+    """One serialized <entry> per entry, in the given order, by feedgen (see rss_fragments)."""
     serialize = _atom_str
     return _fragments(entries, _atom_entry, serialize, _ATOM_ENTRY, full_content, fallback, category_base)
 
