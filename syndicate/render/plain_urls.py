@@ -20,7 +20,7 @@ from functools import lru_cache
 # Characters WHATWG leaves as they are in a path, query and fragment of an http(s) URL
 # (none is in the path, query, special-query or fragment percent-encode sets) and that
 # mean nothing to the parser: no ':', so no scheme; no "'", which a query would encode.
-_PLAIN = r"A-Za-z0-9._~!$&()*+,;=@%-"
+_PLAIN = r"\-A-Za-z0-9._~!$&()*+,;=@%"
 _PLAIN_REF = re.compile(rf"[{_PLAIN}/]*(?:\?[{_PLAIN}/?:]*)?(?:#[{_PLAIN}/?:]*)?")
 
 # A host WHATWG keeps as written: lowercase ASCII labels (IDNA changes nothing, no "xn--"
