@@ -182,7 +182,8 @@ def finditer_from(pattern: re.Pattern[str], literal: str, text: str, tries: int 
 
 def sub_from(pattern: re.Pattern[str], literal: str, replace: Callable[[re.Match[str]], str], text: str) -> str:
     """`pattern.sub(replace, text)` through finditer_from (every match starts with `literal`)."""
-    pieces, last = [], 0
+    pieces: list[str] = []
+    last = 0
     for match in finditer_from(pattern, literal, text):
         pieces += (text[last : match.start()], replace(match))
         last = match.end()
