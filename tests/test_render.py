@@ -1,6 +1,7 @@
-"""The sanitizer: one nh3 Cleaner per process that resolves plain relative links itself must give
-exactly what nh3.clean gives when ammonia resolves every link against the post's URL (WHATWG
-rules), for any fragment, link and base; and the text scans that replaced regexes find the same."""
+"""Rendering made faster must render the same. The sanitizer: one nh3 Cleaner per process that
+resolves plain relative links itself gives exactly what nh3.clean gives when ammonia resolves
+every link against the post's URL (WHATWG rules), for any fragment, link and base. The text
+scans that replaced regex scans find the same, and cmark-gfm renders the same without its UTF-8 check."""
 
 from __future__ import annotations
 
