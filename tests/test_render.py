@@ -11,13 +11,15 @@ from urllib.parse import unquote, urlsplit
 
 import nh3
 import pytest
+from cmarkgfm.cmark import Options
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from syndicate.render.local_refs import relative_images
+from syndicate.render.markdown_html import _MD_OPTIONS, _gfm_to_html, render_markdown
 from syndicate.render.plain_urls import join_plain, plain_base
 from syndicate.render.sanitize import sanitize_html, sanitize_html_by_ammonia, usable_base
-from syndicate.text import contains, finditer_from, sub_from
+from syndicate.text import contains, drop_forbidden_refs, finditer_from, sub_from, xml_safe
 
 SETTINGS = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -255,3 +257,18 @@ def relative_images_by_regexes(image: str | None, body: str) -> tuple[str, ...]:
 @example(None, "![a](b.png) <ımg src=c.png> <IMG SRC='d.png'> ![](/e.png) ![](f%20g.png)")
 def test_relative_images_as_the_regexes_find_them(image: str | None, body: str) -> None:
     assert relative_images(image, body) == relative_images_by_regexes(image, body)
+
+
+# --- cmark-gfm without its UTF-8 check ----------------------------------------------------------
+
+MARKDOWN_BITS = ["# h", "*a*", "`c`", "```py\nx\n```", "| a |\n|---|\n| b |", "[^1]\n\n[^1]: n", "- [ ] t"]
+MARKDOWN_BITS += ["&#0;", "&#xD800;", "<p>raw</p>"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(MARKDOWN_BITS), st.text(max_size=20)), max_size=6).map("\n\n".join))
+@example("\x00 nul, \ud800 lone surrogate, \ufffe, é, 日本語, \U0001f600")
+def test_cmark_renders_the_same_without_its_utf8_check(text: str) -> None:
+    cleaned = drop_forbidden_refs(xml_safe(text))
+    checked = _gfm_to_html(cleaned, _MD_OPTIONS | Options.CMARK_OPT_VALIDATE_UTF8)
+    assert render_markdown(text) == _gfm_to_html(cleaned, _MD_OPTIONS) == checked
