@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote, urlsplit
 
 import nh3
@@ -204,6 +205,14 @@ def test_links_the_parser_would_rewrite_are_left_to_it(ref: str) -> None:
 def test_an_unusable_base_drops_relative_links_and_keeps_absolute_ones() -> None:
     fragment = '<a href="x/y">rel</a> <a href="https://ok.example/z">abs</a>'
     assert sanitize_html(fragment, "https://bad host/p/") == '<a>rel</a> <a href="https://ok.example/z">abs</a>'
+
+
+def test_threads_each_resolve_against_their_own_base() -> None:
+    """The shared Cleaner's base is per thread (the web preview may sanitize in several at once)."""
+    cases = [(f'<a href="p{i}/x.png">a</a><img src="../y{i}">' * 50, f"https://h{i % 7}.org/b{i}/") for i in range(200)]
+    with ThreadPoolExecutor(8) as pool:
+        cleaned = list(pool.map(lambda case: sanitize_html(*case), cases))
+    assert cleaned == [sanitize_html_by_ammonia(*case) for case in cases]
 
 
 # --- the text scans that replaced regex scans ---------------------------------------------------
