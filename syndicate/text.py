@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -140,7 +141,53 @@ def _drop_forbidden_ref(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+def contains(text: str, needle: str, tries: int = 8) -> bool:
+    """`needle in text` for a short needle whose first character is rare: `in` scans a 10 KB post
+    for two characters in ~10 µs, str.find for one (memchr) in a fraction of that."""
+    first = needle[0]
+    at = text.find(first)
+    while at >= 0 and tries:
+        if text.startswith(needle, at):
+            return True
+        tries -= 1
+        at = text.find(first, at + 1)
+    return at >= 0 and text.find(needle, at) >= 0
+
+
 def drop_forbidden_refs(text: str) -> str:
     """Remove references to characters XML forbids: cmark crashes on &#xFFFE;, and
     every HTML parser turns &#11; back into the raw character a feed cannot carry."""
-    return _CHAR_REF.sub(_drop_forbidden_ref, text) if "&#" in text else text
+    return _CHAR_REF.sub(_drop_forbidden_ref, text) if contains(text, "&#") else text
+
+
+def finditer_from(pattern: re.Pattern[str], literal: str, text: str, tries: int = 32) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)` for a pattern whose every match starts with `literal` (not empty):
+    str.find (memchr, for one character) jumps to each place a match can start, where the regex
+    engine tries every position in turn. After `tries` places the regex engine goes on alone, so a
+    text full of `literal` costs no more than before. Each match is tried on the whole text, so
+    anchors and look-behinds keep their meaning."""
+    at = text.find(literal)
+    while at >= 0:
+        if tries == 0:
+            yield from pattern.finditer(text, at)
+            return
+        tries -= 1
+        match = pattern.match(text, at)
+        if match is None:
+            at = text.find(literal, at + 1)
+        else:
+            yield match
+            at = text.find(literal, match.end())
+
+
+def sub_from(pattern: re.Pattern[str], literal: str, replace: Callable[[re.Match[str]], str], text: str) -> str:
+    """`pattern.sub(replace, text)` through finditer_from (every match starts with `literal`)."""
+    pieces: list[str] = []
+    last = 0
+    for match in finditer_from(pattern, literal, text):
+        pieces += (text[last : match.start()], replace(match))
+        last = match.end()
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)

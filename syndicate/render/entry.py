@@ -17,7 +17,7 @@ from syndicate.render.local_refs import relative_images
 from syndicate.render.markdown_html import CMARKGFM_VERSION, render_markdown
 from syndicate.render.sanitize import NH3_VERSION, html_to_text, sanitize_html
 from syndicate.render.site_habits import expand_site_habits
-from syndicate.text import one_line
+from syndicate.text import finditer_from, one_line, sub_from
 
 # Part of the build cache's key: a new cmarkgfm or nh3 renders every post again.
 RENDERER_VERSION = f"cmarkgfm-{CMARKGFM_VERSION};nh3-{NH3_VERSION}"
@@ -49,8 +49,8 @@ def render_entry(post: Post, site: Site) -> Entry:
     body = post.body
     if post.body_format == "markdown":
         body = expand_site_habits(body, site)
-        marker = _MORE.search(body)
-        content = sanitize_html(render_markdown(_MORE.sub("", body)), link)
+        marker = next(finditer_from(_MORE, "<!--", body), None)
+        content = sanitize_html(render_markdown(sub_from(_MORE, "<!--", _removed, body) if marker else body), link)
         if post.summary:
             summary = sanitize_html(render_markdown(post.summary), link)
         elif marker:
@@ -76,6 +76,10 @@ def render_entry(post: Post, site: Site) -> Entry:
         image=absolute_url(post.image, link) if post.image else None,
         local_images=relative_images(post.image, post.body) if post.body_format == "markdown" else (),
     )
+
+
+def _removed(match: re.Match[str]) -> str:
+    return ""
 
 
 def _first_paragraph(content: str) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
+from syndicate.text import contains, finditer_from
+
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
 _HTML_IMAGE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
 
@@ -17,8 +19,10 @@ _HTML_IMAGE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*["']?([^"'\s>]+)""", re.IGN
 def relative_images(image: str | None, body: str) -> tuple[str, ...]:
     """The post's image and its body's images that are relative paths, each once, in order."""
     candidates = [image] if image else []
-    if "![" in body or "<img" in body.lower():
-        candidates += _MARKDOWN_IMAGE.findall(body) + _HTML_IMAGE.findall(body)
+    if contains(body, "![") or "<img" in body.lower():
+        # the regexes tried only where a match can start: "!" and "<" are rare in Markdown
+        candidates += [m[1] for m in finditer_from(_MARKDOWN_IMAGE, "!", body)]
+        candidates += [m[1] for m in finditer_from(_HTML_IMAGE, "<", body)]
     found: dict[str, None] = {}
     for ref in candidates:
         parts = urlsplit(ref)

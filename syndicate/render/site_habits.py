@@ -6,6 +6,7 @@ import re
 from urllib.parse import urljoin
 
 from syndicate.model import Site
+from syndicate.text import contains
 
 # Template habits of Jekyll (Liquid) and Hugo (shortcodes) that posts carry into their Markdown.
 _RAW_BLOCK = re.compile(r"{%-?\s*raw\s*-?%}(.*?){%-?\s*endraw\s*-?%}", re.S)
@@ -23,7 +24,7 @@ def expand_site_habits(text: str, site: Site) -> str:
     highlight blocks → fenced code, site.url/baseurl → the site's URL, post_url → the post's
     permalink, Hugo's figure → an image. `{% raw %}` regions are left exactly as written;
     anything else stays as text rather than be lost."""
-    if "{%" not in text and "{{" not in text:
+    if not contains(text, "{%") and not contains(text, "{{"):
         return text
     base = site.url.rstrip("/")
 
