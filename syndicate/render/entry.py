@@ -14,13 +14,10 @@ from datetime import UTC, datetime
 from syndicate.model import Entry, Post, Site
 from syndicate.render.links import absolute_url, post_id, post_link
 from syndicate.render.local_refs import relative_images
-from syndicate.render.markdown_html import CMARKGFM_VERSION, render_markdown
-from syndicate.render.sanitize import NH3_VERSION, html_to_text, sanitize_html
+from syndicate.render.markdown_html import render_markdown
+from syndicate.render.sanitize import html_to_text, sanitize_html
 from syndicate.render.site_habits import expand_site_habits
 from syndicate.text import finditer_from, one_line, sub_from
-
-# Part of the build cache's key: a new cmarkgfm or nh3 renders every post again.
-RENDERER_VERSION = f"cmarkgfm-{CMARKGFM_VERSION};nh3-{NH3_VERSION}"
 
 _MORE = re.compile(r"<!--\s*more\s*-->", re.I)
 _FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)

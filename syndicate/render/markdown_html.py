@@ -16,7 +16,6 @@ from cmarkgfm.cmark import Options
 
 from syndicate.text import drop_forbidden_refs, xml_safe
 
-CMARKGFM_VERSION = getattr(cmarkgfm, "__version__", "?")
 # No CMARK_OPT_VALIDATE_UTF8: what cmark is given is Python's UTF-8 encoding of text xml_safe
 # cleaned (no NUL, no lone surrogate), always valid, so the check (~8% of cmark's time) never
 # changes a byte (tests/test_render.py compares).

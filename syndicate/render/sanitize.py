@@ -19,8 +19,6 @@ from syndicate.render.plain_urls import PlainBase, join_plain, plain_base
 from syndicate.text import drop_forbidden_refs, sub_from, xml_safe
 from syndicate.urls import SAFE_SCHEMES
 
-NH3_VERSION = getattr(nh3, "__version__", "?")
-
 # The sanitizer's allowlist: nh3's defaults (no script, style, iframe, form,
 # event handlers; only safe URL schemes) plus a few harmless attributes.
 _TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area"}
