@@ -50,28 +50,24 @@ from corpus import generate  # noqa: E402
 TODAY = "2030-01-01"
 
 
-def _fsync_frame() -> str:
-    """The frame of the durable write's fsync call (py-spy names a frame by function, file and line)."""
-    source = (REPO / "syndicate" / "output.py").read_text(encoding="utf-8").splitlines()
-    line = next(n for n, text in enumerate(source, 1) if "os.fsync(" in text)
-    return rf"^atomic_write \(syndicate/output\.py:{line}\)$"
-
-
 # (stage, pattern any frame of a sample's stack may match); the first stage matched takes the sample
 STAGES: list[tuple[str, str]] = [
     ("start-up: imports", r"^_find_and_load "),
-    ("fsync (durable writes)", "FSYNC"),
+    ("durable writes (syncfs, fsync)", r"^(make_durable|_syncfs) \(syndicate/durable\.py"),
     ("front matter (YAML, libyaml)", r"^(split_front_matter|parse_front_matter|load_yaml_front_matter) "),
     ("Markdown → HTML (cmark-gfm)", r"^(render_markdown|_gfm_to_html) "),
     ("sanitize (nh3)", r"^(sanitize_html|html_to_text|usable_base|_parses_as_base) "),
-    ("feed items serialized (feedgen, lxml)", r"^(with_items|ItemStyle\.items|_fragments|json_fragments) "),
+    ("feed items serialized (as bytes; feedgen for odd entries)", r"^(with_items|ItemStyle\.items|_fragments|json_fragments) "),
     ("newsletter issues (templates, premailer, MIME)", r"^(render_issue|_render_chunk|issue_files|start_digest) "),
     ("entry build (our Python: fields, links, ids, summary)", r"^(render_entry|read_post_bytes|render_files) "),
-    ("feed assembly (shells, splicing, pack reads)", r"^(plan_feeds|_write_feeds) "),
+    (
+        "feed assembly (shells, splicing, pack reads; partly in the writer threads)",
+        r"^(plan_feeds|_write_feeds|PackReader\.read) |\(syndicate/feeds/documents\.py:",
+    ),
     ("newsletter archive and feeds", r"^(\w+\.finish|_plan_archive|issue_entry) "),
     ("index page, OPML, subscribe pages", r"^(index_page|opml_document|plan_subscribe_pages) "),
     ("build cache and record saved", r"^(EntryCache\.save|_save_record|BuildRecord\.\w+) "),
-    ("writing files", r"\(syndicate/output\.py:\d+\)$"),
+    ("writing files", r"\(syndicate/(output|durable)\.py:\d+\)$"),
     ("scan (read and hash sources)", r"^scan_markdown "),
     ("between processes (pickling, pipes)", r"\((multiprocessing|concurrent)/"),
     ("start-up: config, CLI", r"^(load_config|<module>|main) "),
@@ -88,7 +84,7 @@ WAITING = re.compile(
 
 def classify(raw: Path) -> tuple[Counter[str], int]:
     """py-spy's raw (collapsed-stack) output → samples per stage, and the total."""
-    rules = [(stage, re.compile(_fsync_frame() if pattern == "FSYNC" else pattern)) for stage, pattern in STAGES]
+    rules = [(stage, re.compile(pattern)) for stage, pattern in STAGES]
     stages: Counter[str] = Counter()
     total = 0
     for line in raw.read_text(encoding="utf-8").splitlines():
