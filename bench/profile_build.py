@@ -57,7 +57,7 @@ STAGES: list[tuple[str, str]] = [
     ("front matter (YAML, libyaml)", r"^(split_front_matter|parse_front_matter|load_yaml_front_matter) "),
     ("Markdown → HTML (cmark-gfm)", r"^(render_markdown|_gfm_to_html) "),
     ("sanitize (nh3)", r"^(sanitize_html|html_to_text|usable_base|_parses_as_base) "),
-    ("feed items serialized (as bytes; feedgen for odd entries)", r"^(with_items|ItemStyle\.items|_fragments|json_fragments) "),
+    ("feed items (bytes; feedgen for odd ones)", r"^(with_items|ItemStyle\.items|_fragments|json_fragments) "),
     ("newsletter issues (templates, premailer, MIME)", r"^(render_issue|_render_chunk|issue_files|start_digest) "),
     ("entry build (our Python: fields, links, ids, summary)", r"^(render_entry|read_post_bytes|render_files) "),
     (
