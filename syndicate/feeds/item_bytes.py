@@ -47,30 +47,21 @@ def rfc822(moment: datetime) -> str:
     )
 
 
+def _escaped(value: str, amp: str, lt: str) -> str:
+    for raw, ref in (("&", amp), ("<", lt), (">", "&gt;"), ("\r", "&#13;")):
+        if raw in value:  # most values hold none: a search is cheaper than a replace
+            value = value.replace(raw, ref)
+    return value
+
+
 def _text(value: str) -> str:
     """Element text as lxml escapes it."""
-    if "&" in value:
-        value = value.replace("&", "&amp;")
-    if "<" in value:
-        value = value.replace("<", "&lt;")
-    if ">" in value:
-        value = value.replace(">", "&gt;")
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
-    return value
+    return _escaped(value, "&amp;", "&lt;")
 
 
 def _rss_text(value: str) -> str:
     """Text of an RSS plain-text element: lxml's escaping, then rss_text_refs' hexadecimal references."""
-    if "&" in value:
-        value = value.replace("&", "&#x26;")
-    if "<" in value:
-        value = value.replace("<", "&#x3C;")
-    if ">" in value:
-        value = value.replace(">", "&gt;")
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
-    return value
+    return _escaped(value, "&#x26;", "&#x3C;")
 
 
 def _attr(value: str) -> str:
